@@ -1,0 +1,23 @@
+package dev.evergreen.api.run;
+
+/** What a finished run decided. The CLI's exit code for each outcome is fixed and documented. */
+public enum RunOutcome {
+  /** The challenger was registered and became champion. */
+  PROMOTED(0),
+  /** The challenger was registered, but the gate kept the champion. */
+  CHAMPION_KEPT(4),
+  /** Validation rejected the batch; nothing was trained. */
+  REJECTED(3),
+  /** The run failed with an error. */
+  FAILED(1);
+
+  private final int exitCode;
+
+  RunOutcome(int exitCode) {
+    this.exitCode = exitCode;
+  }
+
+  public int exitCode() {
+    return exitCode;
+  }
+}
