@@ -1,0 +1,18 @@
+package dev.evergreen.core.audit;
+
+/** Action names written to the audit log. */
+public final class AuditActions {
+  public static final String SNAPSHOT_CREATED = "snapshot.created";
+  public static final String VALIDATION_VERDICT = "validation.verdict";
+  public static final String RUN_STARTED = "run.started";
+  public static final String RUN_FINISHED = "run.finished";
+  public static final String MODEL_REGISTERED = "model.registered";
+  public static final String ALIAS_MOVED = "alias.moved";
+  public static final String DEPLOYMENT_SWITCHED = "deployment.switched";
+  public static final String DEPLOYMENT_FAILED = "deployment.failed";
+  public static final String ROLLBACK = "deployment.rollback";
+  public static final String TOKEN_CREATED = "token.created";
+  public static final String TOKEN_DELETED = "token.deleted";
+
+  private AuditActions() {}
+}

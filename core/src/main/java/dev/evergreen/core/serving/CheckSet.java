@@ -1,0 +1,9 @@
+package dev.evergreen.core.serving;
+
+/**
+ * Holdout rows with the scores the trainer computed for them. A newly loaded version must reproduce
+ * these scores before it takes traffic.
+ *
+ * @param expected row-major scores, {@code inputs.rows() * outputWidth} values
+ */
+public record CheckSet(InputBatch inputs, double[] expected) {}

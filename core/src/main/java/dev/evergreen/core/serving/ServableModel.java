@@ -1,0 +1,28 @@
+package dev.evergreen.core.serving;
+
+/**
+ * A model version loaded into memory and ready to score. Implementations are immutable and safe for
+ * concurrent use.
+ */
+public interface ServableModel {
+  String model();
+
+  int version();
+
+  Signature signature();
+
+  /** Values per row: 1 for binary classification and regression, the class count otherwise. */
+  int outputWidth();
+
+  /**
+   * Scores a batch and returns {@code rows * outputWidth()} values, row-major: the probability of
+   * the positive class, the class probabilities, or the predicted value.
+   *
+   * @throws dev.evergreen.api.EvergreenException of kind INVALID_INPUT naming the input when a
+   *     required input is missing or a value cannot be read
+   */
+  double[] predict(InputBatch batch);
+
+  /** Returns the holdout rows and expected scores recorded at training time. */
+  CheckSet checkSet();
+}
