@@ -2,9 +2,14 @@ package dev.evergreen.api.pipeline;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import dev.evergreen.api.EvergreenException;
 import dev.evergreen.api.data.ColumnType;
@@ -14,10 +19,16 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
@@ -36,11 +47,16 @@ public final class PipelineSpecs {
 
   private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,63}");
 
+  private static final Pattern MISSING_PROPERTY =
+      Pattern.compile("Missing required creator property '([^']+)'");
+
+  private static final Pattern JAVA_TYPE = Pattern.compile("`([a-zA-Z0-9_.$]+)(<[^`]*>)?`");
+
+  // A key given twice in one mapping is an error, not a silent "last one wins".
   private static final ObjectMapper YAML =
       new ObjectMapper(new YAMLFactory())
           .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-          .enable(DeserializationFeature.FAIL_ON_NULL_CREATOR_PROPERTIES)
-          .disable(DeserializationFeature.FAIL_ON_NULL_CREATOR_PROPERTIES);
+          .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
   private PipelineSpecs() {}
 
@@ -63,14 +79,27 @@ public final class PipelineSpecs {
     PipelineSpec spec;
     try {
       spec = YAML.readValue(yaml, PipelineSpec.class);
-    } catch (MismatchedInputException e) {
+    } catch (UnrecognizedPropertyException e) {
       throw EvergreenException.invalid(
           origin
-              + location(e.getLocation())
-              + ": field '"
+              + location(locate(yaml, e))
+              + ": unknown field '"
               + path(e)
-              + "': "
-              + e.getOriginalMessage().replaceAll("\\(class [^)]*\\)", "")
+              + "'; the fields allowed here are "
+              + e.getKnownPropertyIds().stream()
+                  .map(Object::toString)
+                  .sorted()
+                  .collect(Collectors.joining(", "))
+              + ". See docs/pipeline.md for the pipeline format.");
+    } catch (JsonMappingException e) {
+      if (isEmptyInput(e)) {
+        throw EvergreenException.invalid(origin + ": pipeline file is empty");
+      }
+      throw EvergreenException.invalid(
+          origin
+              + location(locate(yaml, e))
+              + ": "
+              + describe(e)
               + ". See docs/pipeline.md for the pipeline format.");
     } catch (JacksonException e) {
       throw EvergreenException.invalid(
@@ -92,6 +121,72 @@ public final class PipelineSpecs {
     return spec;
   }
 
+  private static boolean isEmptyInput(JsonMappingException e) {
+    return e instanceof MismatchedInputException
+        && e.getPath().isEmpty()
+        && e.getOriginalMessage().startsWith("No content to map");
+  }
+
+  /**
+   * Returns where the field named by the exception's path starts in the YAML, found by reading the
+   * YAML again, or the exception's own location when the field is absent. Jackson reports an
+   * unknown field of a record at the end of the enclosing mapping, because it buffers the fields of
+   * a record until the record is built.
+   */
+  private static JsonLocation locate(byte[] yaml, JsonMappingException e) {
+    try (JsonParser parser = YAML.createParser(yaml)) {
+      JsonLocation found = parser.nextToken() == null ? null : parser.currentTokenLocation();
+      for (JsonMappingException.Reference step : e.getPath()) {
+        if (step.getFieldName() != null) {
+          found = findField(parser, step.getFieldName());
+        } else if (step.getIndex() >= 0) {
+          found = findItem(parser, step.getIndex());
+        } else {
+          found = null;
+        }
+        if (found == null) {
+          return e.getLocation();
+        }
+      }
+      return found;
+    } catch (IOException notYaml) {
+      return e.getLocation();
+    }
+  }
+
+  /** Moves from the start of a mapping to the value of {@code name}; returns the key's location. */
+  private static JsonLocation findField(JsonParser parser, String name) throws IOException {
+    if (parser.currentToken() != JsonToken.START_OBJECT) {
+      return null;
+    }
+    while (parser.nextToken() == JsonToken.FIELD_NAME) {
+      JsonLocation key = parser.currentTokenLocation();
+      boolean match = parser.currentName().equals(name);
+      parser.nextToken();
+      if (match) {
+        return key;
+      }
+      parser.skipChildren();
+    }
+    return null;
+  }
+
+  /** Moves from the start of a list to its item {@code index}; returns the item's location. */
+  private static JsonLocation findItem(JsonParser parser, int index) throws IOException {
+    if (parser.currentToken() != JsonToken.START_ARRAY) {
+      return null;
+    }
+    for (int i = 0; i <= index; i++) {
+      if (parser.nextToken() == JsonToken.END_ARRAY) {
+        return null;
+      }
+      if (i < index) {
+        parser.skipChildren();
+      }
+    }
+    return parser.currentTokenLocation();
+  }
+
   private static String location(JsonLocation location) {
     if (location == null || location.getLineNr() < 1) {
       return "";
@@ -99,7 +194,62 @@ public final class PipelineSpecs {
     return ":" + location.getLineNr() + ":" + location.getColumnNr();
   }
 
-  private static String path(MismatchedInputException e) {
+  /** Describes a mapping error by the dotted path of the field and the problem, in YAML terms. */
+  private static String describe(JsonMappingException e) {
+    String path = path(e);
+    String prefix = path.isEmpty() ? "" : path + ".";
+    String message = e.getOriginalMessage();
+    Matcher missing = MISSING_PROPERTY.matcher(message);
+    if (missing.find()) {
+      // Jackson ends the path with the missing field itself.
+      String name = missing.group(1);
+      boolean named = path.equals(name) || path.endsWith("." + name);
+      return "missing required field '" + (named ? path : prefix + name) + "'";
+    }
+    if (e instanceof ValueInstantiationException && e.getCause() instanceof NullPointerException) {
+      // A record names the null field in the exception; List.copyOf and Map.copyOf, which
+      // reject null entries, give no message.
+      String field = e.getCause().getMessage();
+      if (field != null && field.matches("\\w+")) {
+        return "field '" + prefix + field + "' must not be null";
+      }
+      return "field '" + path + "' contains an empty (null) entry; remove it or give it a value";
+    }
+    if (e instanceof ValueInstantiationException instantiation && e.getCause() != null) {
+      message = e.getCause().getMessage();
+      Class<?> type = instantiation.getType().getRawClass();
+      if (type.isEnum() && message.startsWith("No enum constant ")) {
+        // Enum.valueOf names the constant it looked for, after the last dot.
+        String value = message.substring(message.lastIndexOf('.') + 1).toLowerCase(Locale.ROOT);
+        message = "unknown value '" + value + "'; use one of " + lowercaseConstants(type);
+      }
+    }
+    message = message.replaceAll("\\(class [^)]*\\)", "").replaceAll("\\s+", " ").trim();
+    message = JAVA_TYPE.matcher(message).replaceAll(m -> yamlType(m.group(1)));
+    return (path.isEmpty() ? "" : "field '" + path + "': ") + message;
+  }
+
+  private static String lowercaseConstants(Class<?> enumType) {
+    return Arrays.stream(enumType.getEnumConstants())
+        .map(constant -> ((Enum<?>) constant).name().toLowerCase(Locale.ROOT))
+        .collect(Collectors.joining(", "));
+  }
+
+  /** Names a Java type with the word a YAML author uses for it. */
+  private static String yamlType(String javaType) {
+    String simple = javaType.substring(javaType.lastIndexOf('.') + 1);
+    return switch (simple) {
+      case "Integer", "int", "Long", "long" -> "integer";
+      case "Double", "double", "Float", "float" -> "number";
+      case "Boolean", "boolean" -> "boolean";
+      case "String" -> "string";
+      case "List", "ArrayList" -> "list";
+      case "Map", "LinkedHashMap", "HashMap" -> "mapping";
+      default -> simple.endsWith("Spec") || simple.equals("DerivedFeature") ? "mapping" : simple;
+    };
+  }
+
+  private static String path(JsonMappingException e) {
     return e.getPath().stream()
         .map(r -> r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]")
         .collect(Collectors.joining("."))
@@ -109,11 +259,56 @@ public final class PipelineSpecs {
   /** Returns every semantic problem of a parsed spec, each naming its field. */
   static List<String> check(PipelineSpec spec) {
     List<String> problems = new ArrayList<>();
+    // "label:" with nothing after it passes Jackson's required check as an explicit null.
+    Map<String, Object> sections = new LinkedHashMap<>();
+    sections.put("source", spec.source());
+    sections.put("label", spec.label());
+    sections.put("features", spec.features());
+    sections.put("trainer", spec.trainer());
+    sections.put("evaluation", spec.evaluation());
+    sections.put("deployment", spec.deployment());
+    sections.forEach(
+        (section, value) -> {
+          if (value == null) {
+            problems.add(section + " is empty; set its fields as described in docs/pipeline.md");
+          }
+        });
+    if (!problems.isEmpty()) {
+      return problems;
+    }
+
     if (!NAME.matcher(spec.name()).matches()) {
       problems.add(
           "name '" + spec.name() + "' must be 1 to 64 lowercase letters, digits, '-' or '_'");
     }
-    SourceSpec source = spec.source();
+    checkSource(spec.source(), problems);
+    for (Map.Entry<String, String> column : spec.data().columns().entrySet()) {
+      if (column.getValue() == null) {
+        problems.add(
+            "data.columns."
+                + column.getKey()
+                + " has no type; use one of boolean, integer, double, string, date, timestamp");
+        continue;
+      }
+      try {
+        ColumnType.parse(column.getValue());
+      } catch (IllegalArgumentException e) {
+        problems.add("data.columns." + column.getKey() + ": " + e.getMessage());
+      }
+    }
+    if (spec.label().column() == null) {
+      problems.add("label.column is missing; name the column the model predicts");
+    }
+    checkFeatures(spec, problems);
+    checkTrainer(spec.trainer(), problems);
+    checkSplit(spec.split(), problems);
+    checkValidation(spec.validation(), problems);
+    checkEvaluation(spec.evaluation(), problems);
+    checkDeployment(spec.deployment(), problems);
+    return problems;
+  }
+
+  private static void checkSource(SourceSpec source, List<String> problems) {
     if ((source.landing() == null) == (source.file() == null)) {
       problems.add("source must set exactly one of 'landing' (a folder) or 'file'");
     }
@@ -127,16 +322,12 @@ public final class PipelineSpecs {
       problems.add(
           "source.csv.encoding '" + source.csv().encoding() + "' must be utf-8 or latin-1");
     }
-    for (Map.Entry<String, String> column : spec.data().columns().entrySet()) {
-      try {
-        ColumnType.parse(column.getValue());
-      } catch (IllegalArgumentException e) {
-        problems.add("data.columns." + column.getKey() + ": " + e.getMessage());
-      }
+    if (source.stableSeconds() < 0) {
+      problems.add("source.stableSeconds " + source.stableSeconds() + " must be 0 or more");
     }
-    checkFeatures(spec, problems);
-    checkTrainer(spec.trainer(), problems);
-    SplitSpec split = spec.split();
+  }
+
+  private static void checkSplit(SplitSpec split, List<String> problems) {
     if (!Set.of("random", "time").contains(split.method())) {
       problems.add("split.method '" + split.method() + "' must be random or time");
     }
@@ -149,8 +340,12 @@ public final class PipelineSpecs {
               + split.holdoutFraction()
               + " must be between 0 and 1 exclusive");
     }
-    EvaluationSpec evaluation = spec.evaluation();
-    if (evaluation.metric() == null || !METRICS.contains(evaluation.metric())) {
+  }
+
+  private static void checkEvaluation(EvaluationSpec evaluation, List<String> problems) {
+    if (evaluation.metric() == null) {
+      problems.add("evaluation.metric is missing; use one of " + sorted(METRICS));
+    } else if (!METRICS.contains(evaluation.metric())) {
       problems.add(
           "evaluation.metric '" + evaluation.metric() + "' must be one of " + sorted(METRICS));
     }
@@ -160,8 +355,13 @@ public final class PipelineSpecs {
             "evaluation.floors." + floor + " is not a metric; use one of " + sorted(METRICS));
       }
     }
-    DeploymentSpec deployment = spec.deployment();
-    if (deployment.model() == null || !NAME.matcher(deployment.model()).matches()) {
+  }
+
+  private static void checkDeployment(DeploymentSpec deployment, List<String> problems) {
+    if (deployment.model() == null) {
+      problems.add(
+          "deployment.model is missing; name the registered model that serves this pipeline");
+    } else if (!NAME.matcher(deployment.model()).matches()) {
       problems.add(
           "deployment.model '"
               + deployment.model()
@@ -171,14 +371,38 @@ public final class PipelineSpecs {
       problems.add("deployment.strategy '" + deployment.strategy() + "' must be blue-green");
     }
     if (deployment.checkRows() < 1) {
-      problems.add("deployment.checkRows must be at least 1");
+      problems.add("deployment.checkRows " + deployment.checkRows() + " must be at least 1");
     }
-    for (RuleSpec rule : spec.validation().rules()) {
+    if (deployment.checkTolerance() < 0) {
+      problems.add(
+          "deployment.checkTolerance " + deployment.checkTolerance() + " must be 0 or more");
+    }
+  }
+
+  private static void checkValidation(ValidationSpec validation, List<String> problems) {
+    List<RuleSpec> rules = validation.rules();
+    for (int i = 0; i < rules.size(); i++) {
+      RuleSpec rule = rules.get(i);
+      String field = "validation.rules[" + i + "]";
       if (rule.column() == null) {
-        problems.add("validation.rules: every rule needs a 'column'");
+        problems.add(field + ".column is missing; every rule names the column it checks");
+      }
+      if (rule.min() != null && rule.max() != null && rule.min() > rule.max()) {
+        problems.add(
+            field + ": min " + rule.min() + " is greater than max " + rule.max() + "; swap them");
       }
     }
-    return problems;
+    DriftSpec drift = validation.drift();
+    if (!(drift.warning() > 0)) {
+      problems.add("validation.drift.warning " + drift.warning() + " must be greater than 0");
+    }
+    if (drift.error() != null && !(drift.error() >= drift.warning())) {
+      problems.add(
+          "validation.drift.error "
+              + drift.error()
+              + " must be at least validation.drift.warning "
+              + drift.warning());
+    }
   }
 
   private static void checkFeatures(PipelineSpec spec, List<String> problems) {
@@ -188,25 +412,31 @@ public final class PipelineSpecs {
     all.addAll(features.categorical());
     features.derived().forEach(d -> all.add(d.name()));
     for (String name : all) {
-      if (!names.add(name)) {
+      if (name != null && !names.add(name)) {
         problems.add("features: '" + name + "' is listed twice");
       }
     }
     if (all.isEmpty()) {
       problems.add("features: at least one numeric, categorical or derived feature is required");
     }
-    if (names.contains(spec.label().column())) {
+    if (spec.label().column() != null && names.contains(spec.label().column())) {
       problems.add(
           "features: the label column '" + spec.label().column() + "' cannot be a feature");
     }
-    for (DerivedFeature derived : features.derived()) {
-      if (derived.name() == null || derived.from() == null) {
-        problems.add("features.derived: every derived feature needs 'name' and 'from'");
+    for (int i = 0; i < features.derived().size(); i++) {
+      DerivedFeature derived = features.derived().get(i);
+      String field = "features.derived[" + i + "]";
+      if (derived.name() == null) {
+        problems.add(field + ".name is missing; name the computed feature");
       }
-      if (!DERIVED_FUNCTIONS.contains(derived.function())) {
+      if (derived.from() == null) {
+        problems.add(field + ".from is missing; name a timestamp or date column");
+      }
+      if (derived.function() == null) {
+        problems.add(field + ".function is missing; use one of " + sorted(DERIVED_FUNCTIONS));
+      } else if (!DERIVED_FUNCTIONS.contains(derived.function())) {
         problems.add(
-            "features.derived."
-                + derived.name()
+            field
                 + ".function '"
                 + derived.function()
                 + "' must be one of "
@@ -214,16 +444,19 @@ public final class PipelineSpecs {
       }
     }
     Map<String, PersonalDataTag> tags = spec.data().personalData();
-    Set<String> sourceColumns = new HashSet<>(features.numeric());
+    Set<String> sourceColumns = new TreeSet<>(features.numeric());
     sourceColumns.addAll(features.categorical());
-    features.derived().forEach(d -> sourceColumns.add(d.from()));
+    features.derived().stream()
+        .map(DerivedFeature::from)
+        .filter(Objects::nonNull)
+        .forEach(sourceColumns::add);
     for (String column : sourceColumns) {
       if (tags.containsKey(column) && !features.allowPersonalData().contains(column)) {
         problems.add(
             "features: column '"
                 + column
                 + "' is tagged "
-                + tags.get(column).name().toLowerCase()
+                + tags.get(column).text()
                 + " and cannot be a feature unless listed in features.allowPersonalData");
       }
     }
@@ -233,7 +466,9 @@ public final class PipelineSpecs {
     if (!trainer.engine().equals("xgboost")) {
       problems.add("trainer.engine '" + trainer.engine() + "' must be xgboost");
     }
-    if (trainer.objective() == null || !OBJECTIVES.contains(trainer.objective())) {
+    if (trainer.objective() == null) {
+      problems.add("trainer.objective is missing; use one of " + sorted(OBJECTIVES));
+    } else if (!OBJECTIVES.contains(trainer.objective())) {
       problems.add(
           "trainer.objective '" + trainer.objective() + "' must be one of " + sorted(OBJECTIVES));
     }
