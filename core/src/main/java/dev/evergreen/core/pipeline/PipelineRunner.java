@@ -1,0 +1,440 @@
+package dev.evergreen.core.pipeline;
+
+import dev.evergreen.api.ErrorKind;
+import dev.evergreen.api.EvergreenException;
+import dev.evergreen.api.data.Snapshot;
+import dev.evergreen.api.model.Aliases;
+import dev.evergreen.api.model.ModelVersion;
+import dev.evergreen.api.pipeline.PipelineSpec;
+import dev.evergreen.api.pipeline.RuleSpec;
+import dev.evergreen.api.run.Provenance;
+import dev.evergreen.api.run.Run;
+import dev.evergreen.api.run.RunOutcome;
+import dev.evergreen.api.run.RunStatus;
+import dev.evergreen.api.validation.Anomaly;
+import dev.evergreen.api.validation.FeatureDrift;
+import dev.evergreen.api.validation.ValidationReport;
+import dev.evergreen.core.Evergreen;
+import dev.evergreen.core.audit.AuditActions;
+import dev.evergreen.core.deployment.DeploymentResult;
+import dev.evergreen.core.evaluation.Gate;
+import dev.evergreen.core.evaluation.GateDecision;
+import dev.evergreen.core.evaluation.Metrics;
+import dev.evergreen.core.lineage.LineageService;
+import dev.evergreen.core.serving.InputBatch;
+import dev.evergreen.core.serving.ServableModel;
+import dev.evergreen.core.snapshot.SnapshotResult;
+import dev.evergreen.core.store.PipelineState;
+import dev.evergreen.core.training.ModelBundles;
+import dev.evergreen.core.training.ModelBundles.StoredBundle;
+import dev.evergreen.core.training.TrainedModel;
+import dev.evergreen.core.training.TrainingData;
+import dev.evergreen.core.validation.RuleInference;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Executes one run of a pipeline: snapshot, validate, train, evaluate, register, deploy. Each step
+ * is timed, logged with the run id and recorded on the run; every state change has its audit entry.
+ */
+final class PipelineRunner {
+  private static final Logger LOG = LoggerFactory.getLogger(PipelineRunner.class);
+
+  static final String STEP_SNAPSHOT = "snapshot";
+  static final String STEP_VALIDATE = "validate";
+  static final String STEP_TRAIN = "train";
+  static final String STEP_EVALUATE = "evaluate";
+  static final String STEP_REGISTER = "register";
+  static final String STEP_DEPLOY = "deploy";
+
+  private final Evergreen evergreen;
+  private final PipelineMetrics metrics;
+
+  PipelineRunner(Evergreen evergreen, PipelineMetrics metrics) {
+    this.evergreen = evergreen;
+    this.metrics = metrics;
+  }
+
+  /** Runs a pipeline on a data file; the run row must exist in state SCHEDULED or RUNNING. */
+  Run execute(RegisteredPipeline pipeline, Path data, Run scheduled) {
+    RunRecorder run = new RunRecorder(evergreen.store(), scheduled);
+    PipelineSpec spec = pipeline.spec();
+    String actor = scheduled.actor();
+    LOG.info("run {} of pipeline '{}' started on {}", run.id(), spec.name(), data);
+    run.status(RunStatus.RUNNING);
+    try {
+      Snapshot snapshot = snapshotStep(run, spec, data, actor);
+      ValidationReport report = validateStep(run, spec, snapshot, actor);
+      if (!report.accepted()) {
+        String reason =
+            "validation rejected snapshot "
+                + snapshot.shortId()
+                + ": "
+                + report.errors().stream().map(Anomaly::describe).collect(Collectors.joining("; "));
+        return finish(run, spec, RunStatus.FAILED, RunOutcome.REJECTED, reason, actor);
+      }
+      Trained trained = trainStep(run, pipeline, snapshot);
+      Evaluation evaluation = evaluateStep(run, spec, trained);
+      ModelVersion version = registerStep(run, spec, trained, evaluation, actor);
+      if (!evaluation.decision().promote()) {
+        return finish(
+            run,
+            spec,
+            RunStatus.FINISHED,
+            RunOutcome.CHAMPION_KEPT,
+            "version "
+                + version.version()
+                + " registered as challenger; champion kept: "
+                + evaluation.decision().reason(),
+            actor);
+      }
+      deployStep(run, spec, version, evaluation, actor);
+      return finish(
+          run,
+          spec,
+          RunStatus.FINISHED,
+          RunOutcome.PROMOTED,
+          "version "
+              + version.version()
+              + " promoted to champion: "
+              + evaluation.decision().reason(),
+          actor);
+    } catch (EvergreenException e) {
+      LOG.warn("run {} of pipeline '{}' failed: {}", run.id(), spec.name(), e.getMessage());
+      // Unreadable or malformed data is a verdict on the batch, not a fault of the platform.
+      RunOutcome outcome =
+          e.kind() == ErrorKind.INVALID_INPUT ? RunOutcome.REJECTED : RunOutcome.FAILED;
+      return finish(run, spec, RunStatus.FAILED, outcome, e.getMessage(), actor);
+    } catch (RuntimeException | IOException | Error e) {
+      LOG.error("run {} of pipeline '{}' failed", run.id(), spec.name(), e);
+      String message = e.getMessage() == null ? e.getClass().getName() : e.getMessage();
+      return finish(run, spec, RunStatus.FAILED, RunOutcome.FAILED, message, actor);
+    }
+  }
+
+  private Snapshot snapshotStep(RunRecorder run, PipelineSpec spec, Path data, String actor) {
+    long start = System.nanoTime();
+    SnapshotResult result = evergreen.snapshots().ingest(data, spec, actor);
+    Snapshot snapshot = result.snapshot();
+    evergreen
+        .store()
+        .inTransaction(
+            () -> {
+              run.snapshotId(snapshot.id());
+              evergreen
+                  .lineage()
+                  .record(LineageService.SNAPSHOT, snapshot.id(), LineageService.RUN, run.id());
+            });
+    stepDone(run, spec, STEP_SNAPSHOT, start);
+    LOG.info(
+        "run {}: snapshot {} ({} rows, {})",
+        run.id(),
+        snapshot.shortId(),
+        snapshot.profile().rowCount(),
+        result.created() ? "new" : "already stored");
+    return snapshot;
+  }
+
+  private ValidationReport validateStep(
+      RunRecorder run, PipelineSpec spec, Snapshot snapshot, String actor) throws IOException {
+    long start = System.nanoTime();
+    Optional<PipelineState> state = evergreen.store().findPipelineState(spec.name());
+    Snapshot reference =
+        state.flatMap(s -> evergreen.store().findSnapshot(s.referenceSnapshotId())).orElse(null);
+    List<RuleSpec> inferred = state.map(PipelineState::inferredRules).orElse(List.of());
+    Path referenceParquet = reference == null ? null : evergreen.snapshots().parquetOf(reference);
+    ValidationReport report =
+        evergreen
+            .validator()
+            .validate(
+                snapshot,
+                evergreen.snapshots().parquetOf(snapshot),
+                reference,
+                referenceParquet,
+                spec,
+                inferred);
+    evergreen
+        .store()
+        .inTransaction(
+            () -> {
+              evergreen.store().saveValidationReport(run.id(), report);
+              Map<String, String> details = new LinkedHashMap<>();
+              details.put("verdict", report.accepted() ? "accepted" : "rejected");
+              details.put("errors", Integer.toString(report.errors().size()));
+              details.put("warnings", Integer.toString(report.warnings().size()));
+              report
+                  .largestDrift()
+                  .ifPresent(d -> details.put("largest_psi", d.feature() + "=" + format(d.psi())));
+              evergreen
+                  .audit()
+                  .append(
+                      actor,
+                      AuditActions.VALIDATION_VERDICT,
+                      Map.of("run", run.id(), "snapshot", snapshot.id()),
+                      details);
+              if (report.accepted() && state.isEmpty()) {
+                List<RuleSpec> rules =
+                    spec.validation().inferRules()
+                        ? RuleInference.infer(
+                            snapshot,
+                            evergreen.snapshots().parquetOf(snapshot),
+                            spec,
+                            evergreen.settings().threads())
+                        : List.of();
+                evergreen
+                    .store()
+                    .savePipelineState(new PipelineState(spec.name(), snapshot.id(), rules));
+              }
+            });
+    for (Anomaly anomaly : report.anomalies()) {
+      metrics.validationFailure(spec.name(), anomaly);
+    }
+    for (FeatureDrift drift : report.drift()) {
+      metrics.drift(spec.name(), drift);
+    }
+    report.largestDrift().ifPresent(d -> run.metrics(Map.of("largest_psi", d.psi())));
+    stepDone(run, spec, STEP_VALIDATE, start);
+    LOG.info(
+        "run {}: validation {} with {} errors and {} warnings",
+        run.id(),
+        report.accepted() ? "accepted" : "rejected",
+        report.errors().size(),
+        report.warnings().size());
+    return report;
+  }
+
+  /** A trained challenger and the data it was trained on. */
+  private record Trained(TrainingData data, TrainedModel model, Provenance provenance) {}
+
+  private Trained trainStep(RunRecorder run, RegisteredPipeline pipeline, Snapshot snapshot)
+      throws IOException {
+    PipelineSpec spec = pipeline.spec();
+    long start = System.nanoTime();
+    TrainingData data = evergreen.trainingData(evergreen.snapshots().parquetOf(snapshot), spec);
+    Provenances.GitState git = Provenances.gitState(pipeline.file());
+    TrainedModel model =
+        evergreen.trainer().train(data, spec.trainer(), spec.deployment().checkRows());
+    Provenance provenance =
+        new Provenance(
+            List.of(snapshot.id()),
+            pipeline.file().toAbsolutePath().toString(),
+            sha256(pipeline.file()),
+            git.commit(),
+            git.dirty(),
+            "xgboost",
+            model.engineVersion(),
+            Runtime.version().toString(),
+            System.getProperty("os.name")
+                + " "
+                + System.getProperty("os.version")
+                + " "
+                + System.getProperty("os.arch"),
+            Runtime.getRuntime().availableProcessors(),
+            Map.of("split", spec.split().seed(), "trainer", spec.trainer().seed()));
+    run.provenance(provenance);
+    stepDone(run, spec, STEP_TRAIN, start);
+    return new Trained(data, model, provenance);
+  }
+
+  /** Holdout metrics of both models, the gate's decision and the stored bundle. */
+  private record Evaluation(
+      Map<String, Double> challenger,
+      Map<String, Double> champion,
+      Integer championVersion,
+      GateDecision decision,
+      StoredBundle bundle) {}
+
+  private Evaluation evaluateStep(RunRecorder run, PipelineSpec spec, Trained trained)
+      throws IOException {
+    long start = System.nanoTime();
+    String model = spec.deployment().model();
+    StoredBundle bundle =
+        ModelBundles.store(evergreen.artifacts(), trained.model(), trained.data(), spec.trainer());
+    ModelVersion draft = draft(run, spec, trained, bundle, Map.of());
+    ServableModel challengerModel = evergreen.loader().load(draft);
+    InputBatch holdout = trained.data().holdout().inputs();
+    double[] labels = trained.data().holdout().labels();
+    String objective = spec.trainer().objective();
+    Map<String, Double> challenger =
+        Metrics.evaluate(
+            objective, labels, challengerModel.predict(holdout), challengerModel.outputWidth());
+    Optional<ModelVersion> championVersion = evergreen.registry().byAlias(model, Aliases.CHAMPION);
+    Map<String, Double> champion = null;
+    if (championVersion.isPresent()) {
+      ServableModel championModel = evergreen.loader().load(championVersion.get());
+      champion =
+          Metrics.evaluate(
+              objective, labels, championModel.predict(holdout), championModel.outputWidth());
+    }
+    GateDecision decision = Gate.decide(spec.evaluation(), challenger, champion);
+    Map<String, Double> recorded = new LinkedHashMap<>(challenger);
+    if (champion != null) {
+      champion.forEach((name, value) -> recorded.put("champion_" + name, value));
+    }
+    recorded.put("train_rows", (double) trained.data().trainRows());
+    recorded.put("holdout_rows", (double) holdout.rows());
+    recorded.put("train_seconds", trained.model().trainSeconds());
+    run.metrics(recorded);
+    stepDone(run, spec, STEP_EVALUATE, start);
+    LOG.info(
+        "run {}: challenger {} {}, champion {}; {}",
+        run.id(),
+        spec.evaluation().metric(),
+        format(challenger.get(spec.evaluation().metric())),
+        champion == null ? "none" : format(champion.get(spec.evaluation().metric())),
+        decision.promote() ? "promote" : "keep champion");
+    return new Evaluation(
+        challenger,
+        champion,
+        championVersion.map(ModelVersion::version).orElse(null),
+        decision,
+        bundle);
+  }
+
+  private ModelVersion draft(
+      RunRecorder run,
+      PipelineSpec spec,
+      Trained trained,
+      StoredBundle bundle,
+      Map<String, Double> metrics) {
+    return new ModelVersion(
+        spec.deployment().model(),
+        0,
+        bundle.manifestKey(),
+        bundle.modelSha256(),
+        run.id(),
+        trained.provenance().snapshotIds().get(0),
+        metrics,
+        trained.provenance(),
+        evergreen.clock().instant().truncatedTo(ChronoUnit.MILLIS));
+  }
+
+  private ModelVersion registerStep(
+      RunRecorder run, PipelineSpec spec, Trained trained, Evaluation evaluation, String actor) {
+    long start = System.nanoTime();
+    Map<String, Double> metrics = new LinkedHashMap<>(evaluation.challenger());
+    ModelVersion version =
+        evergreen
+            .store()
+            .inTransaction(
+                () -> {
+                  ModelVersion stored =
+                      evergreen
+                          .registry()
+                          .register(draft(run, spec, trained, evaluation.bundle(), metrics), actor);
+                  evergreen
+                      .registry()
+                      .moveAlias(
+                          stored.model(),
+                          Aliases.CHALLENGER,
+                          stored.version(),
+                          actor,
+                          "trained by run " + run.id());
+                  return stored;
+                });
+    stepDone(run, spec, STEP_REGISTER, start);
+    LOG.info("run {}: registered {} version {}", run.id(), version.model(), version.version());
+    return version;
+  }
+
+  private void deployStep(
+      RunRecorder run,
+      PipelineSpec spec,
+      ModelVersion version,
+      Evaluation evaluation,
+      String actor) {
+    long start = System.nanoTime();
+    String model = version.model();
+    Integer previous = evaluation.championVersion();
+    // The alias moves first, so a crash before the switch leaves a champion that a restarted
+    // server loads; a version that fails its check moves it back.
+    evergreen
+        .registry()
+        .moveAlias(
+            model,
+            Aliases.CHAMPION,
+            version.version(),
+            actor,
+            "run " + run.id() + ": " + evaluation.decision().reason());
+    try {
+      DeploymentResult result = evergreen.deployments().deploy(model, version.version(), actor);
+      LOG.info(
+          "run {}: {} version {} serving ({})",
+          run.id(),
+          model,
+          version.version(),
+          result.detail());
+    } catch (RuntimeException e) {
+      evergreen
+          .registry()
+          .moveAlias(
+              model,
+              Aliases.CHAMPION,
+              previous,
+              actor,
+              "version " + version.version() + " failed to deploy: " + e.getMessage());
+      throw e;
+    }
+    stepDone(run, spec, STEP_DEPLOY, start);
+  }
+
+  private Run finish(
+      RunRecorder run,
+      PipelineSpec spec,
+      RunStatus status,
+      RunOutcome outcome,
+      String reason,
+      String actor) {
+    Instant at = evergreen.clock().instant().truncatedTo(ChronoUnit.MILLIS);
+    Run finished = run.finish(status, outcome, reason, at);
+    evergreen
+        .store()
+        .inTransaction(
+            () -> {
+              evergreen.store().updateRun(finished);
+              evergreen
+                  .audit()
+                  .append(
+                      actor,
+                      AuditActions.RUN_FINISHED,
+                      Map.of("run", run.id(), "pipeline", spec.name()),
+                      Map.of("status", status.name(), "outcome", outcome.name()));
+            });
+    metrics.runFinished(spec.name(), outcome);
+    LOG.info("run {} of pipeline '{}' finished: {} ({})", run.id(), spec.name(), outcome, reason);
+    return finished;
+  }
+
+  private void stepDone(RunRecorder run, PipelineSpec spec, String step, long startNanos) {
+    long nanos = System.nanoTime() - startNanos;
+    run.step(step, nanos / 1e9);
+    metrics.step(spec.name(), step, nanos);
+    LOG.info("run {}: step {} took {} ms", run.id(), step, nanos / 1_000_000);
+  }
+
+  private static String sha256(Path file) throws IOException {
+    try {
+      return HexFormat.of()
+          .formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is required by every Java platform", e);
+    }
+  }
+
+  private static String format(Double value) {
+    return value == null ? "n/a" : String.format(java.util.Locale.ROOT, "%.4f", value);
+  }
+}

@@ -1,0 +1,222 @@
+package dev.evergreen.core.pipeline;
+
+import dev.evergreen.api.EvergreenException;
+import dev.evergreen.api.pipeline.PipelineSpec;
+import dev.evergreen.api.pipeline.PipelineSpecs;
+import dev.evergreen.api.run.Run;
+import dev.evergreen.api.run.RunOutcome;
+import dev.evergreen.api.run.RunStatus;
+import dev.evergreen.core.Evergreen;
+import dev.evergreen.core.audit.AuditActions;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Pipelines known to this instance, and their runs. Runs of one pipeline are queued and executed
+ * one at a time; runs of different pipelines may overlap.
+ */
+public final class PipelineService implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(PipelineService.class);
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private final Evergreen evergreen;
+  private final PipelineRunner runner;
+  private final Map<String, RegisteredPipeline> pipelines = new ConcurrentHashMap<>();
+  private final Map<String, ExecutorService> queues = new ConcurrentHashMap<>();
+
+  public PipelineService(Evergreen evergreen) {
+    this.evergreen = evergreen;
+    this.runner = new PipelineRunner(evergreen, new PipelineMetrics(evergreen.meters()));
+  }
+
+  /** Loads a pipeline file and makes it known under its name, replacing an earlier file. */
+  public RegisteredPipeline register(Path file) {
+    PipelineSpec spec = PipelineSpecs.load(file);
+    RegisteredPipeline pipeline = new RegisteredPipeline(spec, file.toAbsolutePath());
+    RegisteredPipeline earlier = pipelines.put(spec.name(), pipeline);
+    if (earlier != null && !earlier.file().equals(pipeline.file())) {
+      LOG.warn("pipeline '{}' from {} replaces the one from {}", spec.name(), file, earlier.file());
+    }
+    return pipeline;
+  }
+
+  public List<RegisteredPipeline> list() {
+    List<RegisteredPipeline> all = new ArrayList<>(pipelines.values());
+    all.sort((a, b) -> a.name().compareTo(b.name()));
+    return all;
+  }
+
+  public Optional<RegisteredPipeline> find(String name) {
+    return Optional.ofNullable(pipelines.get(name));
+  }
+
+  /** Queues a run of a registered pipeline and returns its result when it has finished. */
+  public CompletableFuture<Run> submit(String pipeline, Path data, String actor) {
+    return enqueue(pipeline, data, actor).result();
+  }
+
+  /** Queues a run; its id is returned at once and the run is stored as SCHEDULED. */
+  public SubmittedRun enqueue(String pipeline, Path data, String actor) {
+    RegisteredPipeline registered =
+        find(pipeline)
+            .orElseThrow(
+                () ->
+                    EvergreenException.notFound(
+                        "pipeline '"
+                            + pipeline
+                            + "' is not registered; known pipelines: "
+                            + pipelines.keySet()));
+    Run scheduled = schedule(registered, data, actor, RunStatus.SCHEDULED);
+    ExecutorService queue =
+        queues.computeIfAbsent(
+            pipeline,
+            name ->
+                Executors.newSingleThreadExecutor(
+                    r -> {
+                      Thread thread = new Thread(r, "pipeline-" + name);
+                      thread.setDaemon(true);
+                      return thread;
+                    }));
+    CompletableFuture<Run> result =
+        CompletableFuture.supplyAsync(() -> runner.execute(registered, data, scheduled), queue);
+    return new SubmittedRun(scheduled.id(), result);
+  }
+
+  /** Runs a pipeline file on a data file in the calling thread and returns the finished run. */
+  public Run run(Path pipelineFile, Path data, String actor) {
+    RegisteredPipeline pipeline = register(pipelineFile);
+    return runner.execute(pipeline, data, schedule(pipeline, data, actor, RunStatus.RUNNING));
+  }
+
+  private Run schedule(RegisteredPipeline pipeline, Path data, String actor, RunStatus status) {
+    byte[] id = new byte[16];
+    RANDOM.nextBytes(id);
+    Run run =
+        new Run(
+            HexFormat.of().formatHex(id),
+            pipeline.name(),
+            status,
+            null,
+            data.toAbsolutePath().toString(),
+            null,
+            null,
+            Map.of(),
+            Map.of(),
+            null,
+            evergreen.settings().owner(),
+            actor,
+            evergreen.clock().instant().truncatedTo(ChronoUnit.MILLIS),
+            null);
+    evergreen
+        .store()
+        .inTransaction(
+            () -> {
+              evergreen.store().insertRun(run);
+              evergreen
+                  .audit()
+                  .append(
+                      actor,
+                      AuditActions.RUN_STARTED,
+                      Map.of("run", run.id(), "pipeline", pipeline.name()),
+                      Map.of("data", run.source()));
+            });
+    return run;
+  }
+
+  /**
+   * Marks runs left SCHEDULED or RUNNING by a process that no longer exists as FAILED. Returns how
+   * many were marked.
+   */
+  public int failInterruptedRuns(String actor) {
+    int marked = 0;
+    String host = evergreen.settings().owner().split(":")[0];
+    for (Run run :
+        evergreen.store().listRunsByStatus(EnumSet.of(RunStatus.SCHEDULED, RunStatus.RUNNING))) {
+      if (ownerAlive(run.owner(), host)) {
+        continue;
+      }
+      Instant now = evergreen.clock().instant().truncatedTo(ChronoUnit.MILLIS);
+      String reason =
+          "interrupted: the process " + run.owner() + " that executed this run has stopped";
+      Run failed =
+          new Run(
+              run.id(),
+              run.pipeline(),
+              RunStatus.FAILED,
+              RunOutcome.FAILED,
+              run.source(),
+              run.snapshotId(),
+              reason,
+              run.metrics(),
+              run.stepSeconds(),
+              run.provenance(),
+              run.owner(),
+              run.actor(),
+              run.startedAt(),
+              now);
+      evergreen
+          .store()
+          .inTransaction(
+              () -> {
+                evergreen.store().updateRun(failed);
+                evergreen
+                    .audit()
+                    .append(
+                        actor,
+                        AuditActions.RUN_FINISHED,
+                        Map.of("run", run.id(), "pipeline", run.pipeline()),
+                        Map.of("status", "FAILED", "outcome", "FAILED", "reason", reason));
+              });
+      LOG.warn("run {} of pipeline '{}' marked failed: {}", run.id(), run.pipeline(), reason);
+      marked++;
+    }
+    return marked;
+  }
+
+  private static boolean ownerAlive(String owner, String thisHost) {
+    if (owner == null || !owner.contains(":")) {
+      return false;
+    }
+    String host = owner.substring(0, owner.lastIndexOf(':'));
+    if (!host.equals(thisHost)) {
+      // A process on another host cannot be checked from here; its own restart marks the run.
+      return true;
+    }
+    long pid;
+    try {
+      pid = Long.parseLong(owner.substring(owner.lastIndexOf(':') + 1));
+    } catch (NumberFormatException e) {
+      return false;
+    }
+    return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+  }
+
+  @Override
+  public void close() {
+    for (ExecutorService queue : queues.values()) {
+      queue.shutdownNow();
+    }
+    for (ExecutorService queue : queues.values()) {
+      try {
+        queue.awaitTermination(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}

@@ -1,0 +1,523 @@
+package dev.evergreen.core.snapshot;
+
+import static dev.evergreen.core.data.DuckDb.identifier;
+import static dev.evergreen.core.data.DuckDb.literal;
+
+import dev.evergreen.api.EvergreenException;
+import dev.evergreen.api.data.Column;
+import dev.evergreen.api.data.ColumnType;
+import dev.evergreen.api.data.Schema;
+import dev.evergreen.api.pipeline.CsvSpec;
+import dev.evergreen.api.pipeline.DerivedFeature;
+import dev.evergreen.api.pipeline.PipelineSpec;
+import dev.evergreen.core.data.ColumnTypes;
+import dev.evergreen.core.data.DuckDb;
+import dev.evergreen.core.data.PipelineColumns;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Loads one CSV or Parquet batch into the DuckDB table {@value #TABLE}, in file order, with the
+ * column types a snapshot stores.
+ *
+ * <p>A CSV file is read with every column as text, so that DuckDB's reader only checks the
+ * structure (field count, quotes, encoding, line length) and reads every row. Types are then
+ * decided over all rows, not a sample: a declared type from {@code data.columns}, otherwise the
+ * narrowest type every non-null value fits (integer, double, boolean, date, timestamp, else
+ * string). Values are converted by Evergreen's own strict patterns instead of DuckDB's typed CSV
+ * reader, because that reader accepts {@code 1.5} for an integer column (rounding it to 2) and
+ * {@code 2001-01-01 06:00:00} for a date column (dropping the time) without an error in DuckDB
+ * 1.5.6.
+ */
+final class BatchLoader {
+  static final String TABLE = "batch";
+
+  private static final String RAW = "raw_batch";
+  private static final int MAX_VALUE_CHARS = 80;
+  private static final Logger log = LoggerFactory.getLogger(BatchLoader.class);
+
+  /** A column as read from the file; {@code duckDbType} is {@code VARCHAR} for every CSV column. */
+  private record SourceColumn(String name, String duckDbType) {}
+
+  /** The type a column gets and why, for error messages. */
+  private record Target(ColumnType type, String reason, String nextStep) {}
+
+  /** A text column that also contains numbers, and its first value that is not a number. */
+  private record MixedColumn(long numbers, long nonNull, long firstTextRow, String firstText) {}
+
+  /** The first value of a column that cannot be converted to its target type. */
+  private record BadValue(String column, long count, long row, String value) {}
+
+  private final Connection connection;
+  private final Path file;
+  private final boolean csv;
+  private final PipelineSpec spec;
+  private final Map<String, MixedColumn> mixed = new LinkedHashMap<>();
+
+  BatchLoader(Connection connection, Path file, boolean csv, PipelineSpec spec) {
+    this.connection = connection;
+    this.file = file;
+    this.csv = csv;
+    this.spec = spec;
+  }
+
+  /** Loads the file and returns the schema of the loaded table. */
+  Schema load() throws SQLException, IOException {
+    List<SourceColumn> source = csv ? readCsv() : readParquet();
+    long rows = countRows();
+    if (rows == 0) {
+      throw EvergreenException.invalid(
+          file
+              + (csv && spec.source().csv().header()
+                  ? ": the file has a header line but no data rows."
+                  : ": the file contains no rows.")
+              + " Ingest a file that contains at least one row.");
+    }
+    checkRequired(source);
+    Map<String, Target> targets = resolveTypes(source);
+    checkConversions(source, targets);
+    return createTable(source, targets);
+  }
+
+  private List<SourceColumn> readCsv() throws SQLException, IOException {
+    CsvSpec options = spec.source().csv();
+    List<String> names = CsvFiles.columnNames(file, options);
+    String columns =
+        names.stream()
+            .map(name -> literal(name) + ": 'VARCHAR'")
+            .collect(Collectors.joining(", ", "{", "}"));
+    String sql =
+        "CREATE TABLE "
+            + RAW
+            + " AS SELECT * FROM read_csv("
+            + DuckDb.path(file)
+            + ", auto_detect = false, header = "
+            + options.header()
+            + ", delim = "
+            + literal(options.delimiter())
+            + ", quote = '\"', escape = '\"', strict_mode = true, null_padding = false"
+            + ", allow_quoted_nulls = false, max_line_size = "
+            + CsvFiles.MAX_LINE_BYTES
+            + ", encoding = "
+            + literal(CsvFiles.duckDbEncoding(options))
+            + ", columns = "
+            + columns
+            + ")";
+    try (Statement statement = connection.createStatement()) {
+      statement.execute(sql);
+    } catch (SQLException e) {
+      throw CsvErrors.translate(e, file, options, names);
+    }
+    return names.stream().map(name -> new SourceColumn(name, "VARCHAR")).toList();
+  }
+
+  private List<SourceColumn> readParquet() throws SQLException {
+    try (Statement statement = connection.createStatement()) {
+      statement.execute(
+          "CREATE TABLE " + RAW + " AS SELECT * FROM read_parquet(" + DuckDb.path(file) + ")");
+    } catch (SQLException e) {
+      throw EvergreenException.invalid(
+          file
+              + ": cannot read the file as Parquet: "
+              + CsvErrors.firstLine(e.getMessage())
+              + ". Check that the file is a complete Parquet file, or set source.format to csv"
+              + " if it is a CSV file.");
+    }
+    List<SourceColumn> columns = new ArrayList<>();
+    try (Statement statement = connection.createStatement();
+        ResultSet result =
+            statement.executeQuery(
+                "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = "
+                    + literal(RAW)
+                    + " ORDER BY column_index")) {
+      while (result.next()) {
+        columns.add(new SourceColumn(result.getString(1), result.getString(2)));
+      }
+    }
+    return columns;
+  }
+
+  private long countRows() throws SQLException {
+    try (Statement statement = connection.createStatement();
+        ResultSet result = statement.executeQuery("SELECT count(*) FROM " + RAW)) {
+      result.next();
+      return result.getLong(1);
+    }
+  }
+
+  private void checkRequired(List<SourceColumn> source) {
+    List<String> present = source.stream().map(SourceColumn::name).toList();
+    for (String name : present) {
+      // DuckDB tables have a rowid pseudo-column that keeps the file's row order; a real column
+      // of that name would hide it.
+      if (name.equalsIgnoreCase("rowid")) {
+        throw EvergreenException.invalid(
+            file
+                + (csv && spec.source().csv().header() ? ":1" : "")
+                + ": the column name '"
+                + name
+                + "' is reserved. Rename the column.");
+      }
+    }
+    List<String> missing =
+        PipelineColumns.required(spec).stream().filter(name -> !present.contains(name)).toList();
+    if (missing.isEmpty()) {
+      return;
+    }
+    String described =
+        missing.stream()
+            .map(name -> "'" + name + "' (" + PipelineColumns.role(spec, name) + ")")
+            .collect(Collectors.joining(", "));
+    throw EvergreenException.invalid(
+        file
+            + (csv && spec.source().csv().header() ? ":1" : "")
+            + ": missing required column"
+            + (missing.size() == 1 ? " " : "s ")
+            + described
+            + ". The file has the columns "
+            + String.join(", ", present)
+            + ". Add the missing column to the file, or correct its name in the pipeline.");
+  }
+
+  private Map<String, Target> resolveTypes(List<SourceColumn> source) throws SQLException {
+    Map<String, ColumnType> declared = PipelineColumns.declaredTypes(spec);
+    List<String> toInfer = new ArrayList<>();
+    Map<String, Target> targets = new LinkedHashMap<>();
+    for (SourceColumn column : source) {
+      ColumnType type = declared.get(column.name());
+      if (type != null) {
+        checkDeclaredRole(column.name(), type);
+        targets.put(
+            column.name(),
+            new Target(
+                type,
+                "data.columns declares '" + column.name() + "' as " + ColumnTypes.specName(type),
+                "Correct the value, or change data.columns."
+                    + column.name()
+                    + " in the pipeline."));
+      } else if (csv) {
+        toInfer.add(column.name());
+      } else {
+        ColumnType mapped =
+            ColumnTypes.fromDuckDb(column.duckDbType()).orElseThrow(() -> unsupportedType(column));
+        targets.put(column.name(), new Target(mapped, "", ""));
+      }
+    }
+    if (!toInfer.isEmpty()) {
+      Map<String, ColumnType> inferred = inferCsvTypes(toInfer);
+      inferred.forEach((name, type) -> targets.put(name, new Target(type, "", "")));
+    }
+    for (SourceColumn column : source) {
+      if (!declared.containsKey(column.name())) {
+        targets.put(column.name(), forceRoleType(column.name(), targets.get(column.name())));
+      }
+    }
+    warnAboutMixedColumns(targets, source.size());
+    return targets;
+  }
+
+  /**
+   * Logs text columns that also hold numbers: a numeric column whose text starts late in the file
+   * is kept as text rather than mistyped, and the log names the first text value and its line.
+   */
+  private void warnAboutMixedColumns(Map<String, Target> targets, int columnCount) {
+    mixed.forEach(
+        (name, column) -> {
+          if (targets.get(name).type() == ColumnType.STRING) {
+            log.warn(
+                "{}: column '{}' contains numbers in {} of {} rows but also text such as '{}' at line {};"
+                    + " it is stored as string. Declare its type in data.columns to reject such"
+                    + " files instead.",
+                file,
+                name,
+                column.numbers(),
+                column.nonNull(),
+                shorten(column.firstText()),
+                CsvFiles.lineOfRow(file, spec.source().csv(), column.firstTextRow(), columnCount));
+          }
+        });
+  }
+
+  private EvergreenException unsupportedType(SourceColumn column) {
+    return EvergreenException.invalid(
+        file
+            + ": column '"
+            + column.name()
+            + "' has the Parquet type "
+            + column.duckDbType()
+            + ", which a snapshot cannot store. Convert the column to boolean, integer, double,"
+            + " string, date or timestamp, or remove it from the file.");
+  }
+
+  /** Rejects a declared type that cannot serve the column's role in the pipeline. */
+  private void checkDeclaredRole(String name, ColumnType type) {
+    boolean needsNumber =
+        spec.features().numeric().contains(name) || PipelineColumns.isNumericLabel(spec, name);
+    if (needsNumber && !type.isNumeric()) {
+      throw EvergreenException.invalid(
+          "data.columns declares '"
+              + name
+              + "' as "
+              + ColumnTypes.specName(type)
+              + ", but it is "
+              + PipelineColumns.role(spec, name)
+              + " and must be numeric. Declare it as integer or double.");
+    }
+    if (PipelineColumns.isDerivedSource(spec, name)
+        && type != ColumnType.TIMESTAMP
+        && type != ColumnType.DATE) {
+      throw EvergreenException.invalid(
+          "data.columns declares '"
+              + name
+              + "' as "
+              + ColumnTypes.specName(type)
+              + ", but it is "
+              + PipelineColumns.role(spec, name)
+              + ". Declare it as timestamp or date.");
+    }
+  }
+
+  /**
+   * Returns the type an undeclared column must have for its role: numeric features and a label
+   * compared with {@code greaterThan} hold numbers, sources of derived features hold timestamps.
+   * Forcing the type makes a value that does not fit an error that names its line.
+   */
+  private Target forceRoleType(String name, Target found) {
+    boolean needsNumber =
+        spec.features().numeric().contains(name) || PipelineColumns.isNumericLabel(spec, name);
+    if (needsNumber && !found.type().isNumeric()) {
+      return new Target(
+          ColumnType.DOUBLE,
+          "'" + name + "' is " + PipelineColumns.role(spec, name) + " and must hold numbers",
+          "Correct the value, or declare the column's type in data.columns.");
+    }
+    if (PipelineColumns.isDerivedSource(spec, name)
+        && found.type() != ColumnType.TIMESTAMP
+        && found.type() != ColumnType.DATE) {
+      String features =
+          spec.features().derived().stream()
+              .filter(d -> name.equals(d.from()))
+              .map(DerivedFeature::name)
+              .collect(Collectors.joining(", "));
+      return new Target(
+          ColumnType.TIMESTAMP,
+          "'"
+              + name
+              + "' is the source of derived feature "
+              + features
+              + " and must hold timestamps",
+          "Write timestamps as 2001-01-31 06:00:00 or 2001-01-31T06:00:00.");
+    }
+    return found;
+  }
+
+  /** Picks, for each text column, the narrowest type that every non-null value fits. */
+  private Map<String, ColumnType> inferCsvTypes(List<String> names) throws SQLException {
+    List<ColumnType> candidates =
+        List.of(
+            ColumnType.INTEGER,
+            ColumnType.DOUBLE,
+            ColumnType.BOOLEAN,
+            ColumnType.DATE,
+            ColumnType.TIMESTAMP);
+    StringBuilder sql = new StringBuilder("SELECT ");
+    for (int i = 0; i < names.size(); i++) {
+      String column = identifier(names.get(i));
+      sql.append(i == 0 ? "" : ", ").append("count(").append(column).append(")");
+      for (ColumnType candidate : candidates) {
+        sql.append(", count(*) FILTER (WHERE ")
+            .append(TextValues.valid(column, candidate))
+            .append(")");
+      }
+      // The first row that is not a number, for the warning about text in a numeric column.
+      String notNumber =
+          column
+              + " IS NOT NULL AND NOT coalesce("
+              + TextValues.valid(column, ColumnType.DOUBLE)
+              + ", false)";
+      sql.append(", min(rowid) FILTER (WHERE ").append(notNumber).append(")");
+      sql.append(", arg_min(")
+          .append(column)
+          .append(", rowid) FILTER (WHERE ")
+          .append(notNumber)
+          .append(")");
+    }
+    sql.append(" FROM ").append(RAW);
+    Map<String, ColumnType> types = new LinkedHashMap<>();
+    try (Statement statement = connection.createStatement();
+        ResultSet result = statement.executeQuery(sql.toString())) {
+      result.next();
+      int stride = 1 + candidates.size() + 2;
+      for (int i = 0; i < names.size(); i++) {
+        int base = i * stride + 1;
+        long nonNull = result.getLong(base);
+        ColumnType type = ColumnType.STRING;
+        for (int c = 0; c < candidates.size() && nonNull > 0; c++) {
+          if (result.getLong(base + 1 + c) == nonNull) {
+            type = candidates.get(c);
+            break;
+          }
+        }
+        long numbers = result.getLong(base + 2);
+        if (type == ColumnType.STRING && numbers > 0) {
+          mixed.put(
+              names.get(i),
+              new MixedColumn(
+                  numbers,
+                  nonNull,
+                  result.getLong(base + 1 + candidates.size()) + 1,
+                  result.getString(base + 2 + candidates.size())));
+        }
+        types.put(names.get(i), type);
+      }
+    }
+    return types;
+  }
+
+  /** Finds values that do not fit their column's target type and rejects the file if any exist. */
+  private void checkConversions(List<SourceColumn> source, Map<String, Target> targets)
+      throws SQLException {
+    List<String> checked = new ArrayList<>();
+    StringBuilder sql = new StringBuilder("SELECT ");
+    for (SourceColumn column : source) {
+      Optional<String> valid = validity(column, targets.get(column.name()).type());
+      if (valid.isEmpty()) {
+        continue;
+      }
+      String name = identifier(column.name());
+      String invalid = name + " IS NOT NULL AND NOT coalesce(" + valid.get() + ", false)";
+      sql.append(checked.isEmpty() ? "" : ", ")
+          .append("count(*) FILTER (WHERE ")
+          .append(invalid)
+          .append("), min(rowid) FILTER (WHERE ")
+          .append(invalid)
+          .append("), arg_min(CAST(")
+          .append(name)
+          .append(" AS VARCHAR), rowid) FILTER (WHERE ")
+          .append(invalid)
+          .append(")");
+      checked.add(column.name());
+    }
+    if (checked.isEmpty()) {
+      return;
+    }
+    sql.append(" FROM ").append(RAW);
+    BadValue first = null;
+    try (Statement statement = connection.createStatement();
+        ResultSet result = statement.executeQuery(sql.toString())) {
+      result.next();
+      for (int i = 0; i < checked.size(); i++) {
+        long count = result.getLong(3 * i + 1);
+        if (count == 0) {
+          continue;
+        }
+        long row = result.getLong(3 * i + 2) + 1;
+        if (first == null || row < first.row()) {
+          first = new BadValue(checked.get(i), count, row, result.getString(3 * i + 3));
+        }
+      }
+    }
+    if (first != null) {
+      throw badValue(first, targets.get(first.column()), source.size());
+    }
+  }
+
+  /**
+   * Returns a SQL condition that is true when a non-null value of {@code column} converts to {@code
+   * target} without loss, or empty when every value converts.
+   */
+  private static Optional<String> validity(SourceColumn column, ColumnType target) {
+    String name = identifier(column.name());
+    if (target == ColumnType.STRING) {
+      return Optional.empty();
+    }
+    if (column.duckDbType().equals("VARCHAR")) {
+      return Optional.of(TextValues.valid(name, target));
+    }
+    String targetType = ColumnTypes.duckDbType(target);
+    if (column.duckDbType().equals(targetType)) {
+      return Optional.empty();
+    }
+    String cast = "TRY_CAST(" + name + " AS " + targetType + ")";
+    Optional<ColumnType> mapped = ColumnTypes.fromDuckDb(column.duckDbType());
+    if (mapped.isPresent() && mapped.get() == target) {
+      // Same logical type in another width: only an overflow, such as UBIGINT beyond BIGINT, fails.
+      return Optional.of(cast + " IS NOT NULL");
+    }
+    // Another logical type: the value must survive the round trip, so 1.5 is no integer and a
+    // timestamp with a time of day is no date.
+    return Optional.of(
+        cast + " IS NOT NULL AND TRY_CAST(" + cast + " AS " + column.duckDbType() + ") = " + name);
+  }
+
+  private EvergreenException badValue(BadValue bad, Target target, int columnCount) {
+    String where;
+    if (csv) {
+      long line = CsvFiles.lineOfRow(file, spec.source().csv(), bad.row(), columnCount);
+      where = file + ":" + line;
+    } else {
+      where = file + ": row " + bad.row();
+    }
+    String reason = target.reason().isEmpty() ? "" : " (" + target.reason() + ")";
+    String others =
+        bad.count() > 1 ? " " + bad.count() + " rows have such values in this column." : "";
+    return EvergreenException.invalid(
+        where
+            + ": column '"
+            + bad.column()
+            + "' has the value '"
+            + shorten(bad.value())
+            + "', which is not a valid "
+            + ColumnTypes.specName(target.type())
+            + reason
+            + "."
+            + others
+            + " "
+            + target.nextStep());
+  }
+
+  private Schema createTable(List<SourceColumn> source, Map<String, Target> targets)
+      throws SQLException {
+    List<Column> columns = new ArrayList<>();
+    StringBuilder select = new StringBuilder();
+    for (SourceColumn column : source) {
+      ColumnType type = targets.get(column.name()).type();
+      String name = identifier(column.name());
+      select.append(select.isEmpty() ? "" : ", ");
+      if (column.duckDbType().equals(ColumnTypes.duckDbType(type))) {
+        select.append(name);
+      } else if (type == ColumnType.STRING) {
+        select.append(ColumnTypes.text(name, ColumnTypes.fromDuckDb(column.duckDbType()).get()));
+        select.append(" AS ").append(name);
+      } else {
+        select.append("CAST(").append(name).append(" AS ").append(ColumnTypes.duckDbType(type));
+        select.append(") AS ").append(name);
+      }
+      columns.add(new Column(column.name(), type));
+    }
+    try (Statement statement = connection.createStatement()) {
+      statement.execute("CREATE TABLE " + TABLE + " AS SELECT " + select + " FROM " + RAW);
+      statement.execute("DROP TABLE " + RAW);
+    }
+    return new Schema(columns);
+  }
+
+  static String shorten(String value) {
+    if (value == null || value.length() <= MAX_VALUE_CHARS) {
+      return value;
+    }
+    return value.substring(0, MAX_VALUE_CHARS) + "... (" + value.length() + " characters)";
+  }
+}

@@ -1,0 +1,102 @@
+package dev.evergreen.core.snapshot;
+
+import static dev.evergreen.core.data.DuckDb.identifier;
+
+import dev.evergreen.api.data.Column;
+import dev.evergreen.api.data.ColumnProfile;
+import dev.evergreen.api.data.Profile;
+import dev.evergreen.api.data.Schema;
+import dev.evergreen.api.data.ValueCount;
+import dev.evergreen.core.data.ColumnTypes;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Computes a snapshot's profile: the row count and, per column, nulls, min, max, mean and sample
+ * standard deviation (numeric columns only), approximate distinct count (HyperLogLog) and the ten
+ * most frequent values. Counts, extremes and moments come from one aggregate query; the frequent
+ * values need one grouped query per column.
+ */
+final class Profiler {
+  static final int TOP_VALUES = 10;
+
+  private static final int STATS_PER_COLUMN = 6;
+
+  private Profiler() {}
+
+  static Profile of(Connection connection, String table, Schema schema) throws SQLException {
+    List<Column> columns = schema.columns();
+    StringBuilder sql = new StringBuilder("SELECT count(*)");
+    for (Column column : columns) {
+      String name = identifier(column.name());
+      boolean numeric = column.type().isNumeric();
+      sql.append(", count(*) - count(").append(name).append(")");
+      sql.append(", ").append(ColumnTypes.text("min(" + name + ")", column.type()));
+      sql.append(", ").append(ColumnTypes.text("max(" + name + ")", column.type()));
+      sql.append(", ").append(numeric ? "avg(" + name + ")" : "NULL");
+      sql.append(", ").append(numeric ? "stddev_samp(" + name + ")" : "NULL");
+      sql.append(", approx_count_distinct(").append(name).append(")");
+    }
+    sql.append(" FROM ").append(table);
+
+    long rowCount;
+    List<ColumnProfile> profiles = new ArrayList<>();
+    try (Statement statement = connection.createStatement();
+        ResultSet result = statement.executeQuery(sql.toString())) {
+      result.next();
+      rowCount = result.getLong(1);
+      for (int i = 0; i < columns.size(); i++) {
+        int base = 2 + i * STATS_PER_COLUMN;
+        Column column = columns.get(i);
+        profiles.add(
+            new ColumnProfile(
+                column.name(),
+                column.type(),
+                result.getLong(base),
+                result.getString(base + 1),
+                result.getString(base + 2),
+                doubleOrNull(result, base + 3),
+                doubleOrNull(result, base + 4),
+                result.getLong(base + 5),
+                topValues(connection, table, column)));
+      }
+    }
+    return new Profile(rowCount, profiles);
+  }
+
+  /** Returns the most frequent non-null values, ties broken by the smaller value. */
+  private static List<ValueCount> topValues(Connection connection, String table, Column column)
+      throws SQLException {
+    String name = identifier(column.name());
+    String sql =
+        "SELECT "
+            + ColumnTypes.text(name, column.type())
+            + ", count(*) AS n FROM "
+            + table
+            + " WHERE "
+            + name
+            + " IS NOT NULL GROUP BY "
+            + name
+            + " ORDER BY n DESC, "
+            + name
+            + " LIMIT "
+            + TOP_VALUES;
+    List<ValueCount> values = new ArrayList<>();
+    try (Statement statement = connection.createStatement();
+        ResultSet result = statement.executeQuery(sql)) {
+      while (result.next()) {
+        values.add(new ValueCount(result.getString(1), result.getLong(2)));
+      }
+    }
+    return values;
+  }
+
+  private static Double doubleOrNull(ResultSet result, int index) throws SQLException {
+    double value = result.getDouble(index);
+    return result.wasNull() ? null : value;
+  }
+}

@@ -1,0 +1,207 @@
+package dev.evergreen.core.validation;
+
+import static dev.evergreen.core.data.DuckDb.identifier;
+
+import dev.evergreen.api.data.Column;
+import dev.evergreen.api.data.ColumnType;
+import dev.evergreen.api.data.Schema;
+import dev.evergreen.api.pipeline.DerivedFeature;
+import dev.evergreen.api.pipeline.PipelineSpec;
+import dev.evergreen.api.validation.FeatureDrift;
+import dev.evergreen.core.data.ColumnTypes;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Population stability index (PSI) of each feature between a reference and a current table.
+ *
+ * <p>Binning:
+ *
+ * <ul>
+ *   <li>Numeric features: the edges are the distinct deciles (10th to 90th percentile, {@code
+ *       quantile_disc}) of the reference. A value falls into bin {@code k}, the number of edges
+ *       that are less than or equal to it, so values below the first edge go into the first bin and
+ *       values at or above the last edge into the last; at most ten bins.
+ *   <li>Categorical features, and the derived features {@code hour_of_day} (0 to 23) and {@code
+ *       day_of_week} (ISO, 1 = Monday to 7 = Sunday), computed from the timestamp's UTC wall-clock
+ *       time: one bin per value among the reference's 20 most frequent values (ties broken by the
+ *       smaller value), and one bin for every other value.
+ *   <li>Nulls form one more bin in both cases.
+ * </ul>
+ *
+ * <p>PSI is the sum over bins of {@code (cur - ref) * ln(cur / ref)}, where {@code ref} and {@code
+ * cur} are the shares of rows in the bin, each floored at {@value #FLOOR} so that an empty bin
+ * gives a finite value.
+ */
+final class PopulationStability {
+  static final double FLOOR = 1e-4;
+  static final int CATEGORIES = 20;
+
+  private static final String DECILES = "[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]";
+
+  private final Connection connection;
+  private final String referenceTable;
+  private final String currentTable;
+
+  PopulationStability(Connection connection, String referenceTable, String currentTable) {
+    this.connection = connection;
+    this.referenceTable = referenceTable;
+    this.currentTable = currentTable;
+  }
+
+  /**
+   * Returns the PSI of every numeric, categorical and derived feature, in that order. A feature
+   * whose column is missing from either table, or has a type the binning cannot use, is skipped
+   * because the schema checks report it.
+   */
+  List<FeatureDrift> measure(PipelineSpec spec, Schema reference, Schema current)
+      throws SQLException {
+    List<FeatureDrift> drift = new ArrayList<>();
+    for (String feature : spec.features().numeric()) {
+      Optional<ColumnType> type = commonType(feature, reference, current);
+      if (type.isPresent() && type.get().isNumeric()) {
+        drift.add(new FeatureDrift(feature, psi(numericBins(identifier(feature)))));
+      }
+    }
+    for (String feature : spec.features().categorical()) {
+      Optional<ColumnType> type = commonType(feature, reference, current);
+      if (type.isPresent()) {
+        drift.add(new FeatureDrift(feature, psi(categoryBins(identifier(feature), type.get()))));
+      }
+    }
+    for (DerivedFeature derived : spec.features().derived()) {
+      Optional<ColumnType> type = commonType(derived.from(), reference, current);
+      if (type.isEmpty() || (type.get() != ColumnType.TIMESTAMP && type.get() != ColumnType.DATE)) {
+        continue;
+      }
+      String source = "CAST(" + identifier(derived.from()) + " AS TIMESTAMP)";
+      String expression =
+          switch (derived.function()) {
+            case "hour_of_day" -> "hour(" + source + ")";
+            case "day_of_week" -> "isodow(" + source + ")";
+            default -> null;
+          };
+      if (expression != null) {
+        drift.add(
+            new FeatureDrift(derived.name(), psi(categoryBins(expression, ColumnType.INTEGER))));
+      }
+    }
+    return drift;
+  }
+
+  /** Returns the column's type when both schemas have the column with the same type. */
+  private static Optional<ColumnType> commonType(String name, Schema reference, Schema current) {
+    Optional<ColumnType> before = reference.column(name).map(Column::type);
+    Optional<ColumnType> now = current.column(name).map(Column::type);
+    return before.isPresent() && before.equals(now) ? before : Optional.empty();
+  }
+
+  /** Returns per bin the reference and current row counts, as {@code long[2]} each. */
+  private List<long[]> numericBins(String column) throws SQLException {
+    String value = "CAST(" + column + " AS DOUBLE)";
+    String bin =
+        "CASE WHEN "
+            + column
+            + " IS NULL THEN -1 ELSE len(list_filter(edges.e, lambda x: x <= "
+            + value
+            + ")) END";
+    String edges =
+        "SELECT coalesce(list_distinct(quantile_disc("
+            + value
+            + ", "
+            + DECILES
+            + ")), []::DOUBLE[]) AS e FROM "
+            + referenceTable;
+    return counts("edges AS (" + edges + ")", bin, ", edges");
+  }
+
+  private List<long[]> categoryBins(String expression, ColumnType type) throws SQLException {
+    String text = ColumnTypes.text(expression, type);
+    String top =
+        "SELECT "
+            + text
+            + " AS v FROM "
+            + referenceTable
+            + " WHERE "
+            + expression
+            + " IS NOT NULL GROUP BY "
+            + expression
+            + " ORDER BY count(*) DESC, "
+            + expression
+            + " LIMIT "
+            + CATEGORIES;
+    String bin =
+        "CASE WHEN "
+            + expression
+            + " IS NULL THEN 'null' WHEN "
+            + text
+            + " IN (SELECT v FROM top) THEN 'value:' || "
+            + text
+            + " ELSE 'other' END";
+    return counts("top AS (" + top + ")", bin, "");
+  }
+
+  /**
+   * Returns the reference and current row counts per bin. {@code with} defines one common table
+   * expression that {@code bin} may use; {@code join} adds it to the FROM clause when {@code bin}
+   * reads its columns.
+   */
+  private List<long[]> counts(String with, String bin, String join) throws SQLException {
+    String sql =
+        "WITH "
+            + with
+            + ", reference_bins AS (SELECT "
+            + bin
+            + " AS bin, count(*) AS n FROM "
+            + referenceTable
+            + join
+            + " GROUP BY bin), current_bins AS (SELECT "
+            + bin
+            + " AS bin, count(*) AS n FROM "
+            + currentTable
+            + join
+            + " GROUP BY bin) "
+            + JOIN_BINS;
+    return query(sql);
+  }
+
+  private static final String JOIN_BINS =
+      "SELECT coalesce(r.n, 0), coalesce(c.n, 0) FROM reference_bins r"
+          + " FULL OUTER JOIN current_bins c ON r.bin = c.bin";
+
+  private List<long[]> query(String sql) throws SQLException {
+    List<long[]> bins = new ArrayList<>();
+    try (Statement statement = connection.createStatement();
+        ResultSet result = statement.executeQuery(sql)) {
+      while (result.next()) {
+        bins.add(new long[] {result.getLong(1), result.getLong(2)});
+      }
+    }
+    return bins;
+  }
+
+  /** Computes PSI from per-bin {@code {reference count, current count}} pairs. */
+  static double psi(List<long[]> bins) {
+    long referenceTotal = 0;
+    long currentTotal = 0;
+    for (long[] bin : bins) {
+      referenceTotal += bin[0];
+      currentTotal += bin[1];
+    }
+    if (referenceTotal == 0 || currentTotal == 0) {
+      return 0.0;
+    }
+    double psi = 0.0;
+    for (long[] bin : bins) {
+      double reference = Math.max((double) bin[0] / referenceTotal, FLOOR);
+      double current = Math.max((double) bin[1] / currentTotal, FLOOR);
+      psi += (current - reference) * Math.log(current / reference);
+    }
+    return psi;
+  }
+}

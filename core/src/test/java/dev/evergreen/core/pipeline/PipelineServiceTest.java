@@ -1,0 +1,199 @@
+package dev.evergreen.core.pipeline;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.evergreen.api.model.Aliases;
+import dev.evergreen.api.run.Run;
+import dev.evergreen.api.run.RunOutcome;
+import dev.evergreen.api.run.RunStatus;
+import dev.evergreen.core.Evergreen;
+import dev.evergreen.core.EvergreenSettings;
+import dev.evergreen.core.testing.InMemoryMetadataStore;
+import dev.evergreen.core.testing.TempDirArtifactStore;
+import dev.evergreen.core.testing.TestDuckDb;
+import dev.evergreen.core.testing.TestPipelines;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class PipelineServiceTest {
+  @TempDir Path work;
+
+  private Evergreen evergreen;
+  private Path pipelineFile;
+
+  @BeforeEach
+  void open() throws Exception {
+    evergreen =
+        new Evergreen(
+            new InMemoryMetadataStore(),
+            new TempDirArtifactStore(work.resolve("artifacts")),
+            new SimpleMeterRegistry(),
+            Clock.systemUTC(),
+            EvergreenSettings.defaults().withThreads(1));
+    pipelineFile = work.resolve("pipeline").resolve("flights.yaml");
+    Files.createDirectories(pipelineFile.getParent());
+    Files.writeString(
+        pipelineFile,
+        TestPipelines.flightsYaml("validation:\n  inferRules: true\n")
+            .replace("landing: landing", "landing: landing\n  stableSeconds: 0"));
+  }
+
+  @AfterEach
+  void close() {
+    evergreen.close();
+  }
+
+  @Test
+  void firstBatchIsPromotedAndServed() {
+    Run run = evergreen.pipelines().run(pipelineFile, month(1, 6_000), "tester");
+
+    assertThat(run.status()).isEqualTo(RunStatus.FINISHED);
+    assertThat(run.outcome()).isEqualTo(RunOutcome.PROMOTED);
+    assertThat(run.stepSeconds())
+        .containsKeys("snapshot", "validate", "train", "evaluate", "register", "deploy");
+    assertThat(run.metrics()).containsKeys("auc", "train_rows", "holdout_rows");
+    assertThat(run.metrics()).doesNotContainKey("champion_auc");
+    assertThat(evergreen.registry().aliases("flights-delay"))
+        .containsEntry(Aliases.CHAMPION, 1)
+        .containsEntry(Aliases.CHALLENGER, 1);
+    assertThat(evergreen.deployments().serving("flights-delay").orElseThrow().active().version())
+        .isEqualTo(1);
+    assertThat(
+            evergreen
+                .store()
+                .findPipelineState("flights-delay")
+                .orElseThrow()
+                .referenceSnapshotId())
+        .isEqualTo(run.snapshotId());
+    assertThat(evergreen.verifyAudit().intact()).isTrue();
+  }
+
+  @Test
+  void rejectedBatchLeavesChampionServing() {
+    evergreen.pipelines().run(pipelineFile, month(1, 6_000), "tester");
+    Path corrupted = work.resolve("corrupted.parquet");
+    TestDuckDb.execute(
+        "COPY (SELECT date, delay, CAST(NULL AS BIGINT) AS distance, origin, destination FROM"
+            + " read_parquet("
+            + TestDuckDb.path(month(2, 6_000))
+            + ")) TO "
+            + TestDuckDb.path(corrupted)
+            + " (FORMAT parquet)");
+
+    Run run = evergreen.pipelines().run(pipelineFile, corrupted, "tester");
+
+    assertThat(run.status()).isEqualTo(RunStatus.FAILED);
+    assertThat(run.outcome()).isEqualTo(RunOutcome.REJECTED);
+    assertThat(run.reason()).contains("'distance'").contains("not_null");
+    assertThat(run.stepSeconds()).doesNotContainKey("train");
+    assertThat(evergreen.registry().versions("flights-delay")).hasSize(1);
+    assertThat(evergreen.deployments().serving("flights-delay").orElseThrow().active().version())
+        .isEqualTo(1);
+  }
+
+  @Test
+  void secondBatchIsComparedOnSameHoldout() {
+    evergreen.pipelines().run(pipelineFile, month(1, 6_000), "tester");
+
+    Run run = evergreen.pipelines().run(pipelineFile, month(6, 6_000), "tester");
+
+    assertThat(run.metrics()).containsKeys("auc", "champion_auc");
+    boolean better = run.metrics().get("auc") >= run.metrics().get("champion_auc");
+    assertThat(run.outcome()).isEqualTo(better ? RunOutcome.PROMOTED : RunOutcome.CHAMPION_KEPT);
+    assertThat(evergreen.registry().aliases("flights-delay"))
+        .containsEntry(Aliases.CHALLENGER, 2)
+        .containsEntry(Aliases.CHAMPION, better ? 2 : 1);
+    assertThat(evergreen.registry().version("flights-delay", 2).orElseThrow().provenance().seeds())
+        .containsEntry("split", 42L);
+  }
+
+  @Test
+  void interruptedRunsOfDeadProcessesAreFailed() {
+    String host = evergreen.settings().owner().split(":")[0];
+    Run dead = scheduledRun("a".repeat(32), host + ":" + deadPid());
+    Run alive = scheduledRun("b".repeat(32), evergreen.settings().owner());
+    evergreen.store().insertRun(dead);
+    evergreen.store().insertRun(alive);
+
+    int marked = evergreen.pipelines().failInterruptedRuns("tester");
+
+    assertThat(marked).isEqualTo(1);
+    Run failed = evergreen.store().findRun(dead.id()).orElseThrow();
+    assertThat(failed.status()).isEqualTo(RunStatus.FAILED);
+    assertThat(failed.reason()).contains("interrupted");
+    assertThat(evergreen.store().findRun(alive.id()).orElseThrow().status())
+        .isEqualTo(RunStatus.RUNNING);
+  }
+
+  @Test
+  void landingWatcherRunsRenamedFilesOnly() throws Exception {
+    RegisteredPipeline pipeline = evergreen.pipelines().register(pipelineFile);
+    Path landing = pipeline.landingFolder();
+    Files.createDirectories(landing);
+    Files.copy(month(1, 4_000), landing.resolve("batch.parquet.part"));
+    try (LandingWatcher watcher =
+        new LandingWatcher(evergreen.pipelines(), evergreen.clock(), "watcher")) {
+      watcher.poll();
+      watcher.poll();
+      assertThat(evergreen.store().listRuns("flights-delay", 10)).isEmpty();
+
+      Files.move(landing.resolve("batch.parquet.part"), landing.resolve("batch.parquet"));
+      watcher.start(Duration.ofMillis(50));
+      Path processed = landing.resolve(LandingWatcher.PROCESSED).resolve("batch.parquet");
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+      while (!Files.exists(processed) && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+      }
+      assertThat(processed).exists();
+    }
+    List<Run> runs = evergreen.store().listRuns("flights-delay", 10);
+    assertThat(runs).hasSize(1);
+    assertThat(runs.get(0).outcome()).isEqualTo(RunOutcome.PROMOTED);
+    assertThat(runs.get(0).actor()).isEqualTo("watcher");
+  }
+
+  private Path month(int month, int rows) {
+    Path file = work.resolve("month-" + month + "-" + rows + ".parquet");
+    if (!Files.exists(file)) {
+      TestDuckDb.flightsMonth(file, month, rows);
+    }
+    return file;
+  }
+
+  private static Run scheduledRun(String id, String owner) {
+    return new Run(
+        id,
+        "flights-delay",
+        RunStatus.RUNNING,
+        null,
+        "/data/x.parquet",
+        null,
+        null,
+        Map.of(),
+        Map.of(),
+        null,
+        owner,
+        "tester",
+        Instant.parse("2026-01-01T00:00:00Z"),
+        null);
+  }
+
+  private static long deadPid() {
+    long pid = 4_000_000;
+    while (ProcessHandle.of(pid).isPresent()) {
+      pid++;
+    }
+    return pid;
+  }
+}
