@@ -6,8 +6,9 @@ package dev.evergreen.core;
  * @param threads threads DuckDB may use for reading and profiling
  * @param pseudonymKey HMAC key for direct identifiers, null when not configured; never stored or
  *     logged
- * @param checkTolerance largest absolute difference between a loaded model's scores on its check
- *     rows and the scores recorded at training time
+ * @param checkTolerance largest difference between a loaded model's scores on its check rows and
+ *     the scores recorded at training time, scaled by {@code max(1, |expected|)} so that large
+ *     regression outputs are compared relatively
  * @param owner {@code host:pid} of this process, stored on the runs it executes
  */
 public record EvergreenSettings(

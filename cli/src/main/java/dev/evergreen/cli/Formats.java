@@ -1,0 +1,57 @@
+package dev.evergreen.cli;
+
+import dev.evergreen.api.run.Run;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** Text forms of records for terminal output. */
+final class Formats {
+  private Formats() {}
+
+  static String runSummary(Run run) {
+    StringBuilder out = new StringBuilder();
+    out.append("run ").append(run.id()).append(" of pipeline ").append(run.pipeline()).append('\n');
+    out.append("  status:   ").append(run.status());
+    if (run.outcome() != null) {
+      out.append(" (").append(run.outcome()).append(')');
+    }
+    out.append('\n');
+    if (run.snapshotId() != null) {
+      out.append("  snapshot: ").append(run.snapshotId()).append('\n');
+    }
+    if (run.reason() != null) {
+      out.append("  reason:   ").append(run.reason()).append('\n');
+    }
+    if (!run.metrics().isEmpty()) {
+      out.append("  metrics:  ").append(numbers(run.metrics())).append('\n');
+    }
+    if (!run.stepSeconds().isEmpty()) {
+      out.append("  steps (s): ").append(numbers(run.stepSeconds())).append('\n');
+    }
+    return out.toString().stripTrailing();
+  }
+
+  static String numbers(Map<String, Double> values) {
+    StringBuilder out = new StringBuilder();
+    new TreeMap<>(values)
+        .forEach(
+            (name, value) -> {
+              if (!out.isEmpty()) {
+                out.append(", ");
+              }
+              out.append(name).append('=').append(number(value));
+            });
+    return out.toString();
+  }
+
+  static String number(Double value) {
+    if (value == null || value.isNaN()) {
+      return "n/a";
+    }
+    if (value == Math.rint(value) && Math.abs(value) < 1e12) {
+      return Long.toString(value.longValue());
+    }
+    return String.format(Locale.ROOT, "%.4f", value);
+  }
+}

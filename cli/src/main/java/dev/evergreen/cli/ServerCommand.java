@@ -1,0 +1,115 @@
+package dev.evergreen.cli;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** Starts the server and blocks until the process is stopped. */
+@Command(
+    name = "server",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Serve the champion of each model over the Open Inference Protocol (V2 REST), the REST API"
+          + " and /metrics, and run pipelines on files arriving in their landing folders.",
+      "On first start an admin token is created and printed once; set EVERGREEN_ADMIN_TOKEN to"
+          + " choose it instead."
+    })
+final class ServerCommand implements Callable<Integer> {
+  static final String ENV_PORT = "EVERGREEN_PORT";
+  static final String ENV_HOST = "EVERGREEN_HOST";
+  static final String ENV_ADMIN_TOKEN = "EVERGREEN_ADMIN_TOKEN";
+
+  @Mixin HomeOption home;
+
+  @Option(
+      names = "--port",
+      paramLabel = "PORT",
+      description = "TCP port (default: $EVERGREEN_PORT, else 8080; 0 picks a free port).")
+  Integer port;
+
+  @Option(
+      names = "--host",
+      paramLabel = "ADDRESS",
+      description = "Address to listen on (default: $EVERGREEN_HOST, else 127.0.0.1).")
+  String host;
+
+  @Option(
+      names = "--pipeline",
+      paramLabel = "FILE",
+      description =
+          "Pipeline file to run on its landing folder; repeatable. Files in"
+              + " HOME/pipelines/*.yaml are added.")
+  List<Path> pipelines = new ArrayList<>();
+
+  @Option(
+      names = "--poll-millis",
+      paramLabel = "MS",
+      defaultValue = "500",
+      description =
+          "How often to look for landing files and registry changes, in milliseconds"
+              + " (default: ${DEFAULT-VALUE}).")
+  long pollMillis;
+
+  @Override
+  public Integer call() throws Exception {
+    int resolvedPort = port != null ? port : intFromEnv(ENV_PORT, 8080);
+    String resolvedHost = host != null ? host : envOr(ENV_HOST, "127.0.0.1");
+    ServerRuntime runtime =
+        ServerRuntime.start(
+            home.resolve(),
+            resolvedHost,
+            resolvedPort,
+            pipelines,
+            System.getenv(ENV_ADMIN_TOKEN),
+            Duration.ofMillis(pollMillis));
+    runtime
+        .createdAdminSecret()
+        .ifPresent(
+            secret -> {
+              System.out.println("Created the admin token. It is shown only this once:");
+              System.out.println("  " + secret);
+            });
+    System.out.println(
+        "Evergreen serving on http://"
+            + resolvedHost
+            + ":"
+            + runtime.port()
+            + " (home "
+            + home.resolve().toAbsolutePath()
+            + ")");
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  runtime.close();
+                  stopped.countDown();
+                }));
+    stopped.await();
+    return 0;
+  }
+
+  static int intFromEnv(String name, int fallback) {
+    String value = System.getenv(name);
+    if (value == null || value.isBlank()) {
+      return fallback;
+    }
+    try {
+      return Integer.parseInt(value.trim());
+    } catch (NumberFormatException e) {
+      throw dev.evergreen.api.EvergreenException.invalid(
+          "environment variable " + name + "='" + value + "' is not a port number");
+    }
+  }
+
+  static String envOr(String name, String fallback) {
+    String value = System.getenv(name);
+    return value == null || value.isBlank() ? fallback : value;
+  }
+}

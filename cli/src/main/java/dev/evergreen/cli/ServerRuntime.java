@@ -1,0 +1,123 @@
+package dev.evergreen.cli;
+
+import dev.evergreen.core.Evergreen;
+import dev.evergreen.core.pipeline.LandingWatcher;
+import dev.evergreen.core.pipeline.RegisteredPipeline;
+import dev.evergreen.server.EvergreenServer;
+import dev.evergreen.server.ServerOptions;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running server: the Evergreen instance, its HTTP listener, the deployment reconciler and the
+ * landing-folder watcher, started and stopped together.
+ */
+final class ServerRuntime implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(ServerRuntime.class);
+  static final String ACTOR = "server";
+
+  private final Evergreen evergreen;
+  private final EvergreenServer server;
+  private final LandingWatcher watcher;
+  private final Optional<String> createdAdminSecret;
+
+  private ServerRuntime(
+      Evergreen evergreen,
+      EvergreenServer server,
+      LandingWatcher watcher,
+      Optional<String> createdAdminSecret) {
+    this.evergreen = evergreen;
+    this.server = server;
+    this.watcher = watcher;
+    this.createdAdminSecret = createdAdminSecret;
+  }
+
+  /**
+   * Starts a server on a data directory.
+   *
+   * @param pipelineFiles pipeline files to serve; the YAML files in {@code home/pipelines} are
+   *     added to them
+   * @param adminSecret admin token secret from the environment, or null to create one on first
+   *     start
+   */
+  static ServerRuntime start(
+      Path home,
+      String host,
+      int port,
+      List<Path> pipelineFiles,
+      String adminSecret,
+      Duration pollInterval)
+      throws IOException {
+    PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    Evergreen evergreen = Home.open(home, meters);
+    try {
+      Optional<String> created = evergreen.tokens().bootstrapAdmin(adminSecret);
+      for (Path file : allPipelines(home, pipelineFiles)) {
+        RegisteredPipeline pipeline = evergreen.pipelines().register(file);
+        LOG.info(
+            "pipeline '{}' from {} watches {}",
+            pipeline.name(),
+            file,
+            pipeline.landingFolder() == null ? "no landing folder" : pipeline.landingFolder());
+      }
+      int interrupted = evergreen.pipelines().failInterruptedRuns(ACTOR);
+      if (interrupted > 0) {
+        LOG.warn("{} runs interrupted by an earlier stop were marked failed", interrupted);
+      }
+      evergreen.deployments().reconcile(ACTOR);
+      evergreen.deployments().startReconciler(pollInterval, ACTOR);
+      EvergreenServer server = EvergreenServer.start(evergreen, new ServerOptions(host, port, 2));
+      LandingWatcher watcher = new LandingWatcher(evergreen.pipelines(), evergreen.clock(), ACTOR);
+      watcher.start(pollInterval);
+      return new ServerRuntime(evergreen, server, watcher, created);
+    } catch (IOException | RuntimeException e) {
+      evergreen.close();
+      throw e;
+    }
+  }
+
+  private static List<Path> allPipelines(Path home, List<Path> explicit) throws IOException {
+    List<Path> files = new ArrayList<>(explicit);
+    Path folder = home.resolve("pipelines");
+    if (Files.isDirectory(folder)) {
+      try (Stream<Path> listed = Files.list(folder)) {
+        listed
+            .filter(f -> f.toString().endsWith(".yaml") || f.toString().endsWith(".yml"))
+            .sorted()
+            .forEach(files::add);
+      }
+    }
+    return files;
+  }
+
+  Evergreen evergreen() {
+    return evergreen;
+  }
+
+  int port() {
+    return server.port();
+  }
+
+  /** Returns the admin secret created at this start, shown once; empty when none was created. */
+  Optional<String> createdAdminSecret() {
+    return createdAdminSecret;
+  }
+
+  @Override
+  public void close() {
+    watcher.close();
+    server.close();
+    evergreen.close();
+    LOG.info("server stopped");
+  }
+}

@@ -1,0 +1,165 @@
+package dev.evergreen.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.evergreen.api.model.Aliases;
+import dev.evergreen.api.run.Run;
+import dev.evergreen.api.run.RunOutcome;
+import dev.evergreen.core.Evergreen;
+import dev.evergreen.core.TestData;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Malformed batches through {@code evergreen run}: each is rejected with an error naming the file
+ * and the line or column, and stores no snapshot and no model, and loses nothing stored before.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class BadInputTest {
+  private static final String HEADER = "date,delay,distance,origin,destination\n";
+
+  @TempDir Path work;
+
+  private Path home;
+  private Path pipeline;
+  private String goodRows;
+
+  @BeforeAll
+  void trainChampion() throws Exception {
+    home = work.resolve("home");
+    pipeline = FlightBatches.pipeline(work.resolve("pipeline"), 10);
+    Path good = work.resolve("good.csv");
+    try (Connection duckdb = DriverManager.getConnection("jdbc:duckdb:");
+        Statement statement = duckdb.createStatement()) {
+      statement.execute(
+          "COPY (SELECT strftime(date, '%Y-%m-%d %H:%M:%S') AS date, delay, distance, origin,"
+              + " destination FROM read_parquet('"
+              + TestData.flights()
+              + "') LIMIT 8000) TO '"
+              + good
+              + "' (HEADER, DELIMITER ',')");
+    }
+    List<String> lines = Files.readAllLines(good);
+    goodRows = String.join("\n", lines.subList(1, 200)) + "\n";
+    assertThat(ContinuousTrainingLoopTest.run(pipeline, good, home)).isZero();
+  }
+
+  static Stream<Arguments> badFiles() {
+    return Stream.of(
+        Arguments.of("ragged.csv", "extra field", "line"),
+        Arguments.of("unclosed-quote.csv", "unclosed quote", "line"),
+        Arguments.of("empty.csv", "empty file", "empty"),
+        Arguments.of("header-only.csv", "header only", "no rows"),
+        Arguments.of("no-label.csv", "missing label column", "delay"),
+        Arguments.of("wrong-type.csv", "text in an integer column", "delay"),
+        Arguments.of("huge-field.csv", "10 MB field", "line"),
+        Arguments.of("latin1.csv", "not UTF-8", "line"));
+  }
+
+  @ParameterizedTest(name = "{1}")
+  @MethodSource("badFiles")
+  void badBatchIsRejectedAndStoresNothing(String name, String description, String mentions)
+      throws Exception {
+    Path file = write(name);
+    long artifactsBefore = countArtifacts();
+    int versionsBefore;
+    int championBefore;
+    long auditBefore;
+    try (Evergreen evergreen = Home.open(home, new SimpleMeterRegistry())) {
+      versionsBefore = evergreen.registry().versions("flights-delay").size();
+      championBefore = evergreen.registry().aliases("flights-delay").get(Aliases.CHAMPION);
+      auditBefore = evergreen.verifyAudit().entries();
+    }
+
+    int exit = ContinuousTrainingLoopTest.run(pipeline, file, home);
+
+    assertThat(exit).as(description).isEqualTo(RunOutcome.REJECTED.exitCode());
+    assertThat(countArtifacts()).as("artifacts after " + description).isEqualTo(artifactsBefore);
+    try (Evergreen evergreen = Home.open(home, new SimpleMeterRegistry())) {
+      Run run = evergreen.store().listRuns("flights-delay", 1).get(0);
+      assertThat(run.snapshotId()).isNull();
+      assertThat(run.reason()).contains(name);
+      assertThat(run.reason().toLowerCase()).contains(mentions.toLowerCase());
+      assertThat(evergreen.registry().versions("flights-delay")).hasSize(versionsBefore);
+      assertThat(evergreen.registry().aliases("flights-delay"))
+          .containsEntry(Aliases.CHAMPION, championBefore);
+      assertThat(evergreen.verifyAudit().intact()).isTrue();
+      assertThat(evergreen.verifyAudit().entries()).isGreaterThan(auditBefore);
+    }
+  }
+
+  private Path write(String name) throws IOException {
+    Path file = work.resolve("bad").resolve(name);
+    Files.createDirectories(file.getParent());
+    switch (name) {
+      case "ragged.csv" ->
+          Files.writeString(file, HEADER + goodRows + "2001-01-02 10:00:00,5,300,ORD,LGA,EXTRA\n");
+      case "unclosed-quote.csv" ->
+          Files.writeString(file, HEADER + goodRows + "2001-01-02 10:00:00,5,300,\"ORD,LGA\n");
+      case "empty.csv" -> Files.write(file, new byte[0]);
+      case "header-only.csv" -> Files.writeString(file, HEADER);
+      case "no-label.csv" -> {
+        StringBuilder out = new StringBuilder("date,distance,origin,destination\n");
+        for (String line : goodRows.split("\n")) {
+          String[] fields = line.split(",");
+          out.append(fields[0])
+              .append(',')
+              .append(fields[2])
+              .append(',')
+              .append(fields[3])
+              .append(',')
+              .append(fields[4])
+              .append('\n');
+        }
+        Files.writeString(file, out);
+      }
+      case "wrong-type.csv" ->
+          Files.writeString(file, HEADER + goodRows + "2001-01-02 10:00:00,abc,300,ORD,LGA\n");
+      case "huge-field.csv" ->
+          Files.writeString(
+              file,
+              HEADER
+                  + goodRows
+                  + "2001-01-02 10:00:00,5,300,"
+                  + "X".repeat(10 * 1024 * 1024)
+                  + ",LGA\n");
+      case "latin1.csv" -> {
+        List<byte[]> parts = new ArrayList<>();
+        parts.add((HEADER + goodRows).getBytes(StandardCharsets.UTF_8));
+        parts.add("2001-01-02 10:00:00,5,300,S\u00e3o,LGA\n".getBytes(StandardCharsets.ISO_8859_1));
+        try (var out = Files.newOutputStream(file)) {
+          for (byte[] part : parts) {
+            out.write(part);
+          }
+        }
+      }
+      default -> throw new IllegalArgumentException(name);
+    }
+    return file;
+  }
+
+  private long countArtifacts() throws IOException {
+    Path root = home.resolve("artifacts").resolve("sha256");
+    if (!Files.exists(root)) {
+      return 0;
+    }
+    try (Stream<Path> files = Files.walk(root)) {
+      return files.filter(Files::isRegularFile).count();
+    }
+  }
+}

@@ -1,0 +1,670 @@
+package dev.evergreen.core.deployment;
+
+import dev.evergreen.api.ErrorKind;
+import dev.evergreen.api.EvergreenException;
+import dev.evergreen.api.model.Aliases;
+import dev.evergreen.api.model.ModelVersion;
+import dev.evergreen.core.audit.AuditActions;
+import dev.evergreen.core.audit.AuditLog;
+import dev.evergreen.core.lineage.LineageService;
+import dev.evergreen.core.registry.ModelRegistry;
+import dev.evergreen.core.serving.CheckSet;
+import dev.evergreen.core.serving.ServableModel;
+import dev.evergreen.core.store.DeploymentEvent;
+import dev.evergreen.core.store.MetadataStore;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.temporal.ChronoUnit;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Blue-green deployment of model versions. Each model has an active slot, which takes all traffic,
+ * and a standby slot with the previous version, kept loaded so that a rollback is one reference
+ * swap.
+ *
+ * <p>A new version is loaded, warmed by scoring its check set, and checked: its scores on the check
+ * rows must be finite and match the scores recorded at training time. Only then does it replace the
+ * active slot, in one atomic write of an immutable {@link ServingState}. A version that fails to
+ * load or fails its check never receives traffic. Readers never block: {@link #serving} is one read
+ * of a concurrent map. Deploys and rollbacks of one model are serialized by a per-model lock.
+ *
+ * <p>The {@code champion} alias and the active slot are kept equal: a deploy moves the alias to the
+ * deployed version, a rollback moves it back, and {@link #reconcile} deploys the alias target when
+ * something else (a pipeline run, a CLI command in another process) moved it.
+ */
+public final class DeploymentManager implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(DeploymentManager.class);
+
+  /** Times the check set is scored before the scored check, so the JIT compiles the scoring. */
+  private static final int WARM_UP_ROUNDS = 3;
+
+  /** Reconciler failures logged at ERROR: the first, then one in this many. */
+  private static final int RECONCILE_FAILURE_LOG_EVERY = 60;
+
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  static final String KIND_SWITCH = "switch";
+  static final String KIND_ROLLBACK = "rollback";
+  static final String KIND_FAILED = "failed";
+
+  private final MetadataStore store;
+  private final ModelRegistry registry;
+  private final Function<ModelVersion, ServableModel> loader;
+  private final AuditLog audit;
+  private final LineageService lineage;
+  private final MeterRegistry meters;
+  private final Clock clock;
+  private final double checkTolerance;
+
+  private final ConcurrentHashMap<String, ServingState> serving = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, ReentrantLock> locks = new ConcurrentHashMap<>();
+
+  /**
+   * {@code model:version} keys of versions whose last deploy failed. The reconciler does not retry
+   * them, so a broken champion does not cause a failed deploy on every poll; an explicit deploy
+   * does.
+   */
+  private final Set<String> failedVersions = ConcurrentHashMap.newKeySet();
+
+  private final Object reconcilerLock = new Object();
+  private ScheduledExecutorService reconciler;
+
+  /**
+   * @param loader loads a registered version into memory, such as {@code new
+   *     ModelLoader(artifacts)::load}
+   * @param checkTolerance largest allowed difference between a check score and its expected value,
+   *     scaled by {@code max(1, |expected|)} so large regression outputs get a relative tolerance
+   */
+  public DeploymentManager(
+      MetadataStore store,
+      ModelRegistry registry,
+      Function<ModelVersion, ServableModel> loader,
+      AuditLog audit,
+      LineageService lineage,
+      MeterRegistry meters,
+      Clock clock,
+      double checkTolerance) {
+    if (!(checkTolerance >= 0) || Double.isInfinite(checkTolerance)) {
+      throw EvergreenException.invalid(
+          "check tolerance must be a finite number of at least 0, got " + checkTolerance);
+    }
+    this.store = store;
+    this.registry = registry;
+    this.loader = loader;
+    this.audit = audit;
+    this.lineage = lineage;
+    this.meters = meters;
+    this.clock = clock;
+    this.checkTolerance = checkTolerance;
+  }
+
+  /** Returns what serves a model now, empty when no version was deployed in this process. */
+  public Optional<ServingState> serving(String model) {
+    return Optional.ofNullable(serving.get(model));
+  }
+
+  /**
+   * Returns the loaded version of a model, from the active or the standby slot.
+   *
+   * @throws EvergreenException UNAVAILABLE when no version of the model serves, NOT_FOUND naming
+   *     the loaded versions when neither slot contains {@code version}
+   */
+  public ServableModel servingVersion(String model, int version) {
+    ServingState state = serving.get(model);
+    if (state == null) {
+      throw new EvergreenException(
+          ErrorKind.UNAVAILABLE,
+          "model '" + model + "' has no version serving; deploy one or move its champion alias");
+    }
+    if (state.active().version() == version) {
+      return state.active();
+    }
+    if (state.standby() != null && state.standby().version() == version) {
+      return state.standby();
+    }
+    throw EvergreenException.notFound(
+        "version "
+            + version
+            + " of model '"
+            + model
+            + "' is not loaded; loaded versions: "
+            + loadedVersions(state));
+  }
+
+  /** Describes the loaded versions of a state, such as {@code 4 (active), 3 (standby)}. */
+  public static String loadedVersions(ServingState state) {
+    String text = state.active().version() + " (active)";
+    if (state.standby() != null) {
+      text += ", " + state.standby().version() + " (standby)";
+    }
+    return text;
+  }
+
+  /**
+   * Loads, warms and checks a version, then switches all traffic of its model to it and points the
+   * {@code champion} alias at it. The previous active version becomes the standby and any older
+   * standby is dropped. Deploying the active version changes nothing.
+   *
+   * @throws EvergreenException NOT_FOUND when the version is not registered, the loader's kind
+   *     (usually INTERNAL) when it fails to load, and INTERNAL when its check fails or the switch
+   *     cannot be recorded. In each failure case the version that served before keeps serving.
+   */
+  public DeploymentResult deploy(String model, int version, String actor) {
+    ReentrantLock lock = lockFor(model);
+    lock.lock();
+    try {
+      ModelVersion target = registry.require(model, version);
+      ServingState current = serving.get(model);
+      if (current != null && current.active().version() == version) {
+        return new DeploymentResult(
+            model,
+            version,
+            version,
+            false,
+            "version " + version + " of model '" + model + "' already serves",
+            Duration.ZERO);
+      }
+      long started = System.nanoTime();
+      ServableModel candidate;
+      if (current != null && current.standby() != null && current.standby().version() == version) {
+        // The standby passed its check when it was loaded and is immutable, so it is reused.
+        candidate = current.standby();
+        LOG.info("Deploying model {} version {} from its standby slot", model, version);
+      } else {
+        candidate = loadAndCheck(target, current, actor);
+      }
+      Duration preparation = Duration.ofNanos(System.nanoTime() - started);
+      DeploymentResult result = switchTo(current, candidate, actor, preparation);
+      failedVersions.remove(key(model, version));
+      return result;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Switches traffic back to the standby version, which becomes active, while the active version
+   * becomes the standby; the {@code champion} alias moves to the standby's version.
+   *
+   * @throws EvergreenException CONFLICT when the model has no standby version loaded
+   */
+  public DeploymentResult rollback(String model, String actor) {
+    ReentrantLock lock = lockFor(model);
+    lock.lock();
+    try {
+      ServingState current = serving.get(model);
+      if (current == null || current.standby() == null) {
+        throw new EvergreenException(
+            ErrorKind.CONFLICT,
+            "no previous version loaded for model '"
+                + model
+                + "'; a rollback needs a standby version from an earlier deploy in this server,"
+                + " so deploy the wanted version explicitly");
+      }
+      ServableModel from = current.active();
+      ServableModel to = current.standby();
+      ServingState next = new ServingState(to, from, System.nanoTime());
+      long swapStart = System.nanoTime();
+      serving.put(model, next);
+      Duration switchTime = Duration.ofNanos(System.nanoTime() - swapStart);
+      String eventId = newEventId(model);
+      String detail =
+          "rolled back from version "
+              + from.version()
+              + " to version "
+              + to.version()
+              + " in "
+              + millis(switchTime)
+              + " ms";
+      try {
+        store.inTransaction(
+            () -> {
+              registry.moveAlias(
+                  model,
+                  Aliases.CHAMPION,
+                  to.version(),
+                  actor,
+                  "rollback from version " + from.version());
+              store.insertDeploymentEvent(
+                  event(
+                      eventId, model, to.version(), from.version(), KIND_ROLLBACK, actor, detail));
+              Map<String, String> details = new LinkedHashMap<>();
+              details.put("event", eventId);
+              details.put("from_version", Integer.toString(from.version()));
+              audit.append(actor, AuditActions.ROLLBACK, targets(model, to.version()), details);
+              lineage.record(
+                  LineageService.MODEL_VERSION,
+                  model + ":" + to.version(),
+                  LineageService.DEPLOYMENT,
+                  eventId);
+            });
+      } catch (RuntimeException e) {
+        serving.put(model, current);
+        LOG.error(
+            "Rollback of model {} from version {} to {} could not be recorded, so version {} keeps"
+                + " serving",
+            model,
+            from.version(),
+            to.version(),
+            from.version(),
+            e);
+        throw new EvergreenException(
+            ErrorKind.INTERNAL,
+            "rollback of model '"
+                + model
+                + "' to version "
+                + to.version()
+                + " could not be recorded in the metadata store, so version "
+                + from.version()
+                + " keeps serving: "
+                + e.getMessage(),
+            e);
+      }
+      switches(model, KIND_ROLLBACK).increment();
+      LOG.info(
+          "Rolled back model {} from version {} to version {} in {} ms (event {})",
+          model,
+          from.version(),
+          to.version(),
+          millis(switchTime),
+          eventId);
+      return new DeploymentResult(model, to.version(), from.version(), true, detail, switchTime);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Deploys the {@code champion} version of every registered model whose champion differs from what
+   * serves. A version whose deploy failed before is skipped until it is deployed explicitly.
+   * Failures of single models are logged and do not stop the others.
+   */
+  public void reconcile(String actor) {
+    for (String model : registry.models()) {
+      try {
+        reconcileModel(model, actor);
+      } catch (EvergreenException e) {
+        // The failed deploy was already logged and recorded as a deployment event.
+        LOG.warn("Reconciling model {} failed: {}", model, e.getMessage());
+      }
+    }
+  }
+
+  private void reconcileModel(String model, String actor) {
+    ReentrantLock lock = lockFor(model);
+    lock.lock();
+    try {
+      // Read the alias under the lock, so a concurrent explicit deploy, which moves the alias, is
+      // not undone with the alias value read before it.
+      Integer champion = registry.aliases(model).get(Aliases.CHAMPION);
+      if (champion == null) {
+        return;
+      }
+      ServingState current = serving.get(model);
+      if (current != null && current.active().version() == champion) {
+        return;
+      }
+      if (failedVersions.contains(key(model, champion))) {
+        LOG.debug(
+            "Champion version {} of model {} failed to deploy before; not retrying it",
+            champion,
+            model);
+        return;
+      }
+      LOG.info(
+          "Champion of model {} is version {} but {} serves; deploying it",
+          model,
+          champion,
+          current == null ? "no version" : "version " + current.active().version());
+      deploy(model, champion, actor);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Starts a daemon thread that calls {@link #reconcile} at once and then whenever {@link
+   * MetadataStore#changeCounter()} changed, checking every {@code interval}. {@link #close} stops
+   * it.
+   *
+   * @throws IllegalStateException when the reconciler was already started
+   */
+  public void startReconciler(Duration interval, String actor) {
+    if (interval.isNegative() || interval.isZero()) {
+      throw EvergreenException.invalid("reconcile interval must be positive, got " + interval);
+    }
+    synchronized (reconcilerLock) {
+      if (reconciler != null) {
+        throw new IllegalStateException("the deployment reconciler is already running");
+      }
+      ScheduledThreadPoolExecutor executor =
+          new ScheduledThreadPoolExecutor(
+              1,
+              runnable -> {
+                Thread thread = new Thread(runnable, "evergreen-reconciler");
+                thread.setDaemon(true);
+                return thread;
+              });
+      ReconcileTask task = new ReconcileTask(actor);
+      executor.scheduleWithFixedDelay(task, 0, interval.toNanos(), TimeUnit.NANOSECONDS);
+      reconciler = executor;
+      LOG.info("Started the deployment reconciler, polling every {} ms", interval.toMillis());
+    }
+  }
+
+  /** Stops the reconciler; loaded versions stay in memory until this object is collected. */
+  @Override
+  public void close() {
+    ScheduledExecutorService executor;
+    synchronized (reconcilerLock) {
+      executor = reconciler;
+      reconciler = null;
+    }
+    if (executor == null) {
+      return;
+    }
+    executor.shutdownNow();
+    try {
+      if (!executor.awaitTermination(10, TimeUnit.SECONDS)) {
+        LOG.warn("The deployment reconciler did not stop within 10 s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    LOG.info("Stopped the deployment reconciler");
+  }
+
+  /** Polls the change counter and reconciles when it moved; the first run always reconciles. */
+  private final class ReconcileTask implements Runnable {
+    private final String actor;
+    private Long lastCounter;
+    private long failures;
+
+    ReconcileTask(String actor) {
+      this.actor = actor;
+    }
+
+    @Override
+    public void run() {
+      try {
+        long counter = store.changeCounter();
+        if (lastCounter != null && lastCounter == counter) {
+          return;
+        }
+        reconcile(actor);
+        // Only a completed pass records the counter, so a failed pass is retried on the next poll.
+        lastCounter = counter;
+        failures = 0;
+      } catch (RuntimeException e) {
+        failures++;
+        if (failures == 1 || failures % RECONCILE_FAILURE_LOG_EVERY == 0) {
+          LOG.error("Reconciling deployments failed ({} times in a row)", failures, e);
+        }
+      }
+    }
+  }
+
+  private ServableModel loadAndCheck(ModelVersion target, ServingState current, String actor) {
+    String model = target.model();
+    int version = target.version();
+    long started = System.nanoTime();
+    LOG.info("Loading model {} version {}", model, version);
+    ServableModel candidate;
+    try {
+      candidate = loader.apply(target);
+    } catch (RuntimeException e) {
+      recordLoad(model, version, "load_failed", started);
+      LOG.error("Loading model {} version {} failed", model, version, e);
+      throw fail(target, current, actor, "failed to load: " + e.getMessage(), e);
+    }
+    String problem;
+    try {
+      problem = check(target, candidate);
+    } catch (RuntimeException e) {
+      problem = "scoring its check set failed: " + e.getMessage();
+    }
+    if (problem != null) {
+      recordLoad(model, version, "check_failed", started);
+      LOG.error("Model {} version {} failed its check: {}", model, version, problem);
+      throw fail(target, current, actor, "failed its check: " + problem, null);
+    }
+    Duration took = recordLoad(model, version, "ok", started);
+    LOG.info("Loaded and checked model {} version {} in {} ms", model, version, millis(took));
+    return candidate;
+  }
+
+  /**
+   * Warms a loaded version up and compares its scores on the check rows with the expected ones.
+   * Returns what is wrong, or null when the version passes.
+   */
+  private String check(ModelVersion target, ServableModel candidate) {
+    if (!candidate.model().equals(target.model()) || candidate.version() != target.version()) {
+      return "the loader returned model '" + candidate.model() + "' version " + candidate.version();
+    }
+    CheckSet checkSet = candidate.checkSet();
+    if (checkSet == null || checkSet.inputs().rows() == 0) {
+      return "it has no check rows, so its scores cannot be verified";
+    }
+    for (int round = 0; round < WARM_UP_ROUNDS; round++) {
+      candidate.predict(checkSet.inputs());
+    }
+    double[] scores = candidate.predict(checkSet.inputs());
+    double[] expected = checkSet.expected();
+    if (scores.length != expected.length) {
+      return "it returned " + scores.length + " scores for " + expected.length + " expected ones";
+    }
+    int width = Math.max(1, candidate.outputWidth());
+    for (int i = 0; i < scores.length; i++) {
+      String where = "row " + (i / width) + (width > 1 ? " output " + (i % width) : "");
+      if (!Double.isFinite(scores[i])) {
+        return where + " scored " + scores[i] + ", which is not a finite number";
+      }
+      double difference = Math.abs(scores[i] - expected[i]);
+      double allowed = checkTolerance * Math.max(1.0, Math.abs(expected[i]));
+      // A NaN expected value makes the comparison false, so it fails as well.
+      if (!(difference <= allowed)) {
+        return String.format(
+            Locale.ROOT,
+            "%s scored %.9g but %.9g was recorded at training time; the difference %.3g exceeds"
+                + " the tolerance %.3g",
+            where,
+            scores[i],
+            expected[i],
+            difference,
+            allowed);
+      }
+    }
+    return null;
+  }
+
+  /** Records a failed deploy and returns the exception to throw. */
+  private EvergreenException fail(
+      ModelVersion target, ServingState current, String actor, String reason, Throwable cause) {
+    String model = target.model();
+    int version = target.version();
+    failedVersions.add(key(model, version));
+    Integer previous = current == null ? null : current.active().version();
+    String eventId = newEventId(model);
+    EvergreenException error =
+        new EvergreenException(
+            cause instanceof EvergreenException e ? e.kind() : ErrorKind.INTERNAL,
+            "deployment of model '"
+                + model
+                + "' version "
+                + version
+                + " "
+                + reason
+                + "; "
+                + (previous == null
+                    ? "no version of the model serves"
+                    : "version " + previous + " keeps serving"),
+            cause);
+    try {
+      store.inTransaction(
+          () -> {
+            store.insertDeploymentEvent(
+                event(eventId, model, version, previous, KIND_FAILED, actor, reason));
+            Map<String, String> details = new LinkedHashMap<>();
+            details.put("event", eventId);
+            details.put("reason", reason);
+            details.put("serving_version", previous == null ? "" : previous.toString());
+            audit.append(actor, AuditActions.DEPLOYMENT_FAILED, targets(model, version), details);
+          });
+    } catch (RuntimeException e) {
+      LOG.error("Recording the failed deployment of model {} version {} failed", model, version, e);
+      error.addSuppressed(e);
+    }
+    return error;
+  }
+
+  private DeploymentResult switchTo(
+      ServingState current, ServableModel candidate, String actor, Duration preparation) {
+    String model = candidate.model();
+    int version = candidate.version();
+    Integer previous = current == null ? null : current.active().version();
+    ServingState next =
+        new ServingState(candidate, current == null ? null : current.active(), System.nanoTime());
+    long swapStart = System.nanoTime();
+    serving.put(model, next);
+    Duration switchTime = Duration.ofNanos(System.nanoTime() - swapStart);
+    String eventId = newEventId(model);
+    String detail =
+        (previous == null
+                ? "switched to version " + version
+                : "switched from version " + previous + " to version " + version)
+            + " in "
+            + millis(switchTime)
+            + " ms after "
+            + millis(preparation)
+            + " ms of loading and checking";
+    try {
+      store.inTransaction(
+          () -> {
+            registry.moveAlias(
+                model, Aliases.CHAMPION, version, actor, "deployed version " + version);
+            store.insertDeploymentEvent(
+                event(eventId, model, version, previous, KIND_SWITCH, actor, detail));
+            Map<String, String> details = new LinkedHashMap<>();
+            details.put("event", eventId);
+            details.put("previous_version", previous == null ? "" : previous.toString());
+            details.put("switch_ms", millis(switchTime));
+            audit.append(actor, AuditActions.DEPLOYMENT_SWITCHED, targets(model, version), details);
+            lineage.record(
+                LineageService.MODEL_VERSION,
+                model + ":" + version,
+                LineageService.DEPLOYMENT,
+                eventId);
+          });
+    } catch (RuntimeException e) {
+      // The switch is undone, so that what serves matches the recorded deployment events.
+      if (current == null) {
+        serving.remove(model);
+      } else {
+        serving.put(model, current);
+      }
+      LOG.error(
+          "Switching model {} to version {} could not be recorded, so the switch was undone",
+          model,
+          version,
+          e);
+      throw new EvergreenException(
+          ErrorKind.INTERNAL,
+          "switching model '"
+              + model
+              + "' to version "
+              + version
+              + " could not be recorded in the metadata store, so "
+              + (previous == null ? "no version serves" : "version " + previous + " keeps serving")
+              + ": "
+              + e.getMessage(),
+          e);
+    }
+    switches(model, KIND_SWITCH).increment();
+    LOG.info(
+        "Switched model {} from {} to version {} in {} ms (event {})",
+        model,
+        previous == null ? "no version" : "version " + previous,
+        version,
+        millis(switchTime),
+        eventId);
+    return new DeploymentResult(model, version, previous, true, detail, switchTime);
+  }
+
+  private ReentrantLock lockFor(String model) {
+    return locks.computeIfAbsent(model, name -> new ReentrantLock());
+  }
+
+  private Duration recordLoad(String model, int version, String outcome, long startedNanos) {
+    Duration took = Duration.ofNanos(System.nanoTime() - startedNanos);
+    Timer.builder("evergreen.model.load.duration")
+        .description("Time to load, warm and check a model version")
+        .tags("model", model, "version", Integer.toString(version), "outcome", outcome)
+        .register(meters)
+        .record(took);
+    return took;
+  }
+
+  private Counter switches(String model, String kind) {
+    return Counter.builder("evergreen.deployment.switches")
+        .description("Switches of the version that serves a model")
+        .tags("model", model, "kind", kind)
+        .register(meters);
+  }
+
+  private DeploymentEvent event(
+      String id,
+      String model,
+      int version,
+      Integer previousVersion,
+      String kind,
+      String actor,
+      String detail) {
+    return new DeploymentEvent(
+        id,
+        model,
+        version,
+        previousVersion,
+        kind,
+        actor,
+        detail,
+        clock.instant().truncatedTo(ChronoUnit.MILLIS));
+  }
+
+  private static Map<String, String> targets(String model, int version) {
+    Map<String, String> targets = new LinkedHashMap<>();
+    targets.put("model", model);
+    targets.put("version", Integer.toString(version));
+    return targets;
+  }
+
+  private static String key(String model, int version) {
+    return model + ":" + version;
+  }
+
+  private static String newEventId(String model) {
+    byte[] bytes = new byte[16];
+    RANDOM.nextBytes(bytes);
+    return model + "/" + HexFormat.of().formatHex(bytes);
+  }
+
+  private static String millis(Duration duration) {
+    return String.format(Locale.ROOT, "%.3f", duration.toNanos() / 1e6);
+  }
+}

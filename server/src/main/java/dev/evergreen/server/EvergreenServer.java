@@ -1,0 +1,305 @@
+package dev.evergreen.server;
+
+import dev.evergreen.api.ErrorKind;
+import dev.evergreen.api.EvergreenException;
+import dev.evergreen.api.security.Role;
+import dev.evergreen.core.Evergreen;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.ext.web.Router;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.time.Duration;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Evergreen HTTP server: Open Inference Protocol (KServe V2) REST under {@code /v2}, the REST
+ * API under {@code /api/v1} and Prometheus metrics at {@code /metrics}, on Vert.x with one HTTP
+ * server instance per event loop sharing one port.
+ *
+ * <p>Every endpoint except {@code GET /v2/health/live} and {@code GET /v2/health/ready} requires a
+ * bearer token: viewer for reads and inference, operator for runs, deploys and rollbacks, admin for
+ * tokens. Starting the server also starts the deployment reconciler, which deploys each model's
+ * {@code champion} version.
+ */
+public final class EvergreenServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(EvergreenServer.class);
+
+  /** How often the reconciler checks the store for alias moves made by other processes. */
+  static final Duration RECONCILE_INTERVAL = Duration.ofSeconds(1);
+
+  /** Actor recorded for deployments the reconciler makes. */
+  static final String RECONCILER_ACTOR = "reconciler";
+
+  private static final String PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+  private static final long START_TIMEOUT_SECONDS = 30;
+
+  private final Vertx vertx;
+  private final ServerOptions options;
+  private final int port;
+
+  private EvergreenServer(Vertx vertx, ServerOptions options, int port) {
+    this.vertx = vertx;
+    this.options = options;
+    this.port = port;
+  }
+
+  /**
+   * Starts the server and returns once it listens.
+   *
+   * @throws EvergreenException UNAVAILABLE when the address cannot be bound
+   */
+  public static EvergreenServer start(Evergreen evergreen, ServerOptions options) {
+    Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(options.eventLoops()));
+    try {
+      Authenticator authenticator = new Authenticator(vertx, evergreen.tokens());
+      InferenceMetrics metrics = new InferenceMetrics(evergreen.meters());
+      // A negative port requests a random port from Vert.x, shared by all instances with the same
+      // negative value; a positive port is shared by every instance that binds it.
+      int listenPort = options.port() == 0 ? -1 : options.port();
+      int port =
+          deploy(
+              vertx,
+              evergreen,
+              authenticator,
+              metrics,
+              options.host(),
+              listenPort,
+              options.eventLoops());
+      EvergreenServer server = new EvergreenServer(vertx, options, port);
+      LOG.info(
+          "Evergreen server listening on http://{}:{} with {} event loops",
+          options.host(),
+          port,
+          options.eventLoops());
+      startReconciler(evergreen);
+      return server;
+    } catch (RuntimeException e) {
+      vertx.close();
+      throw e;
+    }
+  }
+
+  private static void startReconciler(Evergreen evergreen) {
+    try {
+      evergreen.deployments().startReconciler(RECONCILE_INTERVAL, RECONCILER_ACTOR);
+    } catch (IllegalStateException e) {
+      // A second server on the same instance shares the reconciler that is already running.
+      LOG.info("The deployment reconciler is already running");
+    }
+  }
+
+  private static int deploy(
+      Vertx vertx,
+      Evergreen evergreen,
+      Authenticator authenticator,
+      InferenceMetrics metrics,
+      String host,
+      int port,
+      int instances) {
+    AtomicInteger boundPort = new AtomicInteger();
+    Future<String> deployment =
+        vertx.deployVerticle(
+            () -> new HttpVerticle(evergreen, authenticator, metrics, host, port, boundPort),
+            new DeploymentOptions().setInstances(instances));
+    try {
+      deployment
+          .toCompletionStage()
+          .toCompletableFuture()
+          .get(START_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+    } catch (ExecutionException e) {
+      throw new EvergreenException(
+          ErrorKind.UNAVAILABLE,
+          "cannot listen on "
+              + host
+              + ":"
+              + Math.max(port, 0)
+              + ": "
+              + e.getCause().getMessage()
+              + "; choose another port or stop the process that uses it",
+          e.getCause());
+    } catch (TimeoutException e) {
+      throw new EvergreenException(
+          ErrorKind.UNAVAILABLE,
+          "the HTTP server did not start within " + START_TIMEOUT_SECONDS + " s",
+          e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new EvergreenException(ErrorKind.UNAVAILABLE, "interrupted while starting", e);
+    }
+    return boundPort.get();
+  }
+
+  /** Returns the port the server listens on, the bound one when an ephemeral port was requested. */
+  public int port() {
+    return port;
+  }
+
+  public String host() {
+    return options.host();
+  }
+
+  /** Stops accepting requests and closes the event loops; the {@link Evergreen} stays open. */
+  @Override
+  public void close() {
+    try {
+      vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      LOG.info("Evergreen server on {}:{} stopped", options.host(), port);
+    } catch (ExecutionException | TimeoutException e) {
+      LOG.warn("Evergreen server on {}:{} did not stop cleanly", options.host(), port, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** One HTTP server instance on one event loop. */
+  private static final class HttpVerticle extends VerticleBase {
+    private final Evergreen evergreen;
+    private final Authenticator authenticator;
+    private final InferenceMetrics metrics;
+    private final String host;
+    private final int port;
+    private final AtomicInteger boundPort;
+
+    HttpVerticle(
+        Evergreen evergreen,
+        Authenticator authenticator,
+        InferenceMetrics metrics,
+        String host,
+        int port,
+        AtomicInteger boundPort) {
+      this.evergreen = evergreen;
+      this.authenticator = authenticator;
+      this.metrics = metrics;
+      this.host = host;
+      this.port = port;
+      this.boundPort = boundPort;
+    }
+
+    @Override
+    public Future<?> start() {
+      Router router = router(vertx, evergreen, authenticator, metrics);
+      HttpServer server =
+          vertx.createHttpServer(
+              new HttpServerOptions().setHost(host).setPort(port).setTcpNoDelay(true));
+      return server
+          .requestHandler(router)
+          .listen()
+          .onSuccess(listening -> boundPort.set(listening.actualPort()));
+    }
+  }
+
+  static Router router(
+      Vertx vertx, Evergreen evergreen, Authenticator authenticator, InferenceMetrics metrics) {
+    InferenceApi inference = new InferenceApi(vertx, evergreen, metrics);
+    RestApi rest = new RestApi(vertx, evergreen, authenticator);
+    Router router = Router.router(vertx);
+    router.route().handler(BodyHandler.create(false).setBodyLimit(HttpErrors.MAX_BODY_BYTES));
+
+    Routes routes = new Routes(router, authenticator);
+    router.get("/v2/health/live").handler(inference::live);
+    router.get("/v2/health/ready").handler(inference::ready);
+    routes.add(HttpMethod.GET, "/v2", Role.VIEWER, inference::serverMetadata);
+    routes.add(HttpMethod.GET, "/v2/models/:name", Role.VIEWER, inference::modelMetadata);
+    routes.add(
+        HttpMethod.GET,
+        "/v2/models/:name/versions/:version",
+        Role.VIEWER,
+        inference::modelMetadata);
+    routes.add(HttpMethod.GET, "/v2/models/:name/ready", Role.VIEWER, inference::modelReady);
+    routes.add(
+        HttpMethod.GET,
+        "/v2/models/:name/versions/:version/ready",
+        Role.VIEWER,
+        inference::modelReady);
+    routes.add(HttpMethod.POST, "/v2/models/:name/infer", Role.VIEWER, inference::infer);
+    routes.add(
+        HttpMethod.POST, "/v2/models/:name/versions/:version/infer", Role.VIEWER, inference::infer);
+
+    routes.add(HttpMethod.GET, "/api/v1/models", Role.VIEWER, rest::listModels);
+    routes.add(HttpMethod.GET, "/api/v1/models/:name", Role.VIEWER, rest::showModel);
+    routes.add(
+        HttpMethod.GET, "/api/v1/models/:name/versions/:version", Role.VIEWER, rest::showVersion);
+    routes.add(
+        HttpMethod.GET, "/api/v1/models/:name/aliases/history", Role.VIEWER, rest::aliasHistory);
+    routes.add(HttpMethod.POST, "/api/v1/models/:name/deploy", Role.OPERATOR, rest::deploy);
+    routes.add(HttpMethod.POST, "/api/v1/models/:name/rollback", Role.OPERATOR, rest::rollback);
+    routes.add(HttpMethod.GET, "/api/v1/models/:name/lineage", Role.VIEWER, rest::modelLineage);
+    routes.add(
+        HttpMethod.GET,
+        "/api/v1/models/:name/versions/:version/lineage",
+        Role.VIEWER,
+        rest::versionLineage);
+    routes.add(HttpMethod.GET, "/api/v1/pipelines", Role.VIEWER, rest::listPipelines);
+    routes.add(HttpMethod.POST, "/api/v1/pipelines/:name/runs", Role.OPERATOR, rest::submitRun);
+    routes.add(HttpMethod.GET, "/api/v1/runs", Role.VIEWER, rest::listRuns);
+    routes.add(HttpMethod.GET, "/api/v1/runs/:id", Role.VIEWER, rest::showRun);
+    routes.add(HttpMethod.GET, "/api/v1/audit", Role.VIEWER, rest::listAudit);
+    routes.add(HttpMethod.GET, "/api/v1/audit/verify", Role.VIEWER, rest::verifyAudit);
+    routes.add(HttpMethod.POST, "/api/v1/tokens", Role.ADMIN, rest::createToken);
+    routes.add(HttpMethod.GET, "/api/v1/tokens", Role.ADMIN, rest::listTokens);
+    routes.add(HttpMethod.DELETE, "/api/v1/tokens/:id", Role.ADMIN, rest::deleteToken);
+
+    routes.add(HttpMethod.GET, "/metrics", Role.VIEWER, ctx -> metrics(ctx, vertx, evergreen));
+
+    router.route().failureHandler(HttpErrors::handleFailure);
+    router.errorHandler(404, ctx -> HttpErrors.send(ctx, 404, HttpErrors.statusMessage(ctx, 404)));
+    router.errorHandler(405, ctx -> HttpErrors.send(ctx, 405, HttpErrors.statusMessage(ctx, 405)));
+    router.errorHandler(413, ctx -> HttpErrors.send(ctx, 413, HttpErrors.statusMessage(ctx, 413)));
+    router.errorHandler(500, HttpErrors::handleFailure);
+    return router;
+  }
+
+  /** Registers routes behind the bearer-token check of their role. */
+  private record Routes(Router router, Authenticator authenticator) {
+    void add(HttpMethod method, String path, Role role, Handler<RoutingContext> handler) {
+      String endpoint = method.name() + " " + path.replaceAll(":(\\w+)", "{$1}");
+      router.route(method, path).handler(authenticator.require(role, endpoint)).handler(handler);
+    }
+  }
+
+  /**
+   * Sends the Prometheus text exposition. Scraping formats every meter, which takes milliseconds
+   * with many meters, so it runs on a worker thread to keep inference latency low.
+   */
+  private static void metrics(RoutingContext ctx, Vertx vertx, Evergreen evergreen) {
+    MeterRegistry meters = evergreen.meters();
+    if (!(meters instanceof PrometheusMeterRegistry prometheus)) {
+      HttpErrors.send(
+          ctx,
+          503,
+          "metrics are not exported: the server was built with a "
+              + meters.getClass().getSimpleName()
+              + " instead of a PrometheusMeterRegistry");
+      return;
+    }
+    vertx
+        .executeBlocking(() -> prometheus.scrape(PROMETHEUS_CONTENT_TYPE), false)
+        .onComplete(
+            result -> {
+              if (result.failed()) {
+                ctx.fail(result.cause());
+                return;
+              }
+              ctx.response()
+                  .setStatusCode(200)
+                  .putHeader(HttpErrors.CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE)
+                  .end(Buffer.buffer(result.result()));
+            });
+  }
+}

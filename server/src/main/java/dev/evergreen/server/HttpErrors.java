@@ -1,0 +1,103 @@
+package dev.evergreen.server;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.util.ByteArrayBuilder;
+import dev.evergreen.api.ErrorKind;
+import dev.evergreen.api.EvergreenException;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.ext.web.RoutingContext;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The one mapping from {@link ErrorKind} to HTTP status, and the {@code {"error": ...}} body. */
+final class HttpErrors {
+  private static final Logger LOG = LoggerFactory.getLogger(HttpErrors.class);
+
+  static final String CONTENT_TYPE = "content-type";
+  static final String APPLICATION_JSON = "application/json";
+
+  /** Largest accepted request body: 8 MiB. */
+  static final long MAX_BODY_BYTES = 8L * 1024 * 1024;
+
+  private HttpErrors() {}
+
+  static int status(ErrorKind kind) {
+    return switch (kind) {
+      case INVALID_INPUT -> 400;
+      case UNAUTHENTICATED -> 401;
+      case FORBIDDEN -> 403;
+      case NOT_FOUND -> 404;
+      case CONFLICT -> 409;
+      case INTERNAL -> 500;
+      case UNAVAILABLE -> 503;
+    };
+  }
+
+  /** Sends {@code {"error": message}} with a status, unless a response was already sent. */
+  static void send(RoutingContext ctx, int status, String message) {
+    HttpServerResponse response = ctx.response();
+    if (response.ended() || response.headWritten()) {
+      return;
+    }
+    response.setStatusCode(status).putHeader(CONTENT_TYPE, APPLICATION_JSON).end(body(message));
+  }
+
+  static void send(RoutingContext ctx, EvergreenException e) {
+    send(ctx, status(e.kind()), e.getMessage());
+  }
+
+  static Buffer body(String message) {
+    ByteArrayBuilder bytes = new ByteArrayBuilder(64 + message.length());
+    try (JsonGenerator json = Json.FACTORY.createGenerator(bytes)) {
+      json.writeStartObject();
+      json.writeStringField("error", message);
+      json.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return Buffer.buffer(bytes.toByteArray());
+  }
+
+  /**
+   * Responds to a failed route: Evergreen errors with their status and message, status-only
+   * failures raised by Vert.x (such as 413 from the body handler) with a fixed message, and
+   * anything else with a logged 500 that reveals nothing of the cause.
+   */
+  static void handleFailure(RoutingContext ctx) {
+    Throwable failure = ctx.failure();
+    String path = ctx.request().path();
+    if (failure instanceof EvergreenException e) {
+      if (e.kind() == ErrorKind.INTERNAL) {
+        LOG.error("{} {} failed: {}", ctx.request().method(), path, e.getMessage(), e);
+      } else {
+        // Client errors are expected traffic, so they are logged below the default level.
+        LOG.debug("{} {} rejected: {}", ctx.request().method(), path, e.getMessage());
+      }
+      send(ctx, e);
+      return;
+    }
+    if (failure == null) {
+      int status = ctx.statusCode();
+      send(ctx, status, statusMessage(ctx, status));
+      return;
+    }
+    LOG.error("Unexpected failure of {} {}", ctx.request().method(), path, failure);
+    send(ctx, 500, "internal server error; the server log has the details");
+  }
+
+  static String statusMessage(RoutingContext ctx, int status) {
+    return switch (status) {
+      case 404 -> "no endpoint " + ctx.request().method() + " " + ctx.request().path();
+      case 405 -> "method " + ctx.request().method() + " is not allowed on " + ctx.request().path();
+      case 413 ->
+          "request body is larger than the limit of "
+              + MAX_BODY_BYTES / (1024 * 1024)
+              + " MiB; send fewer rows per request";
+      case 400 -> "bad request";
+      default -> "request failed with HTTP status " + status;
+    };
+  }
+}

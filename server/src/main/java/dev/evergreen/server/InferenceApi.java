@@ -1,0 +1,311 @@
+package dev.evergreen.server;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.util.ByteArrayBuilder;
+import dev.evergreen.api.ErrorKind;
+import dev.evergreen.api.EvergreenException;
+import dev.evergreen.api.model.Aliases;
+import dev.evergreen.core.Evergreen;
+import dev.evergreen.core.deployment.DeploymentManager;
+import dev.evergreen.core.deployment.ServingState;
+import dev.evergreen.core.serving.ServableModel;
+import dev.evergreen.core.serving.TensorSpec;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.ext.web.RoutingContext;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Open Inference Protocol (KServe V2) REST endpoints: health, server and model metadata, model
+ * readiness and inference.
+ *
+ * <p>Inference runs on the event loop, because decoding, scoring and encoding one request takes
+ * microseconds. It reads the model's {@link ServingState} once, so every row of a response and its
+ * {@code model_version} come from the same version even while a deploy switches versions.
+ */
+final class InferenceApi {
+  static final String SERVER_NAME = "evergreen";
+  static final String PLATFORM = "xgboost";
+
+  private static final CharSequence JSON_TYPE = HttpHeaders.createOptimized("application/json");
+
+  private final Vertx vertx;
+  private final Evergreen evergreen;
+  private final DeploymentManager deployments;
+  private final InferenceMetrics metrics;
+
+  InferenceApi(Vertx vertx, Evergreen evergreen, InferenceMetrics metrics) {
+    this.vertx = vertx;
+    this.evergreen = evergreen;
+    this.deployments = evergreen.deployments();
+    this.metrics = metrics;
+  }
+
+  static String serverVersion() {
+    String version = InferenceApi.class.getPackage().getImplementationVersion();
+    return version == null ? "development" : version;
+  }
+
+  void live(RoutingContext ctx) {
+    sendJson(ctx, 200, Map.of("live", true));
+  }
+
+  /**
+   * Responds 200 when every model with a {@code champion} alias has a version serving, else 503
+   * naming the models that do not.
+   */
+  void ready(RoutingContext ctx) {
+    vertx
+        .executeBlocking(this::modelsNotServing, false)
+        .onComplete(
+            result -> {
+              if (result.failed()) {
+                ctx.fail(result.cause());
+              } else if (result.result().isEmpty()) {
+                sendJson(ctx, 200, Map.of("ready", true));
+              } else {
+                HttpErrors.send(
+                    ctx,
+                    503,
+                    "not ready: no version serves model(s) "
+                        + String.join(", ", result.result())
+                        + " yet, although each has a champion alias");
+              }
+            });
+  }
+
+  private List<String> modelsNotServing() {
+    List<String> missing = new ArrayList<>();
+    for (String model : evergreen.registry().models()) {
+      boolean hasChampion = evergreen.registry().aliases(model).containsKey(Aliases.CHAMPION);
+      if (hasChampion && deployments.serving(model).isEmpty()) {
+        missing.add(model);
+      }
+    }
+    return missing;
+  }
+
+  void serverMetadata(RoutingContext ctx) {
+    Map<String, Object> metadata = new LinkedHashMap<>();
+    metadata.put("name", SERVER_NAME);
+    metadata.put("version", serverVersion());
+    metadata.put("extensions", List.of());
+    sendJson(ctx, 200, metadata);
+  }
+
+  void modelMetadata(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    ServingState state = deployments.serving(name).orElse(null);
+    if (state == null) {
+      notServing(ctx, name);
+      return;
+    }
+    ServableModel model = select(ctx, state);
+    if (model == null) {
+      return;
+    }
+    List<String> versions = new ArrayList<>(2);
+    versions.add(Integer.toString(state.active().version()));
+    if (state.standby() != null) {
+      versions.add(Integer.toString(state.standby().version()));
+    }
+    Map<String, Object> metadata = new LinkedHashMap<>();
+    metadata.put("name", name);
+    metadata.put("versions", versions);
+    metadata.put("platform", PLATFORM);
+    metadata.put("inputs", tensors(model.signature().inputs()));
+    metadata.put("outputs", tensors(model.signature().outputs()));
+    sendJson(ctx, 200, metadata);
+  }
+
+  private static List<Map<String, Object>> tensors(List<TensorSpec> specs) {
+    List<Map<String, Object>> tensors = new ArrayList<>(specs.size());
+    for (TensorSpec spec : specs) {
+      Map<String, Object> tensor = new LinkedHashMap<>();
+      tensor.put("name", spec.name());
+      tensor.put("datatype", spec.datatype());
+      tensor.put("shape", spec.shape());
+      tensors.add(tensor);
+    }
+    return tensors;
+  }
+
+  void modelReady(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    ServingState state = deployments.serving(name).orElse(null);
+    if (state == null) {
+      notServing(ctx, name);
+      return;
+    }
+    ServableModel model = select(ctx, state);
+    if (model == null) {
+      return;
+    }
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("name", name);
+    body.put("version", Integer.toString(model.version()));
+    body.put("ready", true);
+    sendJson(ctx, 200, body);
+  }
+
+  void infer(RoutingContext ctx) {
+    long start = System.nanoTime();
+    String name = ctx.pathParam("name");
+    ServingState state = deployments.serving(name).orElse(null);
+    if (state == null) {
+      notServing(ctx, name);
+      return;
+    }
+    ServableModel model = select(ctx, state);
+    if (model == null) {
+      return;
+    }
+    InferenceMetrics.Meters meters = metrics.of(model);
+    Buffer response;
+    try {
+      Buffer body = ctx.body().buffer();
+      byte[] bytes = body == null ? new byte[0] : body.getBytes();
+      InferenceRequestDecoder.Decoded request = InferenceRequestDecoder.decode(bytes, model);
+      double[] scores = model.predict(request.batch());
+      response = encode(model, request, scores);
+    } catch (EvergreenException e) {
+      if (e.kind() == ErrorKind.INVALID_INPUT) {
+        meters.record(meters.invalid, start);
+      } else {
+        meters.record(meters.error, start);
+      }
+      ctx.fail(e);
+      return;
+    } catch (RuntimeException e) {
+      meters.record(meters.error, start);
+      ctx.fail(e);
+      return;
+    }
+    ctx.response().setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, JSON_TYPE).end(response);
+    meters.record(meters.ok, start);
+  }
+
+  /**
+   * Writes {@code {"model_name", "model_version", "id"?, "outputs": [{"name", "shape", "datatype",
+   * "data"}]}} with the scores as one FP64 tensor, shaped {@code [rows]} for one value per row and
+   * {@code [rows, width]} otherwise.
+   */
+  static Buffer encode(
+      ServableModel model, InferenceRequestDecoder.Decoded request, double[] scores) {
+    int rows = request.batch().rows();
+    int width = model.outputWidth();
+    List<TensorSpec> outputs = model.signature().outputs();
+    String outputName = outputs.isEmpty() ? "output" : outputs.get(0).name();
+    boolean matrix = width > 1 || (!outputs.isEmpty() && outputs.get(0).shape().size() > 1);
+    ByteArrayBuilder bytes = new ByteArrayBuilder(128 + scores.length * 20);
+    try (JsonGenerator json = Json.FACTORY.createGenerator(bytes)) {
+      json.writeStartObject();
+      json.writeStringField("model_name", model.model());
+      json.writeStringField("model_version", Integer.toString(model.version()));
+      if (request.id() != null) {
+        json.writeStringField("id", request.id());
+      }
+      json.writeArrayFieldStart("outputs");
+      json.writeStartObject();
+      json.writeStringField("name", outputName);
+      json.writeArrayFieldStart("shape");
+      json.writeNumber(rows);
+      if (matrix) {
+        json.writeNumber(width);
+      }
+      json.writeEndArray();
+      json.writeStringField("datatype", "FP64");
+      json.writeArrayFieldStart("data");
+      for (double score : scores) {
+        json.writeNumber(score);
+      }
+      json.writeEndArray();
+      json.writeEndObject();
+      json.writeEndArray();
+      json.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return Buffer.buffer(bytes.toByteArray());
+  }
+
+  /**
+   * Returns the model of the request's version, the active one when the path names no version. When
+   * the version is not loaded, sends 404 naming the loaded versions and returns null.
+   */
+  private static ServableModel select(RoutingContext ctx, ServingState state) {
+    String versionText = ctx.pathParam("version");
+    if (versionText == null) {
+      return state.active();
+    }
+    int version;
+    try {
+      version = Integer.parseInt(versionText);
+    } catch (NumberFormatException e) {
+      HttpErrors.send(
+          ctx,
+          400,
+          "model version '"
+              + InferenceRequestDecoder.abbreviate(versionText)
+              + "' is not a number; versions are counted from 1");
+      return null;
+    }
+    if (state.active().version() == version) {
+      return state.active();
+    }
+    if (state.standby() != null && state.standby().version() == version) {
+      return state.standby();
+    }
+    HttpErrors.send(
+        ctx,
+        404,
+        "version "
+            + version
+            + " of model '"
+            + state.active().model()
+            + "' is not loaded; loaded versions: "
+            + DeploymentManager.loadedVersions(state));
+    return null;
+  }
+
+  /** Responds to a request for a model with no serving version: 404 if unregistered, else 503. */
+  private void notServing(RoutingContext ctx, String name) {
+    vertx
+        .executeBlocking(() -> evergreen.registry().versions(name).isEmpty(), false)
+        .onComplete(
+            result -> {
+              if (result.failed()) {
+                ctx.fail(result.cause());
+              } else if (result.result()) {
+                HttpErrors.send(
+                    ctx,
+                    404,
+                    "model '"
+                        + InferenceRequestDecoder.abbreviate(name)
+                        + "' not found; list models with GET /api/v1/models");
+              } else {
+                HttpErrors.send(
+                    ctx,
+                    503,
+                    "model '"
+                        + name
+                        + "' has no version serving; deploy one with POST /api/v1/models/"
+                        + name
+                        + "/deploy");
+              }
+            });
+  }
+
+  private static void sendJson(RoutingContext ctx, int status, Object body) {
+    MultiMap headers = ctx.response().headers();
+    headers.set(HttpHeaders.CONTENT_TYPE, JSON_TYPE);
+    ctx.response().setStatusCode(status).end(Json.encode(body));
+  }
+}

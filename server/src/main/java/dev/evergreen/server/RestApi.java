@@ -1,0 +1,518 @@
+package dev.evergreen.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.evergreen.api.EvergreenException;
+import dev.evergreen.api.audit.AuditEntry;
+import dev.evergreen.api.model.ModelVersion;
+import dev.evergreen.api.run.Run;
+import dev.evergreen.api.security.Role;
+import dev.evergreen.api.security.Token;
+import dev.evergreen.api.validation.ValidationReport;
+import dev.evergreen.core.Evergreen;
+import dev.evergreen.core.deployment.DeploymentResult;
+import dev.evergreen.core.deployment.ServingState;
+import dev.evergreen.core.pipeline.RegisteredPipeline;
+import dev.evergreen.core.pipeline.SubmittedRun;
+import dev.evergreen.core.security.IssuedToken;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.ext.web.RoutingContext;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Evergreen's REST API under {@code /api/v1}: models, deployments, lineage, pipelines, runs, audit
+ * and tokens. Every store call runs on a worker thread, never on the event loop. Field names are
+ * snake_case.
+ */
+final class RestApi {
+  private static final Logger LOG = LoggerFactory.getLogger(RestApi.class);
+
+  static final int DEFAULT_LIMIT = 50;
+  static final int MAX_LIMIT = 1_000;
+
+  private final Vertx vertx;
+  private final Evergreen evergreen;
+  private final Authenticator authenticator;
+
+  RestApi(Vertx vertx, Evergreen evergreen, Authenticator authenticator) {
+    this.vertx = vertx;
+    this.evergreen = evergreen;
+    this.authenticator = authenticator;
+  }
+
+  // Models
+
+  void listModels(RoutingContext ctx) {
+    blocking(
+        ctx,
+        200,
+        () -> {
+          List<Map<String, Object>> models = new ArrayList<>();
+          for (String name : evergreen.registry().models()) {
+            Map<String, Object> model = new LinkedHashMap<>();
+            model.put("name", name);
+            model.put("aliases", evergreen.registry().aliases(name));
+            putServing(model, name);
+            models.add(model);
+          }
+          return Map.of("models", models);
+        });
+  }
+
+  void showModel(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    blocking(
+        ctx,
+        200,
+        () -> {
+          List<ModelVersion> versions = evergreen.registry().versions(name);
+          if (versions.isEmpty()) {
+            throw modelNotFound(name);
+          }
+          Map<String, Object> model = new LinkedHashMap<>();
+          model.put("name", name);
+          model.put("aliases", evergreen.registry().aliases(name));
+          putServing(model, name);
+          model.put("versions", versions);
+          return model;
+        });
+  }
+
+  void showVersion(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    int version = pathInt(ctx, "version");
+    blocking(
+        ctx,
+        200,
+        () -> {
+          ObjectNode body = Json.MAPPER.valueToTree(evergreen.registry().require(name, version));
+          List<String> aliases = new ArrayList<>();
+          evergreen
+              .registry()
+              .aliases(name)
+              .forEach(
+                  (alias, target) -> {
+                    if (target == version) {
+                      aliases.add(alias);
+                    }
+                  });
+          body.set("aliases", Json.MAPPER.valueToTree(aliases));
+          body.put("slot", slotOf(name, version));
+          return body;
+        });
+  }
+
+  void aliasHistory(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    blocking(
+        ctx,
+        200,
+        () -> {
+          requireModel(name);
+          return Map.of("moves", evergreen.registry().aliasHistory(name));
+        });
+  }
+
+  void deploy(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    JsonNode body = Json.parse(ctx.body().buffer());
+    JsonNode version = body.get("version");
+    if (version == null || !version.canConvertToExactIntegral() || !version.canConvertToInt()) {
+      throw EvergreenException.invalid(
+          "request body needs \"version\": an integer version number of model '"
+              + name
+              + "', got "
+              + (version == null ? "nothing" : version.toString()));
+    }
+    String actor = actor(ctx);
+    blocking(ctx, 200, () -> result(evergreen.deployments().deploy(name, version.asInt(), actor)));
+  }
+
+  void rollback(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    String actor = actor(ctx);
+    blocking(ctx, 200, () -> result(evergreen.deployments().rollback(name, actor)));
+  }
+
+  void modelLineage(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    blocking(ctx, 200, () -> evergreen.lineage().forModel(name, null));
+  }
+
+  void versionLineage(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    int version = pathInt(ctx, "version");
+    blocking(ctx, 200, () -> evergreen.lineage().forModel(name, version));
+  }
+
+  private void putServing(Map<String, Object> model, String name) {
+    ServingState state = evergreen.deployments().serving(name).orElse(null);
+    model.put("serving_version", state == null ? null : state.active().version());
+    model.put(
+        "standby_version",
+        state == null || state.standby() == null ? null : state.standby().version());
+  }
+
+  private String slotOf(String name, int version) {
+    ServingState state = evergreen.deployments().serving(name).orElse(null);
+    if (state == null) {
+      return null;
+    }
+    if (state.active().version() == version) {
+      return "active";
+    }
+    if (state.standby() != null && state.standby().version() == version) {
+      return "standby";
+    }
+    return null;
+  }
+
+  private void requireModel(String name) {
+    if (evergreen.registry().versions(name).isEmpty()) {
+      throw modelNotFound(name);
+    }
+  }
+
+  private static EvergreenException modelNotFound(String name) {
+    return EvergreenException.notFound(
+        "model '"
+            + InferenceRequestDecoder.abbreviate(name)
+            + "' not found; list models with GET /api/v1/models");
+  }
+
+  private static Map<String, Object> result(DeploymentResult result) {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("model", result.model());
+    body.put("version", result.version());
+    body.put("previous_version", result.previousVersion());
+    body.put("switched", result.switched());
+    body.put("detail", result.detail());
+    body.put("switch_time_ms", result.switchTime().toNanos() / 1e6);
+    return body;
+  }
+
+  // Pipelines and runs
+
+  void listPipelines(RoutingContext ctx) {
+    List<Map<String, Object>> pipelines = new ArrayList<>();
+    for (RegisteredPipeline pipeline : evergreen.pipelines().list()) {
+      Map<String, Object> item = new LinkedHashMap<>();
+      item.put("name", pipeline.name());
+      item.put("file", pipeline.file().toString());
+      item.put("model", pipeline.spec().deployment().model());
+      Path landing = pipeline.landingFolder();
+      item.put("landing", landing == null ? null : landing.toString());
+      pipelines.add(item);
+    }
+    send(ctx, 200, Map.of("pipelines", pipelines));
+  }
+
+  /**
+   * Queues a run and responds 202 with its id, or with {@code ?wait=true} responds 200 with the run
+   * once it has finished. A relative data path resolves against the pipeline file's folder.
+   */
+  void submitRun(RoutingContext ctx) {
+    String pipeline = ctx.pathParam("name");
+    JsonNode body = Json.parse(ctx.body().buffer());
+    JsonNode data = body.get("data");
+    if (data == null || !data.isTextual() || data.asText().isBlank()) {
+      throw EvergreenException.invalid(
+          "request body needs \"data\": the path of a data file to run pipeline '"
+              + pipeline
+              + "' on");
+    }
+    boolean wait = "true".equalsIgnoreCase(ctx.request().getParam("wait"));
+    String actor = actor(ctx);
+    vertx
+        .executeBlocking(() -> enqueue(pipeline, data.asText(), actor), false)
+        .compose(
+            submitted -> {
+              if (!wait) {
+                Map<String, Object> queued = new LinkedHashMap<>();
+                queued.put("run_id", submitted.runId());
+                queued.put("pipeline", pipeline);
+                queued.put("status", "SCHEDULED");
+                return Future.succeededFuture(new Response(202, queued));
+              }
+              return Future.fromCompletionStage(submitted.result(), vertx.getOrCreateContext())
+                  .map(run -> new Response(200, run));
+            })
+        .onComplete(
+            result -> {
+              if (result.failed()) {
+                ctx.fail(unwrap(result.cause()));
+              } else {
+                send(ctx, result.result().status(), result.result().body());
+              }
+            });
+  }
+
+  private record Response(int status, Object body) {}
+
+  private SubmittedRun enqueue(String pipeline, String dataText, String actor) {
+    RegisteredPipeline registered =
+        evergreen
+            .pipelines()
+            .find(pipeline)
+            .orElseThrow(
+                () ->
+                    EvergreenException.notFound(
+                        "pipeline '"
+                            + InferenceRequestDecoder.abbreviate(pipeline)
+                            + "' is not registered; list pipelines with GET /api/v1/pipelines"));
+    Path data;
+    try {
+      data = registered.resolve(dataText);
+    } catch (InvalidPathException e) {
+      throw EvergreenException.invalid("data path '" + dataText + "' is invalid: " + e.getReason());
+    }
+    if (!Files.isRegularFile(data)) {
+      throw EvergreenException.invalid(
+          "data file "
+              + data
+              + " does not exist or is not a file; pass the path of an existing data file");
+    }
+    SubmittedRun submitted = evergreen.pipelines().enqueue(pipeline, data, actor);
+    LOG.info("Queued run {} of pipeline {} on {} for {}", submitted.runId(), pipeline, data, actor);
+    return submitted;
+  }
+
+  void listRuns(RoutingContext ctx) {
+    String pipeline = ctx.request().getParam("pipeline");
+    int limit = queryInt(ctx, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
+    blocking(
+        ctx,
+        200,
+        () ->
+            Map.of(
+                "runs",
+                evergreen
+                    .store()
+                    .listRuns(pipeline == null || pipeline.isBlank() ? null : pipeline, limit)));
+  }
+
+  void showRun(RoutingContext ctx) {
+    String id = ctx.pathParam("id");
+    blocking(
+        ctx,
+        200,
+        () -> {
+          Run run =
+              evergreen
+                  .store()
+                  .findRun(id)
+                  .orElseThrow(
+                      () ->
+                          EvergreenException.notFound(
+                              "run '"
+                                  + InferenceRequestDecoder.abbreviate(id)
+                                  + "' not found; list runs with GET /api/v1/runs"));
+          ObjectNode body = Json.MAPPER.valueToTree(run);
+          ValidationReport report = evergreen.store().findValidationReport(id).orElse(null);
+          if (report == null) {
+            body.putNull("validation_report");
+          } else {
+            ObjectNode reportNode = Json.MAPPER.valueToTree(report);
+            reportNode.put("accepted", report.accepted());
+            body.set("validation_report", reportNode);
+          }
+          return body;
+        });
+  }
+
+  // Audit
+
+  void listAudit(RoutingContext ctx) {
+    long after = queryLong(ctx, "after", 0);
+    int limit = queryInt(ctx, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
+    blocking(
+        ctx,
+        200,
+        () -> {
+          List<AuditEntry> entries = evergreen.store().listAuditEntries(after, limit);
+          Map<String, Object> body = new LinkedHashMap<>();
+          body.put("entries", entries);
+          body.put("next_after", entries.isEmpty() ? after : entries.getLast().sequence());
+          return body;
+        });
+  }
+
+  void verifyAudit(RoutingContext ctx) {
+    blocking(ctx, 200, evergreen::verifyAudit);
+  }
+
+  // Tokens
+
+  void createToken(RoutingContext ctx) {
+    JsonNode body = Json.parse(ctx.body().buffer());
+    JsonNode name = body.get("name");
+    JsonNode role = body.get("role");
+    if (name == null || !name.isTextual() || name.asText().isBlank()) {
+      throw EvergreenException.invalid(
+          "request body needs \"name\": a name for the token, such as \"ci-deployer\"");
+    }
+    if (role == null || !role.isTextual()) {
+      throw EvergreenException.invalid("request body needs \"role\": viewer, operator or admin");
+    }
+    Role parsed;
+    try {
+      parsed = Role.parse(role.asText());
+    } catch (IllegalArgumentException e) {
+      throw EvergreenException.invalid(e.getMessage());
+    }
+    String actor = actor(ctx);
+    blocking(
+        ctx,
+        201,
+        () -> {
+          IssuedToken issued = evergreen.tokens().create(name.asText(), parsed, actor);
+          LOG.info(
+              "Created token {} named {} with role {} for {}",
+              issued.token().id(),
+              issued.token().name(),
+              Authenticator.name(parsed),
+              actor);
+          Map<String, Object> created = describe(issued.token());
+          created.put("secret", issued.secret());
+          return created;
+        });
+  }
+
+  void listTokens(RoutingContext ctx) {
+    blocking(
+        ctx,
+        200,
+        () -> {
+          List<Map<String, Object>> tokens = new ArrayList<>();
+          for (Token token : evergreen.tokens().list()) {
+            tokens.add(describe(token));
+          }
+          return Map.of("tokens", tokens);
+        });
+  }
+
+  void deleteToken(RoutingContext ctx) {
+    String id = ctx.pathParam("id");
+    String actor = actor(ctx);
+    vertx
+        .executeBlocking(
+            () -> {
+              evergreen.tokens().delete(id, actor);
+              return id;
+            },
+            false)
+        .onComplete(
+            result -> {
+              if (result.failed()) {
+                ctx.fail(result.cause());
+                return;
+              }
+              authenticator.forget(id);
+              LOG.info("Deleted token {} for {}", id, actor);
+              ctx.response().setStatusCode(204).end();
+            });
+  }
+
+  /** Describes a token without its secret hash. */
+  private static Map<String, Object> describe(Token token) {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("id", token.id());
+    body.put("name", token.name());
+    body.put("role", Authenticator.name(token.role()));
+    body.put("created_at", token.createdAt().toString());
+    return body;
+  }
+
+  // Helpers
+
+  private static String actor(RoutingContext ctx) {
+    return Authenticator.token(ctx).name();
+  }
+
+  /** Runs store work on a worker thread and sends its result as JSON from the event loop. */
+  private <T> void blocking(RoutingContext ctx, int status, Callable<T> work) {
+    vertx
+        .executeBlocking(work, false)
+        .onComplete(
+            result -> {
+              if (result.failed()) {
+                ctx.fail(result.cause());
+              } else {
+                send(ctx, status, result.result());
+              }
+            });
+  }
+
+  static void send(RoutingContext ctx, int status, Object body) {
+    ctx.response()
+        .setStatusCode(status)
+        .putHeader(HttpHeaders.CONTENT_TYPE, HttpErrors.APPLICATION_JSON)
+        .end(Json.encode(body));
+  }
+
+  private static Throwable unwrap(Throwable failure) {
+    return failure instanceof CompletionException && failure.getCause() != null
+        ? failure.getCause()
+        : failure;
+  }
+
+  private static int pathInt(RoutingContext ctx, String name) {
+    String text = ctx.pathParam(name);
+    try {
+      return Integer.parseInt(text);
+    } catch (NumberFormatException e) {
+      throw EvergreenException.invalid(
+          name + " '" + InferenceRequestDecoder.abbreviate(text) + "' is not an integer");
+    }
+  }
+
+  private static int queryInt(RoutingContext ctx, String name, int fallback, int min, int max) {
+    long value = queryLong(ctx, name, fallback);
+    if (value < min || value > max) {
+      throw EvergreenException.invalid(
+          "query parameter '"
+              + name
+              + "' must be between "
+              + min
+              + " and "
+              + max
+              + ", got "
+              + value);
+    }
+    return (int) value;
+  }
+
+  private static long queryLong(RoutingContext ctx, String name, long fallback) {
+    String text = ctx.request().getParam(name);
+    if (text == null || text.isBlank()) {
+      return fallback;
+    }
+    try {
+      long value = Long.parseLong(text.trim());
+      if (value < 0) {
+        throw EvergreenException.invalid(
+            "query parameter '" + name + "' must not be negative, got " + value);
+      }
+      return value;
+    } catch (NumberFormatException e) {
+      throw EvergreenException.invalid(
+          "query parameter '"
+              + name
+              + "' must be an integer, got '"
+              + InferenceRequestDecoder.abbreviate(text)
+              + "'");
+    }
+  }
+}
