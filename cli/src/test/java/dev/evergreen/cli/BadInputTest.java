@@ -33,7 +33,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class BadInputTest {
   private static final String HEADER = "date,delay,distance,origin,destination\n";
 
-  @TempDir Path work;
+  @TempDir static Path work;
 
   private Path home;
   private Path pipeline;
@@ -64,7 +64,7 @@ class BadInputTest {
         Arguments.of("ragged.csv", "extra field", "line"),
         Arguments.of("unclosed-quote.csv", "unclosed quote", "line"),
         Arguments.of("empty.csv", "empty file", "empty"),
-        Arguments.of("header-only.csv", "header only", "no rows"),
+        Arguments.of("header-only.csv", "header only", "no data rows"),
         Arguments.of("no-label.csv", "missing label column", "delay"),
         Arguments.of("wrong-type.csv", "text in an integer column", "delay"),
         Arguments.of("huge-field.csv", "10 MB field", "line"),
