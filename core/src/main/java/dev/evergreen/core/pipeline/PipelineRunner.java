@@ -118,7 +118,8 @@ final class PipelineRunner {
       RunOutcome outcome =
           e.kind() == ErrorKind.INVALID_INPUT ? RunOutcome.REJECTED : RunOutcome.FAILED;
       return finish(run, spec, RunStatus.FAILED, outcome, e.getMessage(), actor);
-    } catch (RuntimeException | IOException | Error e) {
+    } catch (RuntimeException | IOException | LinkageError e) {
+      // LinkageError covers a native library (XGBoost, DuckDB) that fails to load.
       LOG.error("run {} of pipeline '{}' failed", run.id(), spec.name(), e);
       String message = e.getMessage() == null ? e.getClass().getName() : e.getMessage();
       return finish(run, spec, RunStatus.FAILED, RunOutcome.FAILED, message, actor);
@@ -359,8 +360,8 @@ final class PipelineRunner {
     long start = System.nanoTime();
     String model = version.model();
     Integer previous = evaluation.championVersion();
-    // The alias moves first, so a crash before the switch leaves a champion that a restarted
-    // server loads; a version that fails its check moves it back.
+    // The alias moves before the switch, so a server restarted after a crash loads the new
+    // champion. A version that fails its check moves the alias back.
     evergreen
         .registry()
         .moveAlias(

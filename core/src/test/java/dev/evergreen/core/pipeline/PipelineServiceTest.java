@@ -2,12 +2,14 @@ package dev.evergreen.core.pipeline;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.evergreen.api.audit.AuditEntry;
 import dev.evergreen.api.model.Aliases;
 import dev.evergreen.api.run.Run;
 import dev.evergreen.api.run.RunOutcome;
 import dev.evergreen.api.run.RunStatus;
 import dev.evergreen.core.Evergreen;
 import dev.evergreen.core.EvergreenSettings;
+import dev.evergreen.core.audit.AuditActions;
 import dev.evergreen.core.testing.InMemoryMetadataStore;
 import dev.evergreen.core.testing.TempDirArtifactStore;
 import dev.evergreen.core.testing.TestDuckDb;
@@ -161,6 +163,33 @@ class PipelineServiceTest {
     assertThat(runs).hasSize(1);
     assertThat(runs.get(0).outcome()).isEqualTo(RunOutcome.PROMOTED);
     assertThat(runs.get(0).actor()).isEqualTo("watcher");
+  }
+
+  @Test
+  void runsOfOnePipelineExecuteOneAtATime() throws Exception {
+    evergreen.pipelines().register(pipelineFile);
+    SubmittedRun first = evergreen.pipelines().enqueue("flights-delay", month(1, 6_000), "tester");
+    SubmittedRun second = evergreen.pipelines().enqueue("flights-delay", month(2, 6_000), "tester");
+
+    assertThat(evergreen.store().findRun(second.runId()).orElseThrow().status())
+        .isIn(RunStatus.SCHEDULED, RunStatus.RUNNING);
+    Run firstRun = first.result().get(120, TimeUnit.SECONDS);
+    Run secondRun = second.result().get(120, TimeUnit.SECONDS);
+
+    assertThat(firstRun.status()).isEqualTo(RunStatus.FINISHED);
+    assertThat(secondRun.status()).isEqualTo(RunStatus.FINISHED);
+    List<AuditEntry> entries = evergreen.store().listAuditEntries(0, 1_000);
+    long firstFinished = sequenceOf(entries, AuditActions.RUN_FINISHED, firstRun.id());
+    long secondValidated = sequenceOf(entries, AuditActions.VALIDATION_VERDICT, secondRun.id());
+    assertThat(secondValidated).isGreaterThan(firstFinished);
+  }
+
+  private static long sequenceOf(List<AuditEntry> entries, String action, String runId) {
+    return entries.stream()
+        .filter(e -> e.action().equals(action) && runId.equals(e.targets().get("run")))
+        .mapToLong(AuditEntry::sequence)
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no " + action + " entry for run " + runId));
   }
 
   private Path month(int month, int rows) {
