@@ -76,9 +76,52 @@ public final class PipelineSpecs {
 
   /** Parses pipeline YAML; {@code origin} names the source in error messages. */
   public static PipelineSpec parse(byte[] yaml, String origin) {
-    PipelineSpec spec;
+    PipelineSpec spec = read(yaml, origin, PipelineSpec.class, "pipeline", "docs/pipeline.md");
+    List<String> problems = check(spec);
+    if (!problems.isEmpty()) {
+      throw EvergreenException.invalid(
+          origin + ": invalid pipeline: " + String.join("; ", problems));
+    }
+    return spec;
+  }
+
+  /**
+   * Reads a constraints file: the {@code data} and {@code validation} sections of a pipeline, and
+   * optional {@code csv} reading options. Errors name the file, line and field.
+   */
+  public static ConstraintsSpec loadConstraints(Path file) {
+    byte[] bytes;
     try {
-      spec = YAML.readValue(yaml, PipelineSpec.class);
+      bytes = Files.readAllBytes(file);
+    } catch (NoSuchFileException e) {
+      throw EvergreenException.invalid(
+          "constraints file " + file + " not found; pass the path of a constraints YAML file");
+    } catch (IOException e) {
+      throw EvergreenException.invalid(
+          "cannot read constraints file " + file + ": " + e.getMessage());
+    }
+    return parseConstraints(bytes, file.toString());
+  }
+
+  /** Parses constraints YAML; {@code origin} names the source in error messages. */
+  public static ConstraintsSpec parseConstraints(byte[] yaml, String origin) {
+    ConstraintsSpec spec =
+        read(yaml, origin, ConstraintsSpec.class, "constraints", "docs/validation.md");
+    List<String> problems = new ArrayList<>();
+    checkValidation(spec.validation(), problems);
+    checkCsv(spec.csv(), "csv", problems);
+    if (!problems.isEmpty()) {
+      throw EvergreenException.invalid(
+          origin + ": invalid constraints: " + String.join("; ", problems));
+    }
+    return spec;
+  }
+
+  /** Maps YAML to {@code type}; errors use {@code kind} and {@code doc} to name format and docs. */
+  private static <T> T read(byte[] yaml, String origin, Class<T> type, String kind, String doc) {
+    T spec;
+    try {
+      spec = YAML.readValue(yaml, type);
     } catch (UnrecognizedPropertyException e) {
       throw EvergreenException.invalid(
           origin
@@ -90,7 +133,11 @@ public final class PipelineSpecs {
                   .map(Object::toString)
                   .sorted()
                   .collect(Collectors.joining(", "))
-              + ". See docs/pipeline.md for the pipeline format.");
+              + ". See "
+              + doc
+              + " for the "
+              + kind
+              + " format.");
     } catch (JsonMappingException e) {
       if (isEmptyInput(e)) {
         throw EvergreenException.invalid(origin + ": pipeline file is empty");
@@ -100,23 +147,25 @@ public final class PipelineSpecs {
               + location(locate(yaml, e))
               + ": "
               + describe(e)
-              + ". See docs/pipeline.md for the pipeline format.");
+              + ". See "
+              + doc
+              + " for the "
+              + kind
+              + " format.");
     } catch (JacksonException e) {
       throw EvergreenException.invalid(
           origin
               + location(e.getLocation())
-              + ": invalid pipeline YAML: "
+              + ": invalid "
+              + kind
+              + " YAML: "
               + e.getOriginalMessage());
     } catch (IOException e) {
-      throw EvergreenException.invalid("cannot read pipeline " + origin + ": " + e.getMessage());
+      throw EvergreenException.invalid(
+          "cannot read " + kind + " " + origin + ": " + e.getMessage());
     }
     if (spec == null) {
       throw EvergreenException.invalid(origin + ": pipeline file is empty");
-    }
-    List<String> problems = check(spec);
-    if (!problems.isEmpty()) {
-      throw EvergreenException.invalid(
-          origin + ": invalid pipeline: " + String.join("; ", problems));
     }
     return spec;
   }
@@ -308,6 +357,15 @@ public final class PipelineSpecs {
     return problems;
   }
 
+  private static void checkCsv(CsvSpec csv, String field, List<String> problems) {
+    if (csv.delimiter().length() != 1) {
+      problems.add(field + ".delimiter '" + csv.delimiter() + "' must be one character");
+    }
+    if (!Set.of("utf-8", "latin-1").contains(csv.encoding().toLowerCase(Locale.ROOT))) {
+      problems.add(field + ".encoding '" + csv.encoding() + "' must be utf-8 or latin-1");
+    }
+  }
+
   private static void checkSource(SourceSpec source, List<String> problems) {
     if ((source.landing() == null) == (source.file() == null)) {
       problems.add("source must set exactly one of 'landing' (a folder) or 'file'");
@@ -315,13 +373,7 @@ public final class PipelineSpecs {
     if (source.format() != null && !Set.of("csv", "parquet").contains(source.format())) {
       problems.add("source.format '" + source.format() + "' must be csv or parquet");
     }
-    if (source.csv().delimiter().length() != 1) {
-      problems.add("source.csv.delimiter '" + source.csv().delimiter() + "' must be one character");
-    }
-    if (!Set.of("utf-8", "latin-1").contains(source.csv().encoding().toLowerCase())) {
-      problems.add(
-          "source.csv.encoding '" + source.csv().encoding() + "' must be utf-8 or latin-1");
-    }
+    checkCsv(source.csv(), "source.csv", problems);
     if (source.stableSeconds() < 0) {
       problems.add("source.stableSeconds " + source.stableSeconds() + " must be 0 or more");
     }
@@ -382,15 +434,7 @@ public final class PipelineSpecs {
   private static void checkValidation(ValidationSpec validation, List<String> problems) {
     List<RuleSpec> rules = validation.rules();
     for (int i = 0; i < rules.size(); i++) {
-      RuleSpec rule = rules.get(i);
-      String field = "validation.rules[" + i + "]";
-      if (rule.column() == null) {
-        problems.add(field + ".column is missing; every rule names the column it checks");
-      }
-      if (rule.min() != null && rule.max() != null && rule.min() > rule.max()) {
-        problems.add(
-            field + ": min " + rule.min() + " is greater than max " + rule.max() + "; swap them");
-      }
+      checkRule(rules.get(i), "validation.rules[" + i + "]", problems);
     }
     DriftSpec drift = validation.drift();
     if (!(drift.warning() > 0)) {
@@ -403,6 +447,101 @@ public final class PipelineSpecs {
               + " must be at least validation.drift.warning "
               + drift.warning());
     }
+    checkThresholds(
+        new DriftThresholds(
+            drift.ksPValue(),
+            drift.chiSquaredPValue(),
+            drift.wasserstein(),
+            drift.jensenShannon(),
+            drift.lInfinity()),
+        "validation.drift",
+        problems);
+    drift
+        .features()
+        .forEach(
+            (feature, thresholds) -> {
+              String field = "validation.drift.features." + feature;
+              if (thresholds == null) {
+                problems.add(field + " is empty; set at least one threshold or remove it");
+              } else {
+                checkThresholds(thresholds, field, problems);
+              }
+            });
+    if (drift.smallSample() < 0) {
+      problems.add("validation.drift.smallSample " + drift.smallSample() + " must not be negative");
+    }
+    checkShare(drift.driftShare(), "validation.drift.driftShare", problems);
+  }
+
+  private static void checkRule(RuleSpec rule, String field, List<String> problems) {
+    if (rule.column() == null) {
+      problems.add(field + ".column is missing; every rule names the column it checks");
+    }
+    if (rule.min() != null && rule.max() != null && rule.min() > rule.max()) {
+      problems.add(
+          field + ": min " + rule.min() + " is greater than max " + rule.max() + "; swap them");
+    }
+    if (rule.minLength() != null && rule.minLength() < 0) {
+      problems.add(field + ".minLength " + rule.minLength() + " must not be negative");
+    }
+    if (rule.minLength() != null
+        && rule.maxLength() != null
+        && rule.minLength() > rule.maxLength()) {
+      problems.add(
+          field
+              + ": minLength "
+              + rule.minLength()
+              + " is greater than maxLength "
+              + rule.maxLength()
+              + "; swap them");
+    }
+    if (rule.pattern() != null && rule.pattern().isEmpty()) {
+      problems.add(field + ".pattern is empty; give a regular expression or remove the field");
+    }
+    checkRange(rule.meanBetween(), field + ".meanBetween", problems);
+    checkRange(rule.stddevBetween(), field + ".stddevBetween", problems);
+    checkShare(rule.completeness(), field + ".completeness", problems);
+    checkShare(rule.minInDomain(), field + ".minInDomain", problems);
+    checkShare(rule.tolerance(), field + ".tolerance", problems);
+    if (rule.minInDomain() != null && rule.allowedValues() == null) {
+      problems.add(field + ".minInDomain needs allowedValues; add the list of allowed values");
+    }
+  }
+
+  /** Adds a problem unless {@code range} is null or two numbers {@code [lo, hi]} with lo <= hi. */
+  private static void checkRange(List<Double> range, String field, List<String> problems) {
+    if (range == null) {
+      return;
+    }
+    if (range.size() != 2) {
+      problems.add(field + " " + range + " must be two numbers [lo, hi]");
+    } else if (!(range.get(0) <= range.get(1))) {
+      problems.add(
+          field + " " + range + ": lo " + range.get(0) + " is greater than hi " + range.get(1));
+    }
+  }
+
+  /** Adds a problem unless {@code share} is null or lies in [0, 1]. */
+  private static void checkShare(Double share, String field, List<String> problems) {
+    if (share != null && !(share >= 0 && share <= 1)) {
+      problems.add(field + " " + share + " must be between 0 and 1");
+    }
+  }
+
+  private static void checkThresholds(
+      DriftThresholds thresholds, String field, List<String> problems) {
+    checkShare(thresholds.ksPValue(), field + ".ksPValue", problems);
+    checkShare(thresholds.chiSquaredPValue(), field + ".chiSquaredPValue", problems);
+    Map<String, Double> distances = new LinkedHashMap<>();
+    distances.put("wasserstein", thresholds.wasserstein());
+    distances.put("jensenShannon", thresholds.jensenShannon());
+    distances.put("lInfinity", thresholds.lInfinity());
+    distances.forEach(
+        (name, value) -> {
+          if (value != null && !(value > 0)) {
+            problems.add(field + "." + name + " " + value + " must be greater than 0");
+          }
+        });
   }
 
   private static void checkFeatures(PipelineSpec spec, List<String> problems) {

@@ -316,6 +316,21 @@ class PipelineSchemaTest {
     changes.put("rule without column", ExamplePipeline.remove("validation.rules[0].column"));
     changes.put("severity fatal", ExamplePipeline.set("validation.rules[0].severity", "fatal"));
     changes.put("drift warning 0", ExamplePipeline.set("validation.drift.warning", 0));
+    changes.put("tolerance above 1", ExamplePipeline.set("validation.rules[0].tolerance", 1.5));
+    changes.put(
+        "negative completeness", ExamplePipeline.set("validation.rules[0].completeness", -0.1));
+    changes.put("negative minLength", ExamplePipeline.set("validation.rules[0].minLength", -1));
+    changes.put("empty pattern", ExamplePipeline.set("validation.rules[0].pattern", ""));
+    changes.put(
+        "meanBetween one number",
+        ExamplePipeline.set("validation.rules[0].meanBetween", List.of(1.0)));
+    changes.put("driftShare 2", ExamplePipeline.set("validation.drift.driftShare", 2));
+    changes.put("wasserstein 0", ExamplePipeline.set("validation.drift.wasserstein", 0));
+    changes.put(
+        "dataset severity fatal", ExamplePipeline.set("validation.drift.datasetSeverity", "fatal"));
+    changes.put(
+        "unknown per-feature threshold",
+        ExamplePipeline.set("validation.drift.features.distance.psi", 0.2));
     changes.put("metric precision", ExamplePipeline.set("evaluation.metric", "precision"));
     changes.put("floor on precision", ExamplePipeline.set("evaluation.floors.precision", 0.5));
     changes.put("missing model", ExamplePipeline.remove("deployment.model"));
@@ -355,6 +370,18 @@ class PipelineSchemaTest {
     changes.put("semicolon delimiter", ExamplePipeline.set("source.csv.delimiter", ";"));
     changes.put("regression", ExamplePipeline.set("trainer.objective", "reg:squarederror"));
     changes.put("drift error", ExamplePipeline.set("validation.drift.error", 0.25));
+    changes.put(
+        "pattern and tolerance",
+        ExamplePipeline.set("validation.rules[0].pattern", "[A-Z]{3}")
+            .andThen(ExamplePipeline.set("validation.rules[0].tolerance", 0.99)));
+    changes.put(
+        "meanBetween range",
+        ExamplePipeline.set("validation.rules[0].meanBetween", List.of(100.0, 2000.0)));
+    changes.put(
+        "per-feature threshold",
+        ExamplePipeline.set("validation.drift.features.distance.wasserstein", 0.2));
+    changes.put(
+        "dataset severity error", ExamplePipeline.set("validation.drift.datasetSeverity", "error"));
     changes.put("warning severity", ExamplePipeline.set("validation.rules[0].severity", "warning"));
     changes.put("rmse floor", ExamplePipeline.set("evaluation.floors.rmse", 30.0));
     JsonNode schema = schema();

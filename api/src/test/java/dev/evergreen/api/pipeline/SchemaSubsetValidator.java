@@ -30,9 +30,12 @@ final class SchemaSubsetValidator {
           "minLength",
           "maxLength",
           "minimum",
+          "maximum",
           "exclusiveMinimum",
           "exclusiveMaximum",
           "items",
+          "minItems",
+          "maxItems",
           "uniqueItems",
           "propertyNames",
           "oneOf",
@@ -116,6 +119,9 @@ final class SchemaSubsetValidator {
     if (schema.has("minimum") && number < schema.get("minimum").doubleValue()) {
       e.add(path + ": " + number + " is below the minimum " + schema.get("minimum"));
     }
+    if (schema.has("maximum") && number > schema.get("maximum").doubleValue()) {
+      e.add(path + ": " + number + " is above the maximum " + schema.get("maximum"));
+    }
     if (schema.has("exclusiveMinimum") && number <= schema.get("exclusiveMinimum").doubleValue()) {
       e.add(path + ": " + number + " is not above " + schema.get("exclusiveMinimum"));
     }
@@ -125,6 +131,12 @@ final class SchemaSubsetValidator {
   }
 
   private static void checkArray(JsonNode schema, JsonNode array, String path, List<String> e) {
+    if (schema.has("minItems") && array.size() < schema.get("minItems").intValue()) {
+      e.add(path + ": has " + array.size() + " items, fewer than " + schema.get("minItems"));
+    }
+    if (schema.has("maxItems") && array.size() > schema.get("maxItems").intValue()) {
+      e.add(path + ": has " + array.size() + " items, more than " + schema.get("maxItems"));
+    }
     if (schema.has("items")) {
       for (int i = 0; i < array.size(); i++) {
         check(schema.get("items"), array.get(i), path + "[" + i + "]", e);

@@ -92,7 +92,18 @@ final class BatchLoader {
   }
 
   private List<SourceColumn> readCsv() throws SQLException, IOException {
-    CsvSpec options = spec.source().csv();
+    List<String> names = readCsvText(connection, file, spec.source().csv(), RAW);
+    return names.stream().map(name -> new SourceColumn(name, "VARCHAR")).toList();
+  }
+
+  /**
+   * Reads a CSV file into a new table {@code table} with every column as VARCHAR, in file order,
+   * and returns the column names. A quoted empty field is the empty string and an unquoted empty
+   * field is null. Structural errors (field count, unclosed quote, encoding, line length) become
+   * {@link EvergreenException}s that name the file and line.
+   */
+  static List<String> readCsvText(Connection connection, Path file, CsvSpec options, String table)
+      throws SQLException, IOException {
     List<String> names = CsvFiles.columnNames(file, options);
     String columns =
         names.stream()
@@ -100,7 +111,7 @@ final class BatchLoader {
             .collect(Collectors.joining(", ", "{", "}"));
     String sql =
         "CREATE TABLE "
-            + RAW
+            + table
             + " AS SELECT * FROM read_csv("
             + DuckDb.path(file)
             + ", auto_detect = false, header = "
@@ -120,7 +131,7 @@ final class BatchLoader {
     } catch (SQLException e) {
       throw CsvErrors.translate(e, file, options, names);
     }
-    return names.stream().map(name -> new SourceColumn(name, "VARCHAR")).toList();
+    return names;
   }
 
   private List<SourceColumn> readParquet() throws SQLException {

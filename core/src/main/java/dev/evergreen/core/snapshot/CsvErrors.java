@@ -11,8 +11,10 @@ import java.util.regex.Pattern;
 
 /**
  * Turns the errors of DuckDB's CSV reader into messages that name the file, the line and the next
- * step. The patterns match the error texts of DuckDB 1.5.6; an error that matches none keeps
- * DuckDB's first line.
+ * step. A wrong field count or an unclosed quote is located as {@code file:line:column}, the
+ * 1-based character column where the extra field, the missing field or the unclosed quote starts.
+ * The patterns match the error texts of DuckDB 1.5.6; an error that matches none keeps DuckDB's
+ * first line.
  */
 final class CsvErrors {
   private static final Pattern LINE = Pattern.compile("CSV Error on Line: (\\d+)");
@@ -29,6 +31,14 @@ final class CsvErrors {
     String message = error.getMessage() == null ? "" : error.getMessage();
     Matcher line = LINE.matcher(message);
     String where = line.find() ? file + ":" + line.group(1) : file.toString();
+    if (line.find(0)
+        && (message.contains("unterminated quote") || FIELD_COUNT.matcher(message).find())) {
+      CsvFiles.Position position =
+          CsvFiles.problemPosition(file, csv, Long.parseLong(line.group(1)), columns.size());
+      if (position != null) {
+        where = file + ":" + position.line() + ":" + position.column();
+      }
+    }
     Matcher original = ORIGINAL.matcher(message);
     String text = original.find() ? " (" + BatchLoader.shorten(original.group(1)) + ")" : "";
 

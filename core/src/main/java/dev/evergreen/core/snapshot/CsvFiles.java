@@ -3,9 +3,12 @@ package dev.evergreen.core.snapshot;
 import dev.evergreen.api.EvergreenException;
 import dev.evergreen.api.pipeline.CsvSpec;
 import java.io.BufferedInputStream;
+import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.Reader;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.CharBuffer;
@@ -234,6 +237,87 @@ final class CsvFiles {
               + " quote (\").");
     }
     return line.toByteArray();
+  }
+
+  /** A 1-based line and character column in a file. */
+  record Position(long line, long column) {}
+
+  /**
+   * Finds where the record that starts on {@code line} breaks the CSV structure: the first quote
+   * that is never closed, else the first character of field {@code expectedFields + 1}, else (too
+   * few fields) the end of the record. Returns null when the record is well formed or cannot be
+   * read. Columns count characters after decoding, so a UTF-8 {@code é} is one column.
+   */
+  static Position problemPosition(Path file, CsvSpec csv, long line, int expectedFields) {
+    char delimiter = csv.delimiter().charAt(0);
+    try (Reader in =
+        new BufferedReader(
+            new InputStreamReader(
+                Files.newInputStream(file),
+                charset(csv).newDecoder().onMalformedInput(CodingErrorAction.REPLACE)),
+            1 << 16)) {
+      long current = 1;
+      int c;
+      while (current < line && (c = in.read()) != -1) {
+        if (c == '\n') {
+          current++;
+        }
+      }
+      if (current < line) {
+        return null;
+      }
+      long column = 1;
+      int fields = 1;
+      boolean inQuotes = false;
+      boolean fieldStart = true;
+      boolean closedQuote = false;
+      Position openQuote = null;
+      long read = 0;
+      while ((c = in.read()) != -1 && read++ < MAX_LINE_BYTES) {
+        if (c == '\uFEFF' && current == 1 && column == 1) {
+          continue;
+        }
+        if (inQuotes) {
+          if (c == '"') {
+            inQuotes = false;
+            closedQuote = true;
+            column++;
+            continue;
+          }
+        } else if (c == '"' && (fieldStart || closedQuote)) {
+          // A quote right after a closing quote is an escaped quote inside the same field.
+          inQuotes = true;
+          if (fieldStart) {
+            openQuote = new Position(current, column);
+          }
+        } else if (c == delimiter) {
+          fields++;
+          if (fields == expectedFields + 1) {
+            return new Position(current, column + 1);
+          }
+          fieldStart = true;
+          closedQuote = false;
+          column++;
+          continue;
+        } else if (c == '\n' || c == '\r') {
+          return fields < expectedFields ? new Position(current, column) : null;
+        }
+        fieldStart = false;
+        closedQuote = false;
+        if (c == '\n') {
+          current++;
+          column = 1;
+        } else {
+          column++;
+        }
+      }
+      if (inQuotes) {
+        return openQuote;
+      }
+      return fields < expectedFields ? new Position(current, column) : null;
+    } catch (IOException e) {
+      return null;
+    }
   }
 
   /** Splits one record into fields, removing enclosing quotes and undoubling inner quotes. */

@@ -6,6 +6,8 @@ import dev.evergreen.api.data.Column;
 import dev.evergreen.api.data.ColumnType;
 import dev.evergreen.api.data.Schema;
 import dev.evergreen.api.pipeline.DerivedFeature;
+import dev.evergreen.api.pipeline.DriftSpec;
+import dev.evergreen.api.pipeline.DriftThresholds;
 import dev.evergreen.api.pipeline.PipelineSpec;
 import dev.evergreen.api.validation.FeatureDrift;
 import dev.evergreen.core.data.ColumnTypes;
@@ -14,11 +16,13 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 
 /**
- * Population stability index (PSI) of each feature between a reference and a current table.
+ * Population stability index (PSI) and the other drift metrics of {@link DriftMetrics} of each
+ * feature between a reference and a current table.
  *
  * <p>Binning:
  *
@@ -41,6 +45,8 @@ import java.util.Optional;
 final class PopulationStability {
   static final double FLOOR = 1e-4;
   static final int CATEGORIES = 20;
+  static final String NUMERIC = "numeric";
+  static final String CATEGORICAL = "categorical";
 
   private static final String DECILES = "[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]";
 
@@ -55,23 +61,24 @@ final class PopulationStability {
   }
 
   /**
-   * Returns the PSI of every numeric, categorical and derived feature, in that order. A feature
-   * whose column is missing from either table, or has a type the binning cannot use, is skipped
-   * because the schema checks report it.
+   * Returns the drift of every numeric, categorical and derived feature, in that order, judged by
+   * {@code validation.drift}. A feature whose column is missing from either table, or has a type
+   * the binning cannot use, is skipped because the schema checks report it.
    */
   List<FeatureDrift> measure(PipelineSpec spec, Schema reference, Schema current)
       throws SQLException {
+    DriftSpec limits = spec.validation().drift();
     List<FeatureDrift> drift = new ArrayList<>();
     for (String feature : spec.features().numeric()) {
       Optional<ColumnType> type = commonType(feature, reference, current);
       if (type.isPresent() && type.get().isNumeric()) {
-        drift.add(new FeatureDrift(feature, psi(numericBins(identifier(feature)))));
+        drift.add(numericDrift(feature, identifier(feature), limits));
       }
     }
     for (String feature : spec.features().categorical()) {
       Optional<ColumnType> type = commonType(feature, reference, current);
       if (type.isPresent()) {
-        drift.add(new FeatureDrift(feature, psi(categoryBins(identifier(feature), type.get()))));
+        drift.add(categoricalDrift(feature, categoryBins(identifier(feature), type.get()), limits));
       }
     }
     for (DerivedFeature derived : spec.features().derived()) {
@@ -88,10 +95,100 @@ final class PopulationStability {
           };
       if (expression != null) {
         drift.add(
-            new FeatureDrift(derived.name(), psi(categoryBins(expression, ColumnType.INTEGER))));
+            categoricalDrift(derived.name(), categoryBins(expression, ColumnType.INTEGER), limits));
       }
     }
     return drift;
+  }
+
+  /**
+   * Measures a numeric feature: PSI and Jensen-Shannon over the decile bins, Kolmogorov-Smirnov and
+   * normalised Wasserstein over the non-null values. A small reference sample drifts when the
+   * Kolmogorov-Smirnov p-value is below its threshold, a larger one when a distance reaches its
+   * threshold.
+   */
+  private FeatureDrift numericDrift(String feature, String column, DriftSpec limits)
+      throws SQLException {
+    List<long[]> bins = numericBins(column);
+    double[] before = sortedValues(referenceTable, column);
+    double[] after = sortedValues(currentTable, column);
+    double ks = DriftMetrics.ks(before, after);
+    double ksPValue = DriftMetrics.ksPValue(ks, before.length, after.length);
+    double wasserstein = DriftMetrics.normalisedWasserstein(before, after);
+    double jensenShannon = DriftMetrics.jensenShannon(bins);
+    DriftThresholds thresholds = limits.thresholdsFor(feature);
+    boolean drifted;
+    if (before.length == 0 || after.length == 0) {
+      drifted = false;
+    } else if (before.length <= limits.smallSample()) {
+      drifted = ksPValue < thresholds.ksPValue();
+    } else {
+      drifted =
+          wasserstein >= thresholds.wasserstein() || jensenShannon >= thresholds.jensenShannon();
+    }
+    return new FeatureDrift(
+        feature, psi(bins), NUMERIC, ks, ksPValue, wasserstein, jensenShannon, null, null, drifted);
+  }
+
+  /**
+   * Measures a categorical feature over its bins: PSI, Jensen-Shannon, L-infinity and the
+   * chi-squared p-value. A small reference sample drifts when the p-value is below its threshold, a
+   * larger one when a distance reaches its threshold.
+   */
+  private static FeatureDrift categoricalDrift(
+      String feature, List<long[]> bins, DriftSpec limits) {
+    long referenceRows = bins.stream().mapToLong(bin -> bin[0]).sum();
+    long currentRows = bins.stream().mapToLong(bin -> bin[1]).sum();
+    double jensenShannon = DriftMetrics.jensenShannon(bins);
+    double lInfinity = DriftMetrics.lInfinity(bins);
+    double chiSquaredPValue = DriftMetrics.chiSquaredPValue(bins);
+    DriftThresholds thresholds = limits.thresholdsFor(feature);
+    boolean drifted;
+    if (referenceRows == 0 || currentRows == 0) {
+      drifted = false;
+    } else if (referenceRows <= limits.smallSample()) {
+      drifted = chiSquaredPValue < thresholds.chiSquaredPValue();
+    } else {
+      drifted = lInfinity >= thresholds.lInfinity() || jensenShannon >= thresholds.jensenShannon();
+    }
+    return new FeatureDrift(
+        feature,
+        psi(bins),
+        CATEGORICAL,
+        null,
+        null,
+        null,
+        jensenShannon,
+        lInfinity,
+        chiSquaredPValue,
+        drifted);
+  }
+
+  /** Returns the non-null, non-NaN values of a numeric column as doubles, sorted ascending. */
+  private double[] sortedValues(String table, String column) throws SQLException {
+    String value = "CAST(" + column + " AS DOUBLE)";
+    String sql =
+        "SELECT "
+            + value
+            + " AS v FROM "
+            + table
+            + " WHERE "
+            + column
+            + " IS NOT NULL AND NOT isnan("
+            + value
+            + ") ORDER BY v";
+    double[] values = new double[16];
+    int size = 0;
+    try (Statement statement = connection.createStatement();
+        ResultSet result = statement.executeQuery(sql)) {
+      while (result.next()) {
+        if (size == values.length) {
+          values = Arrays.copyOf(values, size * 2);
+        }
+        values[size++] = result.getDouble(1);
+      }
+    }
+    return Arrays.copyOf(values, size);
   }
 
   /** Returns the column's type when both schemas have the column with the same type. */
