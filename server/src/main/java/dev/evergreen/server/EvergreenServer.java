@@ -256,6 +256,7 @@ public final class EvergreenServer implements AutoCloseable {
     routes.add(HttpMethod.DELETE, "/api/v1/tokens/:id", Role.ADMIN, rest::deleteToken);
 
     routes.add(HttpMethod.GET, "/metrics", Role.VIEWER, ctx -> metrics(ctx, vertx, evergreen));
+    MlflowApi.register(router, vertx, evergreen, authenticator);
 
     router.route().failureHandler(HttpErrors::handleFailure);
     router.errorHandler(404, ctx -> HttpErrors.send(ctx, 404, HttpErrors.statusMessage(ctx, 404)));

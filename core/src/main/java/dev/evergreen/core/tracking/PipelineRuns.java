@@ -1,0 +1,141 @@
+package dev.evergreen.core.tracking;
+
+import dev.evergreen.api.pipeline.PipelineSpec;
+import dev.evergreen.api.pipeline.PipelineSpecs;
+import dev.evergreen.api.pipeline.TrainerSpec;
+import dev.evergreen.api.run.Provenance;
+import dev.evergreen.api.run.Run;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** Maps an Evergreen pipeline {@link Run} onto MLflow's run fields, on every read. */
+public final class PipelineRuns {
+  private static final Logger LOG = LoggerFactory.getLogger(PipelineRuns.class);
+
+  public static final String PIPELINE_TAG = "evergreen.pipeline";
+  public static final String SNAPSHOT_TAG = "evergreen.snapshot_id";
+  public static final String OUTCOME_TAG = "evergreen.outcome";
+  public static final String GIT_COMMIT_TAG = "mlflow.source.git.commit";
+  public static final String SOURCE_NAME_TAG = "mlflow.source.name";
+  public static final String USER_TAG = "mlflow.user";
+
+  private PipelineRuns() {}
+
+  /**
+   * Maps a run. Metrics carry the run's finish time (its start time while it runs) and step 0.
+   * Params are the seeds, the engine and, when the pipeline file at the recorded path still has the
+   * recorded SHA-256, the trainer section of that file.
+   */
+  public static TrackedRun toTracked(Run run, String experimentId) {
+    Instant metricTime = run.finishedAt() != null ? run.finishedAt() : run.startedAt();
+    long timestamp = metricTime == null ? 0 : metricTime.toEpochMilli();
+    List<MetricPoint> metrics = new ArrayList<>();
+    new TreeMap<>(run.metrics())
+        .forEach((key, value) -> metrics.add(new MetricPoint(key, value, timestamp, 0)));
+
+    Map<String, String> tags = new LinkedHashMap<>();
+    String name = run.pipeline() + "-" + run.id().substring(0, Math.min(8, run.id().length()));
+    tags.put(TrackingService.RUN_NAME_TAG, name);
+    tags.put(PIPELINE_TAG, run.pipeline());
+    if (run.actor() != null) {
+      tags.put(USER_TAG, run.actor());
+    }
+    if (run.snapshotId() != null) {
+      tags.put(SNAPSHOT_TAG, run.snapshotId());
+    }
+    if (run.outcome() != null) {
+      tags.put(OUTCOME_TAG, run.outcome().name());
+    }
+    Provenance provenance = run.provenance();
+    if (provenance != null && provenance.gitCommit() != null) {
+      tags.put(GIT_COMMIT_TAG, provenance.gitCommit());
+    }
+    if (provenance != null && provenance.pipelinePath() != null) {
+      tags.put(SOURCE_NAME_TAG, provenance.pipelinePath());
+    }
+
+    return new TrackedRun(
+        run.id(),
+        experimentId,
+        name,
+        run.actor(),
+        run.status(),
+        run.startedAt(),
+        run.finishedAt(),
+        "",
+        LifecycleStage.ACTIVE,
+        metrics,
+        params(provenance),
+        tags,
+        true);
+  }
+
+  private static Map<String, String> params(Provenance provenance) {
+    Map<String, String> params = new LinkedHashMap<>();
+    if (provenance == null) {
+      return params;
+    }
+    provenance.seeds().forEach((seed, value) -> params.put(seed + "_seed", Long.toString(value)));
+    if (provenance.engine() != null) {
+      params.put("trainer.engine", provenance.engine());
+    }
+    if (provenance.engineVersion() != null) {
+      params.put("trainer.engine_version", provenance.engineVersion());
+    }
+    TrainerSpec trainer = recordedTrainer(provenance);
+    if (trainer != null) {
+      if (trainer.objective() != null) {
+        params.put("trainer.objective", trainer.objective());
+      }
+      params.put("trainer.rounds", Integer.toString(trainer.rounds()));
+      params.put("trainer.threads", Integer.toString(trainer.threads()));
+      new TreeMap<>(trainer.params())
+          .forEach((key, value) -> params.put("trainer.params." + key, String.valueOf(value)));
+    }
+    return params;
+  }
+
+  /**
+   * Reads the trainer section from the pipeline file the run used, or returns null when the file is
+   * gone or changed since, because its current content would misstate the run.
+   */
+  private static TrainerSpec recordedTrainer(Provenance provenance) {
+    if (provenance.pipelinePath() == null || provenance.pipelineSha256() == null) {
+      return null;
+    }
+    try {
+      byte[] bytes = Files.readAllBytes(Path.of(provenance.pipelinePath()));
+      String sha256 = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+      if (!sha256.equals(provenance.pipelineSha256())) {
+        return null;
+      }
+      PipelineSpec spec = PipelineSpecs.parse(bytes, provenance.pipelinePath());
+      return spec.trainer();
+    } catch (IOException | InvalidPathException e) {
+      LOG.debug(
+          "Pipeline file {} of a run is unreadable: {}", provenance.pipelinePath(), e.toString());
+      return null;
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is required by every Java platform", e);
+    } catch (RuntimeException e) {
+      LOG.debug(
+          "Pipeline file {} of a run no longer parses: {}",
+          provenance.pipelinePath(),
+          e.toString());
+      return null;
+    }
+  }
+}
