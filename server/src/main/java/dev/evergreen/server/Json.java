@@ -70,7 +70,9 @@ final class Json {
                 + e.getLocation().getLineNr()
                 + ", column "
                 + e.getLocation().getColumnNr();
-    return EvergreenException.invalid(
-        "request body is not valid JSON" + position + ": " + e.getOriginalMessage());
+    // Jackson appends the position of the opening bracket with a redacted source description,
+    // which repeats the position already given and reads as noise to a client.
+    String reason = e.getOriginalMessage().replaceFirst("\\s*\\(start marker at .*", "");
+    return EvergreenException.invalid("request body is not valid JSON" + position + ": " + reason);
   }
 }

@@ -220,6 +220,16 @@ class InferenceTest {
   }
 
   @Test
+  void unclosedArrayOmitsJacksonSource() throws Exception {
+    HttpResponse<String> response = infer("/v2/models/" + MODEL + "/infer", "{\"inputs\": [");
+
+    assertThat(response.statusCode()).isEqualTo(400);
+    assertThat(error(response)).contains("not valid JSON at line 1, column 13");
+    assertThat(error(response)).contains("expected close marker for Array");
+    assertThat(error(response)).doesNotContain("Source:");
+  }
+
+  @Test
   void wrongShapeNamesInput() throws Exception {
     ObjectNode request = checkRequest(fixture.binaryCheck, 2);
     ((ObjectNode) request.get("inputs").get(0)).putArray("shape").add(3);
