@@ -7,10 +7,12 @@ import dev.evergreen.api.validation.FeatureDrift;
 import dev.evergreen.api.validation.ValidationReport;
 import dev.evergreen.core.Evergreen;
 import dev.evergreen.core.deployment.ServingState;
-import dev.evergreen.core.pipeline.LandingWatcher;
 import dev.evergreen.core.pipeline.RegisteredPipeline;
 import dev.evergreen.core.security.IssuedToken;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -59,23 +61,31 @@ final class DemoCommand implements Callable<Integer> {
   @Option(
       names = "--home",
       defaultValue = "demo-home",
-      description = "Data directory, emptied first (default: ${DEFAULT-VALUE}).")
+      paramLabel = "DIR",
+      description =
+          "Data directory, emptied first; the demo refuses a directory that a running server"
+              + " uses (default: ${DEFAULT-VALUE}).")
   Path home;
 
   @Option(
       names = "--pipeline",
+      paramLabel = "FILE",
       defaultValue = "examples/flights-delay/pipeline.yaml",
-      description = "Pipeline file (default: ${DEFAULT-VALUE}).")
+      description =
+          "Pipeline file, copied into HOME/pipelines so the demo uses its own landing folder"
+              + " (default: ${DEFAULT-VALUE}).")
   Path pipeline;
 
   @Option(
       names = "--flights",
+      paramLabel = "FILE",
       defaultValue = "data/flights/flights-3m.parquet",
       description = "Flight data (default: ${DEFAULT-VALUE}).")
   Path flights;
 
   @Option(
       names = "--port",
+      paramLabel = "PORT",
       defaultValue = "8080",
       description = "HTTP port of the server (default: ${DEFAULT-VALUE}; 0 picks a free port).")
   int port;
@@ -98,7 +108,14 @@ final class DemoCommand implements Callable<Integer> {
     }
     requireFile(flights, "the flight data; run the demo from the repository root");
     requireFile(pipeline, "the demo pipeline; run the demo from the repository root");
+    requirePortFree();
     resetHome();
+    // The demo runs a copy of the pipeline inside its home, so its landing folder is the demo's
+    // own and files in the original pipeline's landing folder are left alone. A later
+    // `evergreen server --home` picks the copy up from HOME/pipelines.
+    Path pipelines = Files.createDirectories(home.resolve("pipelines"));
+    Path pipelineCopy = pipelines.resolve(MODEL + ".yaml");
+    Files.copy(pipeline, pipelineCopy);
     Path batches = home.resolve("batches");
     Files.createDirectories(batches);
     System.out.println("Splitting " + flights + " into monthly batches ...");
@@ -109,14 +126,14 @@ final class DemoCommand implements Callable<Integer> {
             home,
             "127.0.0.1",
             port,
-            List.of(pipeline),
+            List.of(),
             System.getenv(ServerCommand.ENV_ADMIN_TOKEN),
             Duration.ofMillis(200));
     try {
       Evergreen evergreen = runtime.evergreen();
       RegisteredPipeline registered = evergreen.pipelines().list().get(0);
       Path landing = registered.landingFolder();
-      clearLanding(landing);
+      Files.createDirectories(landing);
       runtime
           .createdAdminSecret()
           .ifPresent(s -> System.out.println("Admin token (shown once): " + s));
@@ -133,6 +150,17 @@ final class DemoCommand implements Callable<Integer> {
               .tokens()
               .create("demo-viewer", dev.evergreen.api.security.Role.VIEWER, Main.actor());
       printCurl(runtime.port(), viewer.secret());
+      System.out.println();
+      System.out.println(
+          "The demo's data directory is "
+              + home
+              + "; pass --home "
+              + home
+              + " to other commands, for example: java -jar cli/target/evergreen.jar models"
+              + " history "
+              + MODEL
+              + " --home "
+              + home);
       if (exit) {
         return 0;
       }
@@ -154,10 +182,37 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
-  /** Empties the demo's data directory, refusing folders that are not an Evergreen home. */
+  /** Fails before anything is deleted when the port is taken, as by a demo still running. */
+  private void requirePortFree() {
+    if (port == 0) {
+      return;
+    }
+    try (ServerSocket probe = new ServerSocket()) {
+      probe.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+    } catch (IOException e) {
+      throw new EvergreenException(
+          dev.evergreen.api.ErrorKind.CONFLICT,
+          "port "
+              + port
+              + " on 127.0.0.1 is in use, perhaps by a demo that is still running; stop it or"
+              + " pass another --port");
+    }
+  }
+
+  /**
+   * Empties the demo's data directory, rejecting folders that are not an Evergreen home and homes
+   * that a running server uses.
+   */
   private void resetHome() throws IOException {
     if (!Files.exists(home)) {
       return;
+    }
+    if (ServerLock.isHeld(home)) {
+      throw new EvergreenException(
+          dev.evergreen.api.ErrorKind.CONFLICT,
+          "a server is running on "
+              + home.toAbsolutePath()
+              + ", so the demo will not empty it; stop that server or pass another --home");
     }
     if (!Files.exists(home.resolve("metadata.db"))) {
       try (Stream<Path> entries = Files.list(home)) {
@@ -171,16 +226,6 @@ final class DemoCommand implements Callable<Integer> {
       }
     }
     deleteTree(home);
-  }
-
-  private static void clearLanding(Path landing) throws IOException {
-    Files.createDirectories(landing);
-    deleteTree(landing.resolve(LandingWatcher.PROCESSED));
-    try (Stream<Path> entries = Files.list(landing)) {
-      for (Path file : entries.filter(Files::isRegularFile).toList()) {
-        Files.delete(file);
-      }
-    }
   }
 
   private static void deleteTree(Path root) throws IOException {
@@ -326,7 +371,8 @@ final class DemoCommand implements Callable<Integer> {
             + "{\"name\":\"destination\",\"shape\":[1],\"datatype\":\"BYTES\",\"data\":[\"LAX\"]}]}";
     String url = "http://127.0.0.1:" + port + "/v2/models/" + MODEL + "/infer";
     System.out.println(
-        "Try the model (probability that the flight arrives more than 15 minutes late):");
+        "Try the model (probability that the flight arrives more than 15 minutes late), with a"
+            + " token of role viewer created for this command:");
     System.out.println(
         "curl -s -H 'Authorization: Bearer "
             + token

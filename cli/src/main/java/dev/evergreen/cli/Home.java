@@ -1,5 +1,6 @@
 package dev.evergreen.cli;
 
+import dev.evergreen.api.EvergreenException;
 import dev.evergreen.core.Evergreen;
 import dev.evergreen.core.EvergreenSettings;
 import dev.evergreen.store.fs.FileArtifactStore;
@@ -18,6 +19,10 @@ import java.time.Clock;
 final class Home {
   static final String ENV_HOME = "EVERGREEN_HOME";
   static final String ENV_PSEUDONYM_KEY = "EVERGREEN_PSEUDONYM_KEY";
+
+  /** Shortest pseudonym key accepted, in bytes of its UTF-8 text. */
+  static final int MIN_KEY_BYTES = 32;
+
   static final String DEFAULT_HOME = ".evergreen";
 
   private Home() {}
@@ -38,7 +43,18 @@ final class Home {
     EvergreenSettings settings = EvergreenSettings.defaults();
     String key = System.getenv(ENV_PSEUDONYM_KEY);
     if (key != null && !key.isEmpty()) {
-      settings = settings.withPseudonymKey(key.getBytes(StandardCharsets.UTF_8));
+      byte[] bytes = key.getBytes(StandardCharsets.UTF_8);
+      // 32 bytes match the output size of SHA-256, the key length RFC 2104 recommends for HMAC.
+      if (bytes.length < MIN_KEY_BYTES) {
+        throw EvergreenException.invalid(
+            ENV_PSEUDONYM_KEY
+                + " is "
+                + bytes.length
+                + " bytes long, but a pseudonym key needs at least "
+                + MIN_KEY_BYTES
+                + " random bytes; generate one with `openssl rand -hex 32`");
+      }
+      settings = settings.withPseudonymKey(bytes);
     }
     return new Evergreen(store, artifacts, meters, Clock.systemUTC(), settings);
   }

@@ -1,14 +1,22 @@
 package dev.evergreen.cli;
 
+import dev.evergreen.api.EvergreenException;
+import dev.evergreen.api.pipeline.PipelineSpec;
+import dev.evergreen.api.pipeline.PipelineSpecs;
 import dev.evergreen.api.run.Run;
 import dev.evergreen.core.Evergreen;
+import dev.evergreen.core.pipeline.RegisteredPipeline;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /** Runs a pipeline once on one data file, for shells and CI jobs. */
 @Command(
@@ -22,9 +30,10 @@ import picocli.CommandLine.Parameters;
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
       "0:the challenger was promoted to champion",
-      "1:the run failed",
+      "1:the run failed, or the data file or a setting such as the pseudonym key is missing",
       "2:invalid usage",
-      "3:validation rejected the data",
+      "3:the data was rejected: validation failed, or the file cannot be read as the pipeline"
+          + " declares it (malformed CSV, wrong encoding, a missing column)",
       "4:the gate kept the champion"
     })
 final class RunCommand implements Callable<Integer> {
@@ -33,19 +42,44 @@ final class RunCommand implements Callable<Integer> {
 
   @Option(
       names = "--data",
-      required = true,
       paramLabel = "FILE",
-      description = "CSV or Parquet file holding the batch.")
+      description =
+          "CSV or Parquet file holding the batch (default: source.file of the pipeline, resolved"
+              + " against the pipeline file's folder).")
   Path data;
 
   @Mixin HomeOption home;
 
+  @Spec CommandSpec command;
+
   @Override
   public Integer call() throws Exception {
+    Path batch = data == null ? sourceFile() : data;
+    if (!Files.isRegularFile(batch)) {
+      throw EvergreenException.notFound(
+          "data file "
+              + batch.toAbsolutePath()
+              + " does not exist or is not a file; pass an existing CSV or Parquet file with"
+              + " --data");
+    }
     try (Evergreen evergreen = Home.open(home.resolve(), new SimpleMeterRegistry())) {
-      Run run = evergreen.pipelines().run(pipeline, data, Main.actor());
+      Run run = evergreen.pipelines().run(pipeline, batch, Main.actor());
       System.out.println(Formats.runSummary(run));
       return run.outcome().exitCode();
     }
+  }
+
+  /** Returns the pipeline's {@code source.file}, for pipelines that name their batch. */
+  private Path sourceFile() {
+    PipelineSpec spec = PipelineSpecs.load(pipeline);
+    String file = spec.source() == null ? null : spec.source().file();
+    if (file == null || file.isBlank()) {
+      throw new ParameterException(
+          command.commandLine(),
+          "pipeline "
+              + pipeline
+              + " has no source.file, so --data FILE must name the batch to run on");
+    }
+    return new RegisteredPipeline(spec, pipeline.toAbsolutePath()).resolve(file);
   }
 }

@@ -30,12 +30,15 @@ final class ServerRuntime implements AutoCloseable {
   private final EvergreenServer server;
   private final LandingWatcher watcher;
   private final Optional<String> createdAdminSecret;
+  private final ServerLock lock;
 
   private ServerRuntime(
       Evergreen evergreen,
       EvergreenServer server,
       LandingWatcher watcher,
-      Optional<String> createdAdminSecret) {
+      Optional<String> createdAdminSecret,
+      ServerLock lock) {
+    this.lock = lock;
     this.evergreen = evergreen;
     this.server = server;
     this.watcher = watcher;
@@ -58,8 +61,15 @@ final class ServerRuntime implements AutoCloseable {
       String adminSecret,
       Duration pollInterval)
       throws IOException {
+    ServerLock lock = ServerLock.acquire(home);
     PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-    Evergreen evergreen = Home.open(home, meters);
+    Evergreen evergreen;
+    try {
+      evergreen = Home.open(home, meters);
+    } catch (IOException | RuntimeException e) {
+      lock.close();
+      throw e;
+    }
     try {
       Optional<String> created = evergreen.tokens().bootstrapAdmin(adminSecret);
       for (Path file : allPipelines(home, pipelineFiles)) {
@@ -79,9 +89,10 @@ final class ServerRuntime implements AutoCloseable {
       EvergreenServer server = EvergreenServer.start(evergreen, new ServerOptions(host, port, 2));
       LandingWatcher watcher = new LandingWatcher(evergreen.pipelines(), evergreen.clock(), ACTOR);
       watcher.start(pollInterval);
-      return new ServerRuntime(evergreen, server, watcher, created);
+      return new ServerRuntime(evergreen, server, watcher, created, lock);
     } catch (IOException | RuntimeException e) {
       evergreen.close();
+      lock.close();
       throw e;
     }
   }
@@ -118,6 +129,11 @@ final class ServerRuntime implements AutoCloseable {
     watcher.close();
     server.close();
     evergreen.close();
+    try {
+      lock.close();
+    } catch (IOException e) {
+      LOG.warn("could not release the server lock: {}", e.toString());
+    }
     LOG.info("server stopped");
   }
 }

@@ -12,6 +12,8 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -73,6 +75,56 @@ class AuditVerifyCommandTest {
     assertThat(result.output()).contains("altered at entry 2");
   }
 
+  @Test
+  void verifyWithHeadDetectsRemovedTail() throws Exception {
+    String head = headLine(verify().output());
+    sql("DELETE FROM audit_log WHERE sequence >= 5");
+
+    Result plain = verify();
+    Result anchored = verify("--expect-head", head);
+
+    assertThat(plain.exitCode()).as("a shorter chain alone is still valid").isZero();
+    assertThat(anchored.exitCode()).isEqualTo(Main.EXIT_AUDIT_BROKEN);
+    assertThat(anchored.output()).contains("altered at entry 6").contains("removed");
+  }
+
+  @Test
+  void verifyWithHeadDetectsRewrittenTail() throws Exception {
+    String head = headLine(verify().output());
+    sql("UPDATE audit_log SET hash = replace(hash, substr(hash, 1, 1), 'x') WHERE sequence = 6");
+
+    Result anchored = verify("--expect-head", head);
+
+    assertThat(anchored.exitCode()).isEqualTo(Main.EXIT_AUDIT_BROKEN);
+    assertThat(anchored.output()).contains("altered at entry 6");
+  }
+
+  @Test
+  void verifyWithMatchingHeadExitsZero() {
+    String head = headLine(verify().output());
+
+    Result anchored = verify("--expect-head", head);
+
+    assertThat(head).startsWith("6:");
+    assertThat(anchored.exitCode()).isZero();
+  }
+
+  @Test
+  void verifyRejectsMalformedHead() {
+    Result result = verify("--expect-head", "six:abc");
+
+    assertThat(result.exitCode()).isEqualTo(Main.EXIT_FAILED);
+  }
+
+  private static String headLine(String output) {
+    return output
+        .lines()
+        .filter(line -> line.startsWith("head: "))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no head line in: " + output))
+        .substring("head: ".length());
+  }
+
   private void sql(String... statements) throws Exception {
     try (Connection connection =
             DriverManager.getConnection("jdbc:sqlite:" + home.resolve("metadata.db"));
@@ -87,12 +139,14 @@ class AuditVerifyCommandTest {
 
   private record Result(int exitCode, String output) {}
 
-  private Result verify() {
+  private Result verify(String... options) {
     PrintStream original = System.out;
     ByteArrayOutputStream captured = new ByteArrayOutputStream();
     System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
     try {
-      int code = Main.execute("audit", "verify", "--home", home.toString());
+      List<String> args = new ArrayList<>(List.of("audit", "verify", "--home", home.toString()));
+      args.addAll(List.of(options));
+      int code = Main.execute(args.toArray(String[]::new));
       return new Result(code, captured.toString(StandardCharsets.UTF_8));
     } finally {
       System.setOut(original);

@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -100,6 +101,94 @@ class BadInputTest {
           .containsEntry(Aliases.CHAMPION, championBefore);
       assertThat(evergreen.verifyAudit().intact()).isTrue();
       assertThat(evergreen.verifyAudit().entries()).isGreaterThan(auditBefore);
+    }
+  }
+
+  @Test
+  void missingDataFileFailsWithoutRun() throws Exception {
+    int runsBefore = runCount();
+
+    Result result =
+        capture("run", pipeline.toString(), "--data", "no-such.csv", "--home", "" + home);
+
+    assertThat(result.exitCode()).isEqualTo(Main.EXIT_FAILED);
+    assertThat(result.err()).contains("no-such.csv").contains("does not exist");
+    assertThat(runCount()).isEqualTo(runsBefore);
+  }
+
+  @Test
+  void runWithoutDataOrSourceFileIsUsageError() throws Exception {
+    Result result = capture("run", pipeline.toString(), "--home", home.toString());
+
+    assertThat(result.exitCode()).isEqualTo(2);
+    assertThat(result.err()).contains("no source.file").contains("--data");
+  }
+
+  @Test
+  void runUsesSourceFileWhenDataIsOmitted() throws Exception {
+    Path folder = work.resolve("with-file");
+    Files.createDirectories(folder);
+    Files.copy(work.resolve("good.csv"), folder.resolve("batch.csv"));
+    String text =
+        Files.readString(pipeline)
+            .replace("  landing: landing\n", "  file: batch.csv\n")
+            .replace("name: flights-delay", "name: flights-from-file");
+    Path withFile = Files.writeString(folder.resolve("pipeline.yaml"), text);
+    Path otherHome = work.resolve("home-file");
+
+    int exit = Main.execute("run", withFile.toString(), "--home", otherHome.toString());
+
+    assertThat(exit).isEqualTo(RunOutcome.PROMOTED.exitCode());
+    try (Evergreen evergreen = Home.open(otherHome, new SimpleMeterRegistry())) {
+      Run run = evergreen.store().listRuns("flights-from-file", 1).get(0);
+      assertThat(run.source()).isEqualTo(folder.resolve("batch.csv").toAbsolutePath().toString());
+    }
+  }
+
+  @Test
+  void missingPseudonymKeyFailsRunInsteadOfRejecting() throws Exception {
+    Path folder = work.resolve("pii");
+    Files.createDirectories(folder);
+    StringBuilder rows = new StringBuilder(HEADER.strip()).append(",passenger\n");
+    int index = 0;
+    for (String line : goodRows.split("\n")) {
+      rows.append(line).append(",p").append(index++).append('\n');
+    }
+    Path data = Files.writeString(folder.resolve("passengers.csv"), rows);
+    String text =
+        Files.readString(pipeline)
+            .replace("name: flights-delay", "name: flights-pii")
+            .replace("data:\n", "data:\n  personalData:\n    passenger: direct_identifier\n");
+    Path pii = Files.writeString(folder.resolve("pipeline.yaml"), text);
+    Path piiHome = work.resolve("home-pii");
+    assertThat(System.getenv(Home.ENV_PSEUDONYM_KEY)).as("test needs the key unset").isNull();
+
+    int exit = ContinuousTrainingLoopTest.run(pii, data, piiHome);
+
+    assertThat(exit).isEqualTo(RunOutcome.FAILED.exitCode());
+    try (Evergreen evergreen = Home.open(piiHome, new SimpleMeterRegistry())) {
+      Run run = evergreen.store().listRuns("flights-pii", 1).get(0);
+      assertThat(run.outcome()).isEqualTo(RunOutcome.FAILED);
+      assertThat(run.reason()).contains(Home.ENV_PSEUDONYM_KEY).contains("passenger");
+      assertThat(run.snapshotId()).isNull();
+    }
+  }
+
+  private record Result(int exitCode, String out, String err) {}
+
+  private static Result capture(String... args) {
+    java.io.StringWriter out = new java.io.StringWriter();
+    java.io.StringWriter err = new java.io.StringWriter();
+    picocli.CommandLine line = Main.commandLine();
+    line.setOut(new java.io.PrintWriter(out, true));
+    line.setErr(new java.io.PrintWriter(err, true));
+    int exit = line.execute(args);
+    return new Result(exit, out.toString(), err.toString());
+  }
+
+  private int runCount() throws IOException {
+    try (Evergreen evergreen = Home.open(home, new SimpleMeterRegistry())) {
+      return evergreen.store().listRuns("flights-delay", 1_000).size();
     }
   }
 

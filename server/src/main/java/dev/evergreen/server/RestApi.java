@@ -143,7 +143,13 @@ final class RestApi {
   void rollback(RoutingContext ctx) {
     String name = ctx.pathParam("name");
     String actor = actor(ctx);
-    blocking(ctx, 200, () -> result(evergreen.deployments().rollback(name, actor)));
+    blocking(
+        ctx,
+        200,
+        () -> {
+          requireModel(name);
+          return result(evergreen.deployments().rollback(name, actor));
+        });
   }
 
   void modelLineage(RoutingContext ctx) {

@@ -186,6 +186,15 @@ class RestApiTest {
   }
 
   @Test
+  void rollbackOfUnknownModelIsNotFound() throws Exception {
+    HttpResponse<String> response = post("/api/v1/models/no-such-model/rollback", null);
+
+    assertThat(response.statusCode()).isEqualTo(404);
+    assertThat(ServerFixture.json(response).get("error").asText())
+        .contains("model 'no-such-model' not found");
+  }
+
+  @Test
   void auditListsEntriesAndVerifies() throws Exception {
     JsonNode page = get("/api/v1/audit?limit=3");
     JsonNode next = get("/api/v1/audit?after=" + page.get("next_after").asLong() + "&limit=3");

@@ -2,6 +2,7 @@ package dev.evergreen.core.snapshot;
 
 import static dev.evergreen.core.data.DuckDb.identifier;
 
+import dev.evergreen.api.ErrorKind;
 import dev.evergreen.api.EvergreenException;
 import dev.evergreen.api.data.Column;
 import dev.evergreen.api.data.ColumnType;
@@ -44,7 +45,10 @@ final class Pseudonymizer {
     List<String> tagged =
         schema.names().stream().filter(n -> PipelineColumns.isDirectIdentifier(spec, n)).toList();
     if (!tagged.isEmpty() && (key == null || key.length == 0)) {
-      throw EvergreenException.invalid(
+      // A missing key is a fault of the deployment, not of the batch, so the run fails instead of
+      // rejecting the data.
+      throw new EvergreenException(
+          ErrorKind.INTERNAL,
           file
               + ": column"
               + (tagged.size() == 1 ? " '" : "s '")

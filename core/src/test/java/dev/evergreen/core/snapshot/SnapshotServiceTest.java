@@ -377,9 +377,15 @@ class SnapshotServiceTest {
   void ingestDirectIdentifierWithoutKeyRejected() throws IOException {
     Path file = write("b.csv", EMAIL_CSV);
 
-    EvergreenException error = reject(file, emailSpec());
+    EvergreenException error =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            EvergreenException.class, () -> service.ingest(file, emailSpec(), "alice"));
 
+    assertThat(error.kind()).isEqualTo(ErrorKind.INTERNAL);
+    assertThat(store.snapshots()).isEmpty();
+    assertThat(artifacts.allFiles()).isEmpty();
     assertThat(error.getMessage())
+        .contains(file.toAbsolutePath().toString())
         .contains("'email'")
         .contains("direct_identifier")
         .contains("EVERGREEN_PSEUDONYM_KEY");
