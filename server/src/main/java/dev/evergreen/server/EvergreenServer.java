@@ -257,6 +257,7 @@ public final class EvergreenServer implements AutoCloseable {
 
     routes.add(HttpMethod.GET, "/metrics", Role.VIEWER, ctx -> metrics(ctx, vertx, evergreen));
     MlflowApi.register(router, vertx, evergreen, authenticator);
+    MlflowArtifacts.register(router, vertx, evergreen, authenticator);
 
     router.route().failureHandler(HttpErrors::handleFailure);
     router.errorHandler(404, ctx -> HttpErrors.send(ctx, 404, HttpErrors.statusMessage(ctx, 404)));

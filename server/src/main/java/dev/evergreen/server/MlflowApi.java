@@ -7,6 +7,8 @@ import dev.evergreen.api.EvergreenException;
 import dev.evergreen.api.run.RunStatus;
 import dev.evergreen.api.security.Role;
 import dev.evergreen.core.Evergreen;
+import dev.evergreen.core.tracking.Dataset;
+import dev.evergreen.core.tracking.DatasetInput;
 import dev.evergreen.core.tracking.Experiment;
 import dev.evergreen.core.tracking.MetricPoint;
 import dev.evergreen.core.tracking.Page;
@@ -57,6 +59,9 @@ final class MlflowApi {
     ObjectNode handle(MlflowRequest request, String actor);
   }
 
+  /** An endpoint path below the prefixes, the role it needs and the HTTP methods it accepts. */
+  private record Route(String path, Role role, List<HttpMethod> methods, Endpoint endpoint) {}
+
   private final Vertx vertx;
   private final TrackingService tracking;
   private final MlflowRegistry registry;
@@ -83,12 +88,14 @@ final class MlflowApi {
           "The MLflow API is disabled because the metadata store is a {}, not SQLite",
           evergreen.store().getClass().getSimpleName());
     }
-    MlflowApi api = new MlflowApi(vertx, tracking, new MlflowRegistry(evergreen.registry()));
+    MlflowApi api =
+        new MlflowApi(
+            vertx, tracking, new MlflowRegistry(evergreen.registry(), evergreen.deployments()));
     api.routes(router, authenticator);
   }
 
   private void routes(Router router, Authenticator authenticator) {
-    List<Object[]> endpoints = new ArrayList<>();
+    List<Route> endpoints = new ArrayList<>();
     read(endpoints, "/experiments/get", this::getExperiment);
     read(endpoints, "/experiments/get-by-name", this::getExperimentByName);
     read(endpoints, "/experiments/search", this::searchExperiments);
@@ -110,43 +117,76 @@ final class MlflowApi {
     write(endpoints, "/runs/set-tag", this::setTag);
     write(endpoints, "/runs/delete-tag", this::deleteTag);
     write(endpoints, "/runs/log-batch", this::logBatch);
+    write(endpoints, "/runs/log-inputs", this::logInputs);
 
-    read(endpoints, "/registered-models/get", (request, actor) -> registry.get(request));
-    read(endpoints, "/registered-models/search", (request, actor) -> registry.search(request));
-    read(endpoints, "/registered-models/alias", (request, actor) -> registry.byAlias(request));
-    read(
-        endpoints,
-        "/registered-models/get-latest-versions",
-        (request, actor) -> registry.latestVersions(request));
-    read(endpoints, "/model-versions/get", (request, actor) -> registry.version(request));
-    read(endpoints, "/model-versions/search", (request, actor) -> registry.searchVersions(request));
+    registryRoutes(endpoints);
 
     for (String prefix : PREFIXES) {
-      for (Object[] endpoint : endpoints) {
-        String path = prefix + endpoint[0];
-        Role role = (Role) endpoint[1];
-        Endpoint work = (Endpoint) endpoint[2];
-        // Reads accept GET with a query string and POST with a JSON body; writes only POST.
-        List<HttpMethod> methods =
-            role == Role.VIEWER
-                ? List.of(HttpMethod.GET, HttpMethod.POST)
-                : List.of(HttpMethod.POST);
-        for (HttpMethod method : methods) {
+      for (Route endpoint : endpoints) {
+        String path = prefix + endpoint.path();
+        for (HttpMethod method : endpoint.methods()) {
           router
               .route(method, path)
-              .handler(authenticator.require(role, method.name() + " " + path))
-              .handler(ctx -> handle(ctx, work, path));
+              .handler(authenticator.require(endpoint.role(), method.name() + " " + path))
+              .handler(ctx -> handle(ctx, endpoint.endpoint(), path));
         }
       }
     }
   }
 
-  private static void read(List<Object[]> endpoints, String path, Endpoint endpoint) {
-    endpoints.add(new Object[] {path, Role.VIEWER, endpoint});
+  /**
+   * Adds the model registry endpoints with MLflow's HTTP methods. Reads also accept POST with a
+   * JSON body. DELETE endpoints also accept POST, because MLflow's Java client 2.17.2 cannot send
+   * DELETE; {@code registered-models/alias} is the exception, since POST there sets the alias.
+   */
+  private void registryRoutes(List<Route> endpoints) {
+    read(endpoints, "/registered-models/get", registry::get);
+    read(endpoints, "/registered-models/search", registry::search);
+    read(endpoints, "/registered-models/get-latest-versions", registry::latestVersions);
+    write(endpoints, "/registered-models/create", registry::create);
+    write(endpoints, "/registered-models/rename", registry::rename);
+    patch(endpoints, "/registered-models/update", registry::update);
+    delete(endpoints, "/registered-models/delete", registry::delete);
+    write(endpoints, "/registered-models/set-tag", registry::setModelTag);
+    delete(endpoints, "/registered-models/delete-tag", registry::deleteModelTag);
+    endpoints.add(
+        new Route(
+            "/registered-models/alias", Role.VIEWER, List.of(HttpMethod.GET), registry::byAlias));
+    write(endpoints, "/registered-models/alias", registry::setAlias);
+    endpoints.add(
+        new Route(
+            "/registered-models/alias",
+            Role.OPERATOR,
+            List.of(HttpMethod.DELETE),
+            registry::deleteAlias));
+
+    read(endpoints, "/model-versions/get", registry::getVersion);
+    read(endpoints, "/model-versions/search", registry::searchVersions);
+    read(endpoints, "/model-versions/get-download-uri", registry::downloadUri);
+    write(endpoints, "/model-versions/create", registry::createVersion);
+    patch(endpoints, "/model-versions/update", registry::updateVersion);
+    delete(endpoints, "/model-versions/delete", registry::deleteVersion);
+    write(endpoints, "/model-versions/transition-stage", registry::transitionStage);
+    write(endpoints, "/model-versions/set-tag", registry::setVersionTag);
+    delete(endpoints, "/model-versions/delete-tag", registry::deleteVersionTag);
   }
 
-  private static void write(List<Object[]> endpoints, String path, Endpoint endpoint) {
-    endpoints.add(new Object[] {path, Role.OPERATOR, endpoint});
+  /** Adds a read, which accepts GET with a query string and POST with a JSON body. */
+  private static void read(List<Route> endpoints, String path, Endpoint endpoint) {
+    endpoints.add(new Route(path, Role.VIEWER, List.of(HttpMethod.GET, HttpMethod.POST), endpoint));
+  }
+
+  private static void write(List<Route> endpoints, String path, Endpoint endpoint) {
+    endpoints.add(new Route(path, Role.OPERATOR, List.of(HttpMethod.POST), endpoint));
+  }
+
+  private static void patch(List<Route> endpoints, String path, Endpoint endpoint) {
+    endpoints.add(new Route(path, Role.OPERATOR, List.of(HttpMethod.PATCH), endpoint));
+  }
+
+  private static void delete(List<Route> endpoints, String path, Endpoint endpoint) {
+    endpoints.add(
+        new Route(path, Role.OPERATOR, List.of(HttpMethod.DELETE, HttpMethod.POST), endpoint));
   }
 
   private void handle(RoutingContext ctx, Endpoint endpoint, String path) {
@@ -157,12 +197,13 @@ final class MlflowApi {
       sendError(ctx, e);
       return;
     }
-    if (tracking == null && !path.contains("/registered-models/") && !path.contains("/model-")) {
+    if (tracking == null) {
+      // The registry's descriptions, tags and stages are kept by the SQLite store as well.
       sendError(
           ctx,
           501,
           "NOT_IMPLEMENTED",
-          "MLflow tracking needs the SQLite metadata store; start the server with one");
+          "the MLflow API needs the SQLite metadata store; start the server with one");
       return;
     }
     String actor = Authenticator.token(ctx).name();
@@ -396,6 +437,25 @@ final class MlflowApi {
     return object();
   }
 
+  private ObjectNode logInputs(MlflowRequest request, String actor) {
+    List<DatasetInput> inputs = new ArrayList<>();
+    for (MlflowRequest input : request.objects("datasets")) {
+      MlflowRequest dataset = input.requiredObject("dataset");
+      inputs.add(
+          new DatasetInput(
+              new Dataset(
+                  dataset.requiredText("name"),
+                  dataset.requiredText("digest"),
+                  dataset.requiredText("source_type"),
+                  dataset.requiredText("source"),
+                  dataset.text("schema"),
+                  dataset.text("profile")),
+              tags(input.objects("tags"))));
+    }
+    tracking.logInputs(request.runId(), inputs);
+    return object();
+  }
+
   private ObjectNode metricHistory(MlflowRequest request, String actor) {
     List<MetricPoint> history =
         tracking.metricHistory(request.runId(), request.requiredText("metric_key"));
@@ -438,7 +498,7 @@ final class MlflowApi {
         step == null ? 0 : step);
   }
 
-  private static Map<String, String> tags(List<MlflowRequest> tags) {
+  static Map<String, String> tags(List<MlflowRequest> tags) {
     Map<String, String> result = new LinkedHashMap<>();
     for (MlflowRequest tag : tags) {
       String value = tag.text("value");

@@ -2,6 +2,8 @@ package dev.evergreen.server;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.evergreen.core.tracking.Dataset;
+import dev.evergreen.core.tracking.DatasetInput;
 import dev.evergreen.core.tracking.Experiment;
 import dev.evergreen.core.tracking.MetricPoint;
 import dev.evergreen.core.tracking.TrackedRun;
@@ -39,7 +41,26 @@ final class MlflowJson {
         .forEach(point -> metrics.add(metric(point)));
     keyValues(data.putArray("params"), run.params());
     keyValues(data.putArray("tags"), run.tags());
-    node.putObject("inputs");
+    ArrayNode inputs = node.putObject("inputs").putArray("dataset_inputs");
+    run.inputs().forEach(input -> inputs.add(datasetInput(input)));
+    return node;
+  }
+
+  static ObjectNode datasetInput(DatasetInput input) {
+    ObjectNode node = Json.MAPPER.createObjectNode();
+    keyValues(node.putArray("tags"), input.tags());
+    Dataset dataset = input.dataset();
+    ObjectNode fields = node.putObject("dataset");
+    fields.put("name", dataset.name());
+    fields.put("digest", dataset.digest());
+    fields.put("source_type", dataset.sourceType());
+    fields.put("source", dataset.source());
+    if (dataset.schema() != null) {
+      fields.put("schema", dataset.schema());
+    }
+    if (dataset.profile() != null) {
+      fields.put("profile", dataset.profile());
+    }
     return node;
   }
 

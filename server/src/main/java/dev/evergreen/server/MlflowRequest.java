@@ -23,7 +23,10 @@ final class MlflowRequest {
   }
 
   static MlflowRequest of(RoutingContext ctx) {
-    if (ctx.request().method() == HttpMethod.GET) {
+    // A request without a body, such as a DELETE, may carry its fields in the query string.
+    if (ctx.request().method() == HttpMethod.GET
+        || ctx.body() == null
+        || ctx.body().length() == 0) {
       ObjectNode fields = Json.MAPPER.createObjectNode();
       for (String name : ctx.queryParams().names()) {
         List<String> values = ctx.queryParams().getAll(name);
@@ -35,9 +38,6 @@ final class MlflowRequest {
         }
       }
       return new MlflowRequest(fields);
-    }
-    if (ctx.body() == null || ctx.body().length() == 0) {
-      return new MlflowRequest(Json.MAPPER.createObjectNode());
     }
     JsonNode body = Json.parse(ctx.body().buffer());
     if (!(body instanceof ObjectNode object)) {
@@ -150,6 +150,19 @@ final class MlflowRequest {
       values.add(node.asText());
     }
     return values;
+  }
+
+  /** Returns a required message field as a request. */
+  MlflowRequest requiredObject(String name) {
+    JsonNode node = fields.get(name);
+    if (node == null || node.isNull()) {
+      throw EvergreenException.invalid("missing value for required parameter '" + name + "'");
+    }
+    if (!node.isObject()) {
+      throw EvergreenException.invalid(
+          "parameter '" + name + "' must be a JSON object, got " + abbreviate(node.toString()));
+    }
+    return of(node);
   }
 
   /** Returns a repeated message field as requests; a missing field is empty. */

@@ -1,5 +1,7 @@
 package dev.evergreen.core.store;
 
+import dev.evergreen.api.ErrorKind;
+import dev.evergreen.api.EvergreenException;
 import dev.evergreen.api.audit.AuditEntry;
 import dev.evergreen.api.data.Snapshot;
 import dev.evergreen.api.lineage.LineageEdge;
@@ -9,6 +11,9 @@ import dev.evergreen.api.run.Run;
 import dev.evergreen.api.run.RunStatus;
 import dev.evergreen.api.security.Token;
 import dev.evergreen.api.validation.ValidationReport;
+import dev.evergreen.core.registry.RegisteredModel;
+import dev.evergreen.core.registry.VersionMetadata;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -73,17 +78,94 @@ public interface MetadataStore extends AutoCloseable {
 
   /**
    * Inserts a version with the next number of its model (1 for the first) and returns it; the
-   * {@code version} field of the argument is ignored.
+   * {@code version} field of the argument is ignored. Numbers of deleted versions are not reused.
+   * The model is registered when missing, and restored without description or tags when it was
+   * deleted.
    */
   ModelVersion insertModelVersion(ModelVersion version);
 
+  /** Returns a version, empty when it does not exist or was deleted. */
   Optional<ModelVersion> findModelVersion(String model, int version);
 
-  /** Returns the versions of a model, oldest first. */
+  /** Returns the versions of a model that are not deleted, oldest first. */
   List<ModelVersion> listModelVersions(String model);
 
-  /** Returns the names of all registered models, sorted. */
+  /** Returns the names of all registered models that are not deleted, sorted. */
   List<String> listModels();
+
+  // Registry metadata: descriptions, tags and stages, shown through the MLflow API. Stores that do
+  // not keep it reject these calls with INTERNAL; the SQLite store keeps it.
+
+  /** Returns a model's metadata, empty when the model does not exist or was deleted. */
+  default Optional<RegisteredModel> findRegisteredModel(String name) {
+    throw unsupported("registered model metadata");
+  }
+
+  /**
+   * Registers a model without versions. A deleted model of the same name is restored and keeps
+   * counting version numbers after its deleted versions.
+   *
+   * @throws EvergreenException CONFLICT when the model exists
+   */
+  default void insertRegisteredModel(RegisteredModel model) {
+    throw unsupported("creating registered models");
+  }
+
+  /**
+   * Replaces the description, tags and update time of a model.
+   *
+   * @throws EvergreenException NOT_FOUND when the model does not exist
+   */
+  default void updateRegisteredModel(RegisteredModel model) {
+    throw unsupported("updating registered models");
+  }
+
+  /**
+   * Renames a model together with its versions, aliases, alias history, deployment events and the
+   * lineage ids of its versions. The audit log keeps the old name, because its entries are
+   * immutable.
+   *
+   * @throws EvergreenException NOT_FOUND when the model does not exist, CONFLICT when {@code
+   *     newName} is taken, also by a deleted model
+   */
+  default void renameRegisteredModel(String name, String newName, Instant at) {
+    throw unsupported("renaming registered models");
+  }
+
+  /**
+   * Marks a model and its versions deleted and drops their tags. The rows stay, so version numbers
+   * are not reused and alias history and lineage keep their meaning.
+   *
+   * @throws EvergreenException NOT_FOUND when the model does not exist, INVALID_INPUT when an alias
+   *     still points to one of its versions
+   */
+  default void deleteRegisteredModel(String name, Instant at) {
+    throw unsupported("deleting registered models");
+  }
+
+  /** Returns a version's metadata, empty when the version does not exist or was deleted. */
+  default Optional<VersionMetadata> findVersionMetadata(String model, int version) {
+    throw unsupported("model version metadata");
+  }
+
+  /**
+   * Replaces the description, stage, source, tags and update time of a version.
+   *
+   * @throws EvergreenException NOT_FOUND when the version does not exist
+   */
+  default void updateVersionMetadata(String model, int version, VersionMetadata metadata) {
+    throw unsupported("updating model versions");
+  }
+
+  /**
+   * Marks a version deleted and drops its tags.
+   *
+   * @throws EvergreenException NOT_FOUND when the version does not exist, INVALID_INPUT naming the
+   *     alias when an alias points to it
+   */
+  default void deleteModelVersion(String model, int version, Instant at) {
+    throw unsupported("deleting model versions");
+  }
 
   /** Returns alias name to version for a model. */
   Map<String, Integer> aliases(String model);
@@ -130,4 +212,13 @@ public interface MetadataStore extends AutoCloseable {
 
   @Override
   void close();
+
+  private EvergreenException unsupported(String feature) {
+    return new EvergreenException(
+        ErrorKind.INTERNAL,
+        getClass().getSimpleName()
+            + " does not support "
+            + feature
+            + "; use the SQLite metadata store");
+  }
 }

@@ -71,13 +71,60 @@ final class Searches {
       case "artifact_uri" -> SearchFilter.compareText(clause, run.artifactUri());
       case "start_time" -> SearchFilter.compareNumber(clause, millis(run.startTime()));
       case "end_time" -> SearchFilter.compareNumber(clause, millis(run.endTime()));
-      default ->
-          throw EvergreenException.invalid(
-              "runs cannot be filtered by attribute '"
-                  + clause.key()
-                  + "'; use status, run_name, run_id, user_id, artifact_uri, start_time or"
-                  + " end_time");
+      default -> throw unknownRunAttribute(clause);
     };
+  }
+
+  private static EvergreenException unknownRunAttribute(SearchFilter.Clause clause) {
+    return EvergreenException.invalid(
+        "runs cannot be filtered by attribute '"
+            + clause.key()
+            + "'; use status, run_name, run_id, user_id, artifact_uri, start_time or"
+            + " end_time");
+  }
+
+  /**
+   * Checks run filter clauses with the errors that {@link #matches(TrackedRun, List)} raises, for
+   * searches that a store evaluates.
+   */
+  static void checkRunClauses(List<SearchFilter.Clause> clauses) {
+    for (SearchFilter.Clause clause : clauses) {
+      switch (clause.entity()) {
+        case METRIC -> SearchFilter.compareNumber(clause, 0.0);
+        case PARAM, TAG -> {}
+        case ATTRIBUTE -> {
+          switch (clause.key().toLowerCase(Locale.ROOT)) {
+            case "status", "run_name", "run_id", "user_id", "artifact_uri" -> {}
+            case "start_time", "end_time" -> SearchFilter.compareNumber(clause, 0.0);
+            default -> throw unknownRunAttribute(clause);
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Returns whether a store can evaluate the clauses exactly. SQLite's LIKE folds the case of ASCII
+   * letters only, so an ILIKE pattern with other characters is matched in memory.
+   */
+  static boolean storeCanEvaluate(List<SearchFilter.Clause> clauses) {
+    for (SearchFilter.Clause clause : clauses) {
+      if (clause.comparator().equals("ILIKE")
+          && !clause.values().get(0).chars().allMatch(c -> c < 0x80)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  static void checkMaxResults(int maxResults) {
+    if (maxResults < 1 || maxResults > TrackingService.MAX_RESULTS) {
+      throw EvergreenException.invalid(
+          "max_results must be between 1 and "
+              + TrackingService.MAX_RESULTS
+              + ", got "
+              + maxResults);
+    }
   }
 
   /** Orders experiments; after the given keys by creation time, newest first, then by id. */
@@ -165,13 +212,7 @@ final class Searches {
 
   /** Cuts one page from sorted items; the token encodes the offset of the next page. */
   static <T> Page<T> page(List<T> sorted, int maxResults, String pageToken) {
-    if (maxResults < 1 || maxResults > TrackingService.MAX_RESULTS) {
-      throw EvergreenException.invalid(
-          "max_results must be between 1 and "
-              + TrackingService.MAX_RESULTS
-              + ", got "
-              + maxResults);
-    }
+    checkMaxResults(maxResults);
     int offset = offset(pageToken);
     int end = Math.min(sorted.size(), offset + maxResults);
     List<T> items = offset >= sorted.size() ? List.of() : sorted.subList(offset, end);
@@ -179,7 +220,8 @@ final class Searches {
     return new Page<>(items, next);
   }
 
-  private static int offset(String pageToken) {
+  /** Returns the offset that a page token encodes, 0 for no token. */
+  static int offset(String pageToken) {
     if (pageToken == null || pageToken.isEmpty()) {
       return 0;
     }

@@ -12,6 +12,7 @@ import java.util.Map;
  * @param metrics the latest point of each metric key (see {@link MetricPoint#isLaterThan})
  * @param endTime null while the run is not terminal
  * @param pipelineRun true for an Evergreen pipeline run, which the MLflow API cannot change
+ * @param inputs datasets logged with {@code runs/log-inputs}, in logging order
  */
 public record TrackedRun(
     String id,
@@ -26,11 +27,45 @@ public record TrackedRun(
     List<MetricPoint> metrics,
     Map<String, String> params,
     Map<String, String> tags,
-    boolean pipelineRun) {
+    boolean pipelineRun,
+    List<DatasetInput> inputs) {
   public TrackedRun {
     metrics = List.copyOf(metrics);
     params = Map.copyOf(params);
     tags = Map.copyOf(tags);
+    inputs = List.copyOf(inputs);
+  }
+
+  /** Creates a run without dataset inputs. */
+  public TrackedRun(
+      String id,
+      String experimentId,
+      String name,
+      String userId,
+      RunStatus status,
+      Instant startTime,
+      Instant endTime,
+      String artifactUri,
+      LifecycleStage lifecycleStage,
+      List<MetricPoint> metrics,
+      Map<String, String> params,
+      Map<String, String> tags,
+      boolean pipelineRun) {
+    this(
+        id,
+        experimentId,
+        name,
+        userId,
+        status,
+        startTime,
+        endTime,
+        artifactUri,
+        lifecycleStage,
+        metrics,
+        params,
+        tags,
+        pipelineRun,
+        List.of());
   }
 
   /** Returns the latest value of a metric, or null when the run has no such metric. */

@@ -47,8 +47,21 @@ public final class TrackingService {
   /** Largest page a search returns. */
   public static final int MAX_RESULTS = 50_000;
 
+  /** Limits of a dataset input as MLflow 2.x validates them, in characters. */
+  public static final int MAX_DATASET_NAME_LENGTH = 500;
+
+  public static final int MAX_DATASET_DIGEST_LENGTH = 36;
+  public static final int MAX_DATASET_SOURCE_LENGTH = 65_535;
+  public static final int MAX_DATASET_SCHEMA_LENGTH = 1_048_575;
+  public static final int MAX_DATASET_PROFILE_LENGTH = 16_777_215;
+  public static final int MAX_INPUT_TAG_KEY_LENGTH = 255;
+  public static final int MAX_INPUT_TAG_VALUE_LENGTH = 500;
+
   /** Maximum length of a param value in MLflow 2.17, in characters. */
   public static final int MAX_PARAM_VALUE_LENGTH = 6_000;
+
+  /** URI scheme of artifacts that the server's MLflow artifact proxy stores. */
+  public static final String ARTIFACT_SCHEME = "mlflow-artifacts:";
 
   /** Tag that contains a run's name, kept equal to {@code run_name} as MLflow does. */
   public static final String RUN_NAME_TAG = "mlflow.runName";
@@ -390,6 +403,48 @@ public final class TrackingService {
         });
   }
 
+  /**
+   * Logs the datasets a run used. Logging a dataset input that the run already has changes nothing,
+   * and a dataset that the experiment already has under the same name and digest keeps its stored
+   * source, schema and profile, as in MLflow.
+   */
+  public void logInputs(String runId, List<DatasetInput> inputs) {
+    for (DatasetInput input : inputs) {
+      Dataset dataset = input.dataset();
+      checkLength("dataset name", dataset.name(), MAX_DATASET_NAME_LENGTH);
+      checkLength("dataset digest", dataset.digest(), MAX_DATASET_DIGEST_LENGTH);
+      checkLength("dataset source", dataset.source(), MAX_DATASET_SOURCE_LENGTH);
+      checkLength("dataset schema", dataset.schema(), MAX_DATASET_SCHEMA_LENGTH);
+      checkLength("dataset profile", dataset.profile(), MAX_DATASET_PROFILE_LENGTH);
+      input
+          .tags()
+          .forEach(
+              (key, value) -> {
+                requireName(key, "input tag key");
+                checkLength("input tag key", key, MAX_INPUT_TAG_KEY_LENGTH);
+                checkLength("input tag value", value, MAX_INPUT_TAG_VALUE_LENGTH);
+              });
+    }
+    metadata.inTransaction(
+        () -> {
+          TrackedRun run = writableRun(runId);
+          tracking.logInputs(runId, run.experimentId(), inputs);
+        });
+  }
+
+  private static void checkLength(String field, String value, int max) {
+    if (value != null && value.length() > max) {
+      throw EvergreenException.invalid(
+          field
+              + " '"
+              + (value.length() > 40 ? value.substring(0, 40) + "..." : value)
+              + "' has "
+              + value.length()
+              + " characters; the limit is "
+              + max);
+    }
+  }
+
   public void deleteTag(String runId, String key) {
     metadata.inTransaction(
         () -> {
@@ -423,6 +478,21 @@ public final class TrackingService {
     List<Experiment> experiments = new ArrayList<>();
     for (String id : new LinkedHashSet<>(experimentIds)) {
       experiments.add(experiment(id));
+    }
+    boolean pipelineRuns = experiments.stream().anyMatch(e -> e.pipeline() != null);
+    if (!pipelineRuns && Searches.storeCanEvaluate(clauses)) {
+      // Only MLflow-created runs: the store filters, orders and pages, so a page costs about the
+      // same however many runs the experiments have.
+      Searches.checkRunClauses(clauses);
+      Searches.checkMaxResults(maxResults);
+      int offset = Searches.offset(pageToken);
+      List<SearchFilter.OrderKey> keys = orderBy.stream().map(SearchFilter::parseOrder).toList();
+      List<TrackedRun> runs =
+          tracking.searchRuns(experimentIds, clauses, view, keys, offset, maxResults + 1);
+      if (runs.size() > maxResults) {
+        return new Page<>(runs.subList(0, maxResults), pageToken(offset + maxResults));
+      }
+      return new Page<>(runs, null);
     }
     List<TrackedRun> candidates = new ArrayList<>(tracking.listRuns(experimentIds));
     for (Experiment experiment : experiments) {
@@ -557,7 +627,8 @@ public final class TrackingService {
         run.metrics(),
         run.params(),
         run.tags(),
-        run.pipelineRun());
+        run.pipelineRun(),
+        run.inputs());
   }
 
   private static TrackedRun withName(TrackedRun run, String name) {
@@ -574,13 +645,19 @@ public final class TrackingService {
         run.metrics(),
         run.params(),
         run.tags(),
-        run.pipelineRun());
+        run.pipelineRun(),
+        run.inputs());
   }
 
+  /**
+   * Returns a run's artifact URI below its experiment's artifact location. Without a location it is
+   * {@code mlflow-artifacts:/<experiment id>/<run id>/artifacts}, which the server's artifact proxy
+   * serves, as MLflow's server does with {@code --serve-artifacts}.
+   */
   private static String artifactUri(Experiment experiment, String runId) {
     String location = experiment.artifactLocation();
     if (location == null || location.isEmpty()) {
-      return "";
+      return ARTIFACT_SCHEME + "/" + experiment.id() + "/" + runId + "/artifacts";
     }
     return (location.endsWith("/") ? location : location + "/") + runId + "/artifacts";
   }

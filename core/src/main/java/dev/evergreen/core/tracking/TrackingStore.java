@@ -54,6 +54,22 @@ public interface TrackingStore {
   /** Returns the runs of the experiments, in insertion order. */
   List<TrackedRun> listRuns(Collection<String> experimentIds);
 
+  /**
+   * Returns one page of the runs of the experiments that are in the view and match every clause,
+   * ordered by the keys, then by start time (newest first), then by id. Filters and ordering follow
+   * {@link TrackingService#searchRuns}; the caller has validated clauses and keys.
+   *
+   * @param offset number of matching runs to skip
+   * @param limit maximum number of runs to return
+   */
+  List<TrackedRun> searchRuns(
+      Collection<String> experimentIds,
+      List<SearchFilter.Clause> clauses,
+      ViewType view,
+      List<SearchFilter.OrderKey> orderBy,
+      int offset,
+      int limit);
+
   /** Stores the name, status, end time and lifecycle stage of a run. */
   void updateRun(TrackedRun run);
 
@@ -72,6 +88,13 @@ public interface TrackingStore {
 
   /** Deletes a tag; returns false when the run has no such tag. */
   boolean deleteTag(String runId, String key);
+
+  /**
+   * Logs dataset inputs of a run of an experiment. As in MLflow, a dataset that the experiment
+   * already has under the same name and digest is reused as stored, and an input that the run
+   * already has is left unchanged, tags included.
+   */
+  void logInputs(String runId, String experimentId, List<DatasetInput> inputs);
 
   /** Returns every point of a metric, in logging order. */
   List<MetricPoint> metricHistory(String runId, String key);

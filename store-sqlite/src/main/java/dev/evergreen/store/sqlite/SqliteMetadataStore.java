@@ -24,6 +24,10 @@ import dev.evergreen.api.run.RunStatus;
 import dev.evergreen.api.security.Role;
 import dev.evergreen.api.security.Token;
 import dev.evergreen.api.validation.ValidationReport;
+import dev.evergreen.core.lineage.LineageService;
+import dev.evergreen.core.registry.ModelStage;
+import dev.evergreen.core.registry.RegisteredModel;
+import dev.evergreen.core.registry.VersionMetadata;
 import dev.evergreen.core.store.DeploymentEvent;
 import dev.evergreen.core.store.MetadataStore;
 import dev.evergreen.core.store.PipelineState;
@@ -32,7 +36,9 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -382,14 +388,18 @@ public final class SqliteMetadataStore implements MetadataStore {
         connection -> {
           Sql.update(
               connection,
-              "INSERT INTO registered_models (name, created_at) VALUES (?, ?)"
-                  + " ON CONFLICT (name) DO NOTHING",
+              "INSERT INTO registered_models (name, created_at, updated_at) VALUES (?, ?, ?)"
+                  + " ON CONFLICT (name) DO UPDATE SET updated_at = excluded.updated_at,"
+                  // A deleted model comes back as new: created now, without description.
+                  + " created_at = CASE WHEN deleted_at IS NULL THEN created_at"
+                  + " ELSE excluded.created_at END,"
+                  + " description = CASE WHEN deleted_at IS NULL THEN description ELSE '' END,"
+                  + " deleted_at = NULL",
               statement -> {
+                Instant at = version.createdAt() == null ? Instant.now() : version.createdAt();
                 statement.setString(1, version.model());
-                setInstant(
-                    statement,
-                    2,
-                    version.createdAt() == null ? Instant.now() : version.createdAt());
+                setInstant(statement, 2, at);
+                setInstant(statement, 3, at);
               });
           int number =
               Sql.first(
@@ -454,7 +464,7 @@ public final class SqliteMetadataStore implements MetadataStore {
       Connection connection, String model, int version) throws SQLException {
     return Sql.first(
         connection,
-        "SELECT * FROM model_versions WHERE model = ? AND version = ?",
+        "SELECT * FROM model_versions WHERE model = ? AND version = ? AND deleted_at IS NULL",
         statement -> {
           statement.setString(1, model);
           statement.setInt(2, version);
@@ -469,7 +479,8 @@ public final class SqliteMetadataStore implements MetadataStore {
         connection ->
             Sql.list(
                 connection,
-                "SELECT * FROM model_versions WHERE model = ? ORDER BY version",
+                "SELECT * FROM model_versions WHERE model = ? AND deleted_at IS NULL"
+                    + " ORDER BY version",
                 statement -> statement.setString(1, model),
                 SqliteMetadataStore::modelVersion));
   }
@@ -481,7 +492,7 @@ public final class SqliteMetadataStore implements MetadataStore {
         connection ->
             Sql.list(
                 connection,
-                "SELECT name FROM registered_models ORDER BY name",
+                "SELECT name FROM registered_models WHERE deleted_at IS NULL ORDER BY name",
                 statement -> {},
                 row -> row.getString(1)));
   }
@@ -558,7 +569,7 @@ public final class SqliteMetadataStore implements MetadataStore {
   private static void checkAliasMove(Connection connection, AliasMove move) throws SQLException {
     if (!Sql.exists(
         connection,
-        "SELECT 1 FROM registered_models WHERE name = ?",
+        "SELECT 1 FROM registered_models WHERE name = ? AND deleted_at IS NULL",
         statement -> statement.setString(1, move.model()))) {
       throw EvergreenException.notFound(
           "cannot move alias '"
@@ -613,6 +624,378 @@ public final class SqliteMetadataStore implements MetadataStore {
                         row.getString("actor"),
                         row.getString("reason"),
                         getInstant(row, "at"))));
+  }
+
+  // Registry metadata
+
+  @Override
+  public Optional<RegisteredModel> findRegisteredModel(String name) {
+    return database.read(
+        "find registered model " + name, connection -> findRegisteredModel(connection, name));
+  }
+
+  private static Optional<RegisteredModel> findRegisteredModel(Connection connection, String name)
+      throws SQLException {
+    Map<String, String> tags =
+        tags(
+            connection,
+            "SELECT key, value FROM registered_model_tags WHERE model = ? ORDER BY key",
+            statement -> statement.setString(1, name));
+    return Sql.first(
+        connection,
+        "SELECT m.name, m.description, m.created_at, COALESCE(m.updated_at, (SELECT"
+            + " MAX(v.created_at) FROM model_versions v WHERE v.model = m.name AND v.deleted_at IS"
+            + " NULL), m.created_at) AS updated FROM registered_models m"
+            + " WHERE m.name = ? AND m.deleted_at IS NULL",
+        statement -> statement.setString(1, name),
+        row ->
+            new RegisteredModel(
+                row.getString("name"),
+                row.getString("description"),
+                tags,
+                getInstant(row, "created_at"),
+                getInstant(row, "updated")));
+  }
+
+  @Override
+  public void insertRegisteredModel(RegisteredModel model) {
+    database.write(
+        "insert registered model " + model.name(),
+        connection -> {
+          // Empty when the name was never used, else whether the model with that name is deleted.
+          Optional<Boolean> deleted =
+              Sql.first(
+                  connection,
+                  "SELECT deleted_at IS NOT NULL FROM registered_models WHERE name = ?",
+                  statement -> statement.setString(1, model.name()),
+                  row -> row.getBoolean(1));
+          if (deleted.isPresent() && !deleted.get()) {
+            throw new EvergreenException(
+                ErrorKind.CONFLICT,
+                "registered model '" + model.name() + "' already exists; choose another name");
+          }
+          Sql.update(
+              connection,
+              deleted.isEmpty()
+                  ? "INSERT INTO registered_models (description, created_at, updated_at, name)"
+                      + " VALUES (?, ?, ?, ?)"
+                  : "UPDATE registered_models SET description = ?, created_at = ?, updated_at = ?,"
+                      + " deleted_at = NULL WHERE name = ?",
+              statement -> {
+                statement.setString(1, model.description());
+                setInstant(statement, 2, model.createdAt());
+                setInstant(statement, 3, model.updatedAt());
+                statement.setString(4, model.name());
+              });
+          replaceModelTags(connection, model.name(), model.tags());
+          return null;
+        });
+  }
+
+  @Override
+  public void updateRegisteredModel(RegisteredModel model) {
+    database.write(
+        "update registered model " + model.name(),
+        connection -> {
+          int updated =
+              Sql.update(
+                  connection,
+                  "UPDATE registered_models SET description = ?, updated_at = ?"
+                      + " WHERE name = ? AND deleted_at IS NULL",
+                  statement -> {
+                    statement.setString(1, model.description());
+                    setInstant(statement, 2, model.updatedAt());
+                    statement.setString(3, model.name());
+                  });
+          if (updated == 0) {
+            throw modelNotFound(model.name());
+          }
+          replaceModelTags(connection, model.name(), model.tags());
+          return null;
+        });
+  }
+
+  /**
+   * Renames every row that names the model. Foreign keys are checked at commit ({@code
+   * defer_foreign_keys}), because the referenced and the referencing rows change one after the
+   * other.
+   */
+  @Override
+  public void renameRegisteredModel(String name, String newName, Instant at) {
+    database.write(
+        "rename registered model " + name + " to " + newName,
+        connection -> {
+          if (findRegisteredModel(connection, name).isEmpty()) {
+            throw modelNotFound(name);
+          }
+          if (Sql.exists(
+              connection,
+              "SELECT 1 FROM registered_models WHERE name = ?",
+              statement -> statement.setString(1, newName))) {
+            throw new EvergreenException(
+                ErrorKind.CONFLICT,
+                "registered model '"
+                    + newName
+                    + "' already exists, or existed and was deleted, which keeps its name"
+                    + " reserved; choose another name");
+          }
+          try (Statement pragma = connection.createStatement()) {
+            pragma.execute("PRAGMA defer_foreign_keys = ON");
+          }
+          Sql.update(
+              connection,
+              "UPDATE registered_models SET name = ?, updated_at = ? WHERE name = ?",
+              statement -> {
+                statement.setString(1, newName);
+                setInstant(statement, 2, at);
+                statement.setString(3, name);
+              });
+          for (String table :
+              List.of(
+                  "model_versions",
+                  "aliases",
+                  "alias_moves",
+                  "deployment_events",
+                  "registered_model_tags",
+                  "model_version_tags")) {
+            Sql.update(
+                connection,
+                "UPDATE " + table + " SET model = ? WHERE model = ?",
+                statement -> {
+                  statement.setString(1, newName);
+                  statement.setString(2, name);
+                });
+          }
+          // Version lineage ids are "<model>:<version>".
+          for (String side : List.of("from", "to")) {
+            Sql.update(
+                connection,
+                "UPDATE lineage_edges SET "
+                    + side
+                    + "_id = ? || substr("
+                    + side
+                    + "_id, ?) WHERE "
+                    + side
+                    + "_kind = ? AND substr("
+                    + side
+                    + "_id, 1, ?) = ?",
+                statement -> {
+                  statement.setString(1, newName + ":");
+                  statement.setInt(2, name.length() + 2);
+                  statement.setString(3, LineageService.MODEL_VERSION);
+                  statement.setInt(4, name.length() + 1);
+                  statement.setString(5, name + ":");
+                });
+          }
+          return null;
+        });
+  }
+
+  @Override
+  public void deleteRegisteredModel(String name, Instant at) {
+    database.write(
+        "delete registered model " + name,
+        connection -> {
+          Map<String, Integer> aliases = aliases(connection, name);
+          if (!aliases.isEmpty()) {
+            throw EvergreenException.invalid(
+                "registered model '"
+                    + name
+                    + "' still has aliases "
+                    + aliases.keySet()
+                    + "; delete them before deleting the model");
+          }
+          int updated =
+              Sql.update(
+                  connection,
+                  "UPDATE registered_models SET deleted_at = ?, updated_at = ?, description = ''"
+                      + " WHERE name = ? AND deleted_at IS NULL",
+                  statement -> {
+                    setInstant(statement, 1, at);
+                    setInstant(statement, 2, at);
+                    statement.setString(3, name);
+                  });
+          if (updated == 0) {
+            throw modelNotFound(name);
+          }
+          Sql.update(
+              connection,
+              "UPDATE model_versions SET deleted_at = ?, updated_at = ?"
+                  + " WHERE model = ? AND deleted_at IS NULL",
+              statement -> {
+                setInstant(statement, 1, at);
+                setInstant(statement, 2, at);
+                statement.setString(3, name);
+              });
+          for (String table : List.of("registered_model_tags", "model_version_tags")) {
+            Sql.update(
+                connection,
+                "DELETE FROM " + table + " WHERE model = ?",
+                statement -> statement.setString(1, name));
+          }
+          return null;
+        });
+  }
+
+  @Override
+  public Optional<VersionMetadata> findVersionMetadata(String model, int version) {
+    return database.read(
+        "find the metadata of version " + version + " of model " + model,
+        connection -> {
+          Map<String, String> tags =
+              tags(
+                  connection,
+                  "SELECT key, value FROM model_version_tags WHERE model = ? AND version = ?"
+                      + " ORDER BY key",
+                  statement -> {
+                    statement.setString(1, model);
+                    statement.setInt(2, version);
+                  });
+          return Sql.first(
+              connection,
+              "SELECT description, stage, source, COALESCE(updated_at, created_at) AS updated"
+                  + " FROM model_versions WHERE model = ? AND version = ? AND deleted_at IS NULL",
+              statement -> {
+                statement.setString(1, model);
+                statement.setInt(2, version);
+              },
+              row ->
+                  new VersionMetadata(
+                      row.getString("description"),
+                      ModelStage.parse(row.getString("stage")),
+                      row.getString("source"),
+                      tags,
+                      getInstant(row, "updated")));
+        });
+  }
+
+  @Override
+  public void updateVersionMetadata(String model, int version, VersionMetadata metadata) {
+    database.write(
+        "update version " + version + " of model " + model,
+        connection -> {
+          int updated =
+              Sql.update(
+                  connection,
+                  "UPDATE model_versions SET description = ?, stage = ?, source = ?,"
+                      + " updated_at = ? WHERE model = ? AND version = ? AND deleted_at IS NULL",
+                  statement -> {
+                    statement.setString(1, metadata.description());
+                    statement.setString(2, metadata.stage().mlflowName());
+                    statement.setString(3, metadata.source());
+                    setInstant(statement, 4, metadata.updatedAt());
+                    statement.setString(5, model);
+                    statement.setInt(6, version);
+                  });
+          if (updated == 0) {
+            throw versionNotFound(model, version);
+          }
+          Sql.update(
+              connection,
+              "DELETE FROM model_version_tags WHERE model = ? AND version = ?",
+              statement -> {
+                statement.setString(1, model);
+                statement.setInt(2, version);
+              });
+          for (Map.Entry<String, String> tag : metadata.tags().entrySet()) {
+            Sql.update(
+                connection,
+                "INSERT INTO model_version_tags (model, version, key, value) VALUES (?, ?, ?, ?)",
+                statement -> {
+                  statement.setString(1, model);
+                  statement.setInt(2, version);
+                  statement.setString(3, tag.getKey());
+                  statement.setString(4, tag.getValue());
+                });
+          }
+          return null;
+        });
+  }
+
+  @Override
+  public void deleteModelVersion(String model, int version, Instant at) {
+    database.write(
+        "delete version " + version + " of model " + model,
+        connection -> {
+          List<String> targeting = new ArrayList<>();
+          aliases(connection, model)
+              .forEach(
+                  (alias, target) -> {
+                    if (target == version) {
+                      targeting.add("'" + alias + "'");
+                    }
+                  });
+          if (!targeting.isEmpty()) {
+            throw EvergreenException.invalid(
+                "version "
+                    + version
+                    + " of model '"
+                    + model
+                    + "' is the target of alias "
+                    + String.join(", ", targeting)
+                    + "; move or delete the alias before deleting the version");
+          }
+          int updated =
+              Sql.update(
+                  connection,
+                  "UPDATE model_versions SET deleted_at = ?, updated_at = ?"
+                      + " WHERE model = ? AND version = ? AND deleted_at IS NULL",
+                  statement -> {
+                    setInstant(statement, 1, at);
+                    setInstant(statement, 2, at);
+                    statement.setString(3, model);
+                    statement.setInt(4, version);
+                  });
+          if (updated == 0) {
+            throw versionNotFound(model, version);
+          }
+          return Sql.update(
+              connection,
+              "DELETE FROM model_version_tags WHERE model = ? AND version = ?",
+              statement -> {
+                statement.setString(1, model);
+                statement.setInt(2, version);
+              });
+        });
+  }
+
+  private static void replaceModelTags(
+      Connection connection, String model, Map<String, String> tags) throws SQLException {
+    Sql.update(
+        connection,
+        "DELETE FROM registered_model_tags WHERE model = ?",
+        statement -> statement.setString(1, model));
+    for (Map.Entry<String, String> tag : tags.entrySet()) {
+      Sql.update(
+          connection,
+          "INSERT INTO registered_model_tags (model, key, value) VALUES (?, ?, ?)",
+          statement -> {
+            statement.setString(1, model);
+            statement.setString(2, tag.getKey());
+            statement.setString(3, tag.getValue());
+          });
+    }
+  }
+
+  private static Map<String, String> tags(Connection connection, String sql, Sql.Binder binder)
+      throws SQLException {
+    Map<String, String> tags = new LinkedHashMap<>();
+    for (String[] tag :
+        Sql.list(
+            connection, sql, binder, row -> new String[] {row.getString(1), row.getString(2)})) {
+      tags.put(tag[0], tag[1]);
+    }
+    return tags;
+  }
+
+  private static EvergreenException modelNotFound(String name) {
+    return EvergreenException.notFound(
+        "registered model '" + name + "' does not exist; search registered models for names");
+  }
+
+  private static EvergreenException versionNotFound(String model, int version) {
+    return EvergreenException.notFound(
+        "model '" + model + "' has no version " + version + "; search model versions for numbers");
   }
 
   @Override

@@ -6,11 +6,15 @@ import static dev.evergreen.store.sqlite.Sql.setInstant;
 import dev.evergreen.api.ErrorKind;
 import dev.evergreen.api.EvergreenException;
 import dev.evergreen.api.run.RunStatus;
+import dev.evergreen.core.tracking.Dataset;
+import dev.evergreen.core.tracking.DatasetInput;
 import dev.evergreen.core.tracking.Experiment;
 import dev.evergreen.core.tracking.LifecycleStage;
 import dev.evergreen.core.tracking.MetricPoint;
+import dev.evergreen.core.tracking.SearchFilter;
 import dev.evergreen.core.tracking.TrackedRun;
 import dev.evergreen.core.tracking.TrackingStore;
+import dev.evergreen.core.tracking.ViewType;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -32,6 +36,21 @@ import java.util.function.Supplier;
  * either store covers both, and a tracking change and its audit entry commit together.
  */
 public final class SqliteTrackingStore implements TrackingStore {
+  /**
+   * Replaces the stored latest point of a metric when the new point is later by {@link
+   * MetricPoint#isLaterThan}: a NULL value is NaN, which ranks above every number.
+   */
+  private static final String UPSERT_LATEST_METRIC =
+      "INSERT INTO latest_metrics (run_id, key, value, timestamp, step) VALUES (?, ?, ?, ?, ?)"
+          + " ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value,"
+          + " timestamp = excluded.timestamp, step = excluded.step"
+          + " WHERE excluded.step > latest_metrics.step"
+          + " OR (excluded.step = latest_metrics.step"
+          + " AND (excluded.timestamp > latest_metrics.timestamp"
+          + " OR (excluded.timestamp = latest_metrics.timestamp"
+          + " AND ((excluded.value IS NULL AND latest_metrics.value IS NOT NULL)"
+          + " OR excluded.value > latest_metrics.value))))";
+
   private final SqliteDatabase database;
 
   public SqliteTrackingStore(SqliteMetadataStore metadata) {
@@ -286,6 +305,68 @@ public final class SqliteTrackingStore implements TrackingStore {
         connection -> loadRuns(connection, "r.experiment_id IN (" + placeholders + ")", ids, true));
   }
 
+  /** Largest number of ids in one {@code IN} list, below SQLite's limit of bound variables. */
+  private static final int IDS_PER_QUERY = 500;
+
+  @Override
+  public List<TrackedRun> searchRuns(
+      Collection<String> experimentIds,
+      List<SearchFilter.Clause> clauses,
+      ViewType view,
+      List<SearchFilter.OrderKey> orderBy,
+      int offset,
+      int limit) {
+    List<Long> ids =
+        experimentIds.stream()
+            .filter(SqliteTrackingStore::isNumber)
+            .map(Long::parseLong)
+            .distinct()
+            .toList();
+    if (ids.isEmpty()) {
+      return List.of();
+    }
+    List<RunSearchQuery.Statement> statements =
+        RunSearchQuery.build(ids, clauses, view, orderBy, offset, limit);
+    return database.read(
+        "search runs of experiments " + ids,
+        connection -> {
+          List<String> runIds = new ArrayList<>();
+          for (RunSearchQuery.Statement query : statements) {
+            try (PreparedStatement statement = connection.prepareStatement(query.sql())) {
+              query.bind(statement);
+              try (ResultSet rows = statement.executeQuery()) {
+                while (rows.next()) {
+                  runIds.add(rows.getString(1));
+                }
+              }
+            }
+            if (statements.size() > 1 && runIds.size() >= offset + limit) {
+              break;
+            }
+          }
+          if (statements.size() > 1) {
+            // Each part returned up to offset + limit ids; the page starts at offset.
+            runIds =
+                new ArrayList<>(
+                    runIds.subList(
+                        Math.min(offset, runIds.size()), Math.min(offset + limit, runIds.size())));
+          }
+          Map<String, TrackedRun> runs = new HashMap<>();
+          for (int start = 0; start < runIds.size(); start += IDS_PER_QUERY) {
+            List<String> chunk =
+                runIds.subList(start, Math.min(runIds.size(), start + IDS_PER_QUERY));
+            String placeholders = String.join(", ", Collections.nCopies(chunk.size(), "?"));
+            for (TrackedRun run :
+                loadRuns(connection, "r.id IN (" + placeholders + ")", chunk, false)) {
+              runs.put(run.id(), run);
+            }
+          }
+          List<TrackedRun> page = new ArrayList<>(runIds.size());
+          runIds.forEach(id -> page.add(runs.get(id)));
+          return page;
+        });
+  }
+
   /**
    * Loads runs and their params, tags and latest metrics with one query each, by a condition on
    * {@code tracking_runs r}.
@@ -306,23 +387,18 @@ public final class SqliteTrackingStore implements TrackingStore {
     String runIds = "SELECT r.id FROM tracking_runs r WHERE " + condition;
     Map<String, Map<String, String>> params = keyValues(connection, "run_params", runIds, binder);
     Map<String, Map<String, String>> tags = keyValues(connection, "run_tags", runIds, binder);
-    Map<String, Map<String, MetricPoint>> metrics = new HashMap<>();
+    Map<String, List<MetricPoint>> metrics = new HashMap<>();
     for (Object[] row :
         Sql.list(
             connection,
-            "SELECT run_id, key, value, timestamp, step FROM run_metrics WHERE run_id IN ("
+            "SELECT run_id, key, value, timestamp, step FROM latest_metrics WHERE run_id IN ("
                 + runIds
-                + ") ORDER BY seq",
+                + ")",
             binder,
             rows -> new Object[] {rows.getString(1), metric(rows, 2)})) {
-      MetricPoint point = (MetricPoint) row[1];
-      Map<String, MetricPoint> latest =
-          metrics.computeIfAbsent((String) row[0], id -> new LinkedHashMap<>());
-      MetricPoint current = latest.get(point.key());
-      if (current == null || point.isLaterThan(current)) {
-        latest.put(point.key(), point);
-      }
+      metrics.computeIfAbsent((String) row[0], id -> new ArrayList<>()).add((MetricPoint) row[1]);
     }
+    Map<String, List<DatasetInput>> inputs = inputs(connection, runIds, binder);
     return Sql.list(
         connection,
         "SELECT * FROM tracking_runs r WHERE " + condition + " ORDER BY r.seq",
@@ -339,11 +415,134 @@ public final class SqliteTrackingStore implements TrackingStore {
               getInstant(row, "end_time"),
               row.getString("artifact_uri"),
               LifecycleStage.fromMlflowName(row.getString("lifecycle_stage")),
-              new ArrayList<>(metrics.getOrDefault(id, Map.of()).values()),
+              metrics.getOrDefault(id, List.of()),
               params.getOrDefault(id, Map.of()),
               tags.getOrDefault(id, Map.of()),
-              false);
+              false,
+              inputs.getOrDefault(id, List.of()));
         });
+  }
+
+  /** Loads the dataset inputs of the runs that a subquery selects, in logging order. */
+  private static Map<String, List<DatasetInput>> inputs(
+      Connection connection, String runIds, Sql.Binder binder) throws SQLException {
+    Map<Long, Map<String, String>> tags = new HashMap<>();
+    for (Object[] row :
+        Sql.list(
+            connection,
+            "SELECT t.input_seq, t.key, t.value FROM run_input_tags t"
+                + " JOIN run_inputs i ON i.seq = t.input_seq WHERE i.run_id IN ("
+                + runIds
+                + ")",
+            binder,
+            rows -> new Object[] {rows.getLong(1), rows.getString(2), rows.getString(3)})) {
+      tags.computeIfAbsent((Long) row[0], seq -> new HashMap<>())
+          .put((String) row[1], (String) row[2]);
+    }
+    Map<String, List<DatasetInput>> inputs = new HashMap<>();
+    for (Object[] row :
+        Sql.list(
+            connection,
+            "SELECT i.run_id, i.seq, d.name, d.digest, d.source_type, d.source, d.schema,"
+                + " d.profile FROM run_inputs i JOIN datasets d ON d.id = i.dataset_id"
+                + " WHERE i.run_id IN ("
+                + runIds
+                + ") ORDER BY i.seq",
+            binder,
+            rows ->
+                new Object[] {
+                  rows.getString(1),
+                  new DatasetInput(
+                      new Dataset(
+                          rows.getString(3),
+                          rows.getString(4),
+                          rows.getString(5),
+                          rows.getString(6),
+                          rows.getString(7),
+                          rows.getString(8)),
+                      tags.getOrDefault(rows.getLong(2), Map.of()))
+                })) {
+      inputs.computeIfAbsent((String) row[0], id -> new ArrayList<>()).add((DatasetInput) row[1]);
+    }
+    return inputs;
+  }
+
+  @Override
+  public void logInputs(String runId, String experimentId, List<DatasetInput> inputs) {
+    database.write(
+        "log " + inputs.size() + " dataset inputs of run " + runId,
+        connection -> {
+          for (DatasetInput input : inputs) {
+            long datasetId = datasetId(connection, Long.parseLong(experimentId), input.dataset());
+            boolean logged =
+                Sql.exists(
+                    connection,
+                    "SELECT 1 FROM run_inputs WHERE run_id = ? AND dataset_id = ?",
+                    statement -> {
+                      statement.setString(1, runId);
+                      statement.setLong(2, datasetId);
+                    });
+            if (logged) {
+              continue;
+            }
+            long seq;
+            try (PreparedStatement insert =
+                connection.prepareStatement(
+                    "INSERT INTO run_inputs (run_id, dataset_id) VALUES (?, ?) RETURNING seq")) {
+              insert.setString(1, runId);
+              insert.setLong(2, datasetId);
+              try (ResultSet rows = insert.executeQuery()) {
+                rows.next();
+                seq = rows.getLong(1);
+              }
+            }
+            for (Map.Entry<String, String> tag : input.tags().entrySet()) {
+              Sql.update(
+                  connection,
+                  "INSERT INTO run_input_tags (input_seq, key, value) VALUES (?, ?, ?)",
+                  statement -> {
+                    statement.setLong(1, seq);
+                    statement.setString(2, tag.getKey());
+                    statement.setString(3, tag.getValue());
+                  });
+            }
+          }
+          return null;
+        });
+  }
+
+  /** Returns the id of a dataset of an experiment, inserting it when the experiment has none. */
+  private static long datasetId(Connection connection, long experimentId, Dataset dataset)
+      throws SQLException {
+    Optional<Long> existing =
+        Sql.first(
+            connection,
+            "SELECT id FROM datasets WHERE experiment_id = ? AND name = ? AND digest = ?",
+            statement -> {
+              statement.setLong(1, experimentId);
+              statement.setString(2, dataset.name());
+              statement.setString(3, dataset.digest());
+            },
+            row -> row.getLong(1));
+    if (existing.isPresent()) {
+      return existing.get();
+    }
+    try (PreparedStatement insert =
+        connection.prepareStatement(
+            "INSERT INTO datasets (experiment_id, name, digest, source_type, source, schema,"
+                + " profile) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id")) {
+      insert.setLong(1, experimentId);
+      insert.setString(2, dataset.name());
+      insert.setString(3, dataset.digest());
+      insert.setString(4, dataset.sourceType());
+      insert.setString(5, dataset.source());
+      insert.setString(6, dataset.schema());
+      insert.setString(7, dataset.profile());
+      try (ResultSet rows = insert.executeQuery()) {
+        rows.next();
+        return rows.getLong(1);
+      }
+    }
   }
 
   private static Map<String, Map<String, String>> keyValues(
@@ -406,6 +605,28 @@ public final class SqliteTrackingStore implements TrackingStore {
         insert.addBatch();
       }
       insert.executeBatch();
+    }
+    Map<String, MetricPoint> latest = new LinkedHashMap<>();
+    for (MetricPoint point : points) {
+      MetricPoint current = latest.get(point.key());
+      if (current == null || point.isLaterThan(current)) {
+        latest.put(point.key(), point);
+      }
+    }
+    try (PreparedStatement upsert = connection.prepareStatement(UPSERT_LATEST_METRIC)) {
+      for (MetricPoint point : latest.values()) {
+        upsert.setString(1, runId);
+        upsert.setString(2, point.key());
+        if (Double.isNaN(point.value())) {
+          upsert.setNull(3, Types.REAL);
+        } else {
+          upsert.setDouble(3, point.value());
+        }
+        upsert.setLong(4, point.timestamp());
+        upsert.setLong(5, point.step());
+        upsert.addBatch();
+      }
+      upsert.executeBatch();
     }
   }
 
