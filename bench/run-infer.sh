@@ -83,6 +83,36 @@ start_server() {
   echo
 }
 
+# cpu_ticks: prints the busy ticks of all CPUs, the server's ticks and the ticks of this shell's
+# finished children (wrk), each in 1/100 s (USER_HZ), read from /proc.
+cpu_ticks() {
+  local machine server children stat
+  machine=$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat)
+  stat=$(sed 's/.*) //' "/proc/$SERVER_PID/stat")
+  server=$(awk '{print $12 + $13}' <<<"$stat")
+  stat=$(sed 's/.*) //' "/proc/$$/stat")
+  children=$(awk '{print $14 + $15}' <<<"$stat")
+  echo "$machine $server $children"
+}
+
+# run_wrk ARGS...: runs wrk, then prints the CPUs that processes other than wrk and the server kept
+# busy meanwhile, the noise figure that InferLoad prints for its own runs. It runs wrk behind the
+# caller's local $client prefix (taskset or nothing), which bash scoping makes visible here.
+run_wrk() {
+  local before after start end
+  before=$(cpu_ticks)
+  start=$(date +%s.%N)
+  $client wrk "$@"
+  end=$(date +%s.%N)
+  after=$(cpu_ticks)
+  awk -v b="$before" -v a="$after" -v s="$start" -v e="$end" 'BEGIN {
+    split(b, x, " "); split(a, y, " ")
+    others = (y[1] - x[1]) - (y[2] - x[2]) - (y[3] - x[3])
+    printf "other processes (not wrk, not the server) used %.2f CPUs on average\n", \
+      (others < 0 ? 0 : others) / 100 / (e - s)
+  }'
+}
+
 # run_layout NAME SERVER_CPUS CLIENT_PREFIX WRK_THREADS
 run_layout() {
   local name=$1 server_cpus=$2 client=$3 threads=$4
@@ -95,7 +125,7 @@ run_layout() {
   for rows in 1 100; do
     for repeat in $(seq 1 "$REPEATS"); do
       echo "-- wrk $name rows=$rows repeat=$repeat"
-      WRK_BODY=$WORK/body-$rows.json $client wrk -t"$threads" -c"$CONNECTIONS" \
+      WRK_BODY=$WORK/body-$rows.json run_wrk -t"$threads" -c"$CONNECTIONS" \
         -d"${WRK_SECONDS}s" --latency -s bench/wrk/infer.lua "$url"
     done
   done

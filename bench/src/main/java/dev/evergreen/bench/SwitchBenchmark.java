@@ -91,6 +91,7 @@ public final class SwitchBenchmark {
         deployments.rollback(MODEL, ACTOR);
       }
 
+      CpuUsage rollbackStart = CpuUsage.now();
       long[] rollbackSwitch = new long[iterations];
       long[] rollbackCall = new long[iterations];
       for (int i = 0; i < iterations; i++) {
@@ -101,6 +102,9 @@ public final class SwitchBenchmark {
       }
       print("rollback switch", rollbackSwitch, 1e3, "us");
       print("rollback call", rollbackCall, 1e6, "ms");
+      printNoise("rollbacks", rollbackStart);
+
+      CpuUsage warmStart = CpuUsage.now();
 
       long[] warmSwitch = new long[iterations];
       long[] warmCall = new long[iterations];
@@ -114,6 +118,9 @@ public final class SwitchBenchmark {
       }
       print("warm deploy switch", warmSwitch, 1e3, "us");
       print("warm deploy call", warmCall, 1e6, "ms");
+      printNoise("warm deploys", warmStart);
+
+      CpuUsage coldStart = CpuUsage.now();
 
       long[] coldSwitch = new long[coldIterations];
       long[] coldCall = new long[coldIterations];
@@ -130,6 +137,7 @@ public final class SwitchBenchmark {
       }
       print("cold deploy switch", coldSwitch, 1e3, "us");
       print("cold deploy call (load, warm-up, check, switch, record)", coldCall, 1e6, "ms");
+      printNoise("cold deploys", coldStart);
     }
   }
 
@@ -138,6 +146,17 @@ public final class SwitchBenchmark {
       throw new IllegalStateException(
           "deploy of version " + version + " did not switch: " + result.detail());
     }
+  }
+
+  /**
+   * Prints how many CPUs other processes kept busy since {@code start}, the measurement's noise.
+   */
+  private void printNoise(String name, CpuUsage start) {
+    out.printf(
+        Locale.ROOT,
+        "other processes used %.2f CPUs during the %s%n",
+        CpuUsage.otherCores(start, CpuUsage.now()),
+        name);
   }
 
   private void print(String name, long[] nanos, double divisor, String unit) {

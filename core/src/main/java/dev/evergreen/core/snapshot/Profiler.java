@@ -8,6 +8,10 @@ import dev.evergreen.api.data.Profile;
 import dev.evergreen.api.data.Schema;
 import dev.evergreen.api.data.ValueCount;
 import dev.evergreen.core.data.ColumnTypes;
+import dev.evergreen.core.profile.SnapshotProfiles;
+import dev.evergreen.core.store.ArtifactStore;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -19,7 +23,9 @@ import java.util.List;
  * Computes a snapshot's profile: the row count and, per column, nulls, min, max, mean and sample
  * standard deviation (numeric columns only), approximate distinct count (HyperLogLog) and the ten
  * most frequent values. Counts, extremes and moments come from one aggregate query; the frequent
- * values need one grouped query per column.
+ * values need one grouped query per column. The mergeable binary profile that drift is measured
+ * from ({@link dev.evergreen.core.profile.DatasetProfile}) is built in one further pass over the
+ * stored Parquet file and referenced by {@link Profile#sketchKey()}.
  */
 final class Profiler {
   static final int TOP_VALUES = 10;
@@ -27,6 +33,25 @@ final class Profiler {
   private static final int STATS_PER_COLUMN = 6;
 
   private Profiler() {}
+
+  /**
+   * Computes the profile of {@code table} and stores the binary profile of the snapshot's Parquet
+   * file, already stored under {@code parquetKey}.
+   *
+   * @param threads DuckDB threads of the pass over the Parquet file
+   */
+  static Profile of(
+      Connection connection,
+      String table,
+      Schema schema,
+      ArtifactStore artifacts,
+      String parquetKey,
+      int threads)
+      throws SQLException, IOException {
+    Profile profile = of(connection, table, schema);
+    Path parquet = artifacts.localPath(parquetKey);
+    return profile.withSketchKey(SnapshotProfiles.store(artifacts, parquet, schema, threads));
+  }
 
   static Profile of(Connection connection, String table, Schema schema) throws SQLException {
     List<Column> columns = schema.columns();

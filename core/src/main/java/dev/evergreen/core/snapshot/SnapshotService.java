@@ -92,8 +92,9 @@ public final class SnapshotService {
             "snapshot {} already stored; {} adds nothing new", existing.get().shortId(), source);
         return new SnapshotResult(existing.get(), false);
       }
-      Profile profile = Profiler.of(connection, BatchLoader.TABLE, schema);
       String artifactKey = writeParquet(connection);
+      Profile profile =
+          Profiler.of(connection, BatchLoader.TABLE, schema, artifacts, artifactKey, threads);
       Snapshot snapshot =
           new Snapshot(
               id,

@@ -1,11 +1,15 @@
 package dev.evergreen.core.validation;
 
+import dev.evergreen.core.profile.KllSketch;
+import java.util.Arrays;
 import java.util.List;
 
 /**
  * Distribution distances and two-sample tests between a reference and a current sample. Numeric
  * metrics take the non-null values of each sample sorted ascending; binned metrics take per-bin
- * {@code {reference count, current count}} pairs, the bins of {@link PopulationStability}.
+ * {@code {reference count, current count}} pairs, the bins of {@link PopulationStability}. The
+ * overloads on {@link KllSketch.Cdf} compute the same statistics between two quantile sketches,
+ * treating each sketch as the weighted sample of its retained items.
  */
 final class DriftMetrics {
   /** Smallest reference standard deviation used to normalise the Wasserstein distance. */
@@ -36,6 +40,56 @@ final class DriftMetrics {
       largest = Math.max(largest, gap);
     }
     return largest;
+  }
+
+  /**
+   * Returns the Kolmogorov-Smirnov statistic between two sketched distributions, evaluated at every
+   * retained item of either. It differs from the statistic of the raw samples by at most the sum of
+   * the two sketches' rank errors.
+   */
+  static double ks(KllSketch.Cdf reference, KllSketch.Cdf current) {
+    if (reference.total() == 0 || current.total() == 0) {
+      return 0.0;
+    }
+    double largest = 0;
+    for (double[] points : List.of(reference.values(), current.values())) {
+      for (double x : points) {
+        double gap =
+            Math.abs(
+                (double) reference.rankAtMost(x) / reference.total()
+                    - (double) current.rankAtMost(x) / current.total());
+        largest = Math.max(largest, gap);
+      }
+    }
+    return largest;
+  }
+
+  /**
+   * Returns the Wasserstein-1 distance between two sketched distributions: the area between their
+   * step CDFs, in the unit of the values.
+   */
+  static double wasserstein(KllSketch.Cdf reference, KllSketch.Cdf current) {
+    if (reference.total() == 0 || current.total() == 0) {
+      return 0.0;
+    }
+    double[] a = reference.values();
+    double[] b = current.values();
+    double[] points = new double[a.length + b.length];
+    System.arraycopy(a, 0, points, 0, a.length);
+    System.arraycopy(b, 0, points, a.length, b.length);
+    Arrays.sort(points);
+    double area = 0;
+    for (int i = 0; i + 1 < points.length; i++) {
+      double width = points[i + 1] - points[i];
+      if (width > 0) {
+        double gap =
+            Math.abs(
+                (double) reference.rankAtMost(points[i]) / reference.total()
+                    - (double) current.rankAtMost(points[i]) / current.total());
+        area += gap * width;
+      }
+    }
+    return area;
   }
 
   /**

@@ -115,7 +115,8 @@ class SnapshotServiceTest {
     assertThat(snapshot.schema().column("city").get().type()).isEqualTo(ColumnType.STRING);
     assertThat(snapshot.schema().column("label").get().type()).isEqualTo(ColumnType.INTEGER);
     assertThat(store.findSnapshot(snapshot.id())).contains(snapshot);
-    assertThat(artifacts.keys()).containsExactly(snapshot.artifactKey());
+    assertThat(artifacts.keys())
+        .containsExactlyInAnyOrder(snapshot.artifactKey(), snapshot.profile().sketchKey());
 
     Path parquet = service.parquetOf(snapshot);
     assertThat(
@@ -150,7 +151,8 @@ class SnapshotServiceTest {
     assertThat(again.snapshot().source()).isEqualTo(first.toAbsolutePath().toString());
     assertThat(store.snapshots()).hasSize(1);
     assertThat(store.listAuditEntries(0, 10)).hasSize(1);
-    assertThat(artifacts.keys()).hasSize(1);
+    // The Parquet file and the binary profile.
+    assertThat(artifacts.keys()).hasSize(2);
   }
 
   @Test
