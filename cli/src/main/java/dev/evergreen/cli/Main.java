@@ -13,6 +13,8 @@ import picocli.CommandLine.Command;
     subcommands = {
       ServerCommand.class,
       RunCommand.class,
+      ValidateCommand.class,
+      SchemaCommand.class,
       ModelsCommand.class,
       RollbackCommand.class,
       RunsCommand.class,
@@ -27,7 +29,7 @@ import picocli.CommandLine.Command;
       "0:success (for run: the challenger was promoted)",
       "1:the command or run failed",
       "2:invalid command-line usage",
-      "3:run: validation rejected the data",
+      "3:run, validate: validation rejected the data",
       "4:run: the gate kept the champion",
       "5:audit verify: the audit log was altered"
     })

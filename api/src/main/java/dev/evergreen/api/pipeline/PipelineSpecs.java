@@ -471,12 +471,12 @@ public final class PipelineSpecs {
       problems.add("validation.drift.smallSample " + drift.smallSample() + " must not be negative");
     }
     checkShare(drift.driftShare(), "validation.drift.driftShare", problems);
+    RuleChecks.checkEnvironments(validation, problems);
   }
 
   private static void checkRule(RuleSpec rule, String field, List<String> problems) {
-    if (rule.column() == null) {
-      problems.add(field + ".column is missing; every rule names the column it checks");
-    }
+    RuleChecks.checkKind(rule, field, problems);
+    RuleChecks.checkBatchAndColumnFields(rule, field, problems);
     if (rule.min() != null && rule.max() != null && rule.min() > rule.max()) {
       problems.add(
           field + ": min " + rule.min() + " is greater than max " + rule.max() + "; swap them");

@@ -7,6 +7,7 @@ import dev.evergreen.api.model.Aliases;
 import dev.evergreen.api.model.ModelVersion;
 import dev.evergreen.api.pipeline.PipelineSpec;
 import dev.evergreen.api.pipeline.RuleSpec;
+import dev.evergreen.api.pipeline.ValidationSpec;
 import dev.evergreen.api.run.Provenance;
 import dev.evergreen.api.run.Run;
 import dev.evergreen.api.run.RunOutcome;
@@ -30,6 +31,7 @@ import dev.evergreen.core.training.ModelBundles.StoredBundle;
 import dev.evergreen.core.training.TrainedModel;
 import dev.evergreen.core.training.TrainingData;
 import dev.evergreen.core.validation.RuleInference;
+import dev.evergreen.core.validation.ValidationContext;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,6 +61,8 @@ final class PipelineRunner {
   static final String STEP_EVALUATE = "evaluate";
   static final String STEP_REGISTER = "register";
   static final String STEP_DEPLOY = "deploy";
+
+  private static final int PREVIOUS_RUNS = 50;
 
   private final Evergreen evergreen;
   private final PipelineMetrics metrics;
@@ -157,16 +161,23 @@ final class PipelineRunner {
         state.flatMap(s -> evergreen.store().findSnapshot(s.referenceSnapshotId())).orElse(null);
     List<RuleSpec> inferred = state.map(PipelineState::inferredRules).orElse(List.of());
     Path referenceParquet = reference == null ? null : evergreen.snapshots().parquetOf(reference);
+    ValidationContext context =
+        new ValidationContext(
+            ValidationSpec.TRAINING,
+            evergreen.clock().instant(),
+            previousRowCount(spec.name(), run.id()));
     ValidationReport report =
         evergreen
             .validator()
-            .validate(
+            .check(
                 snapshot,
                 evergreen.snapshots().parquetOf(snapshot),
                 reference,
                 referenceParquet,
                 spec,
-                inferred);
+                inferred,
+                context)
+            .report();
     evergreen
         .store()
         .inTransaction(
@@ -215,6 +226,26 @@ final class PipelineRunner {
         report.errors().size(),
         report.warnings().size());
     return report;
+  }
+
+  /**
+   * Returns the row count of the newest earlier batch of the pipeline that validation accepted,
+   * among its last {@value #PREVIOUS_RUNS} runs, or null when there is none.
+   */
+  private Long previousRowCount(String pipeline, String currentRunId) {
+    for (Run earlier : evergreen.store().listRuns(pipeline, PREVIOUS_RUNS)) {
+      if (earlier.id().equals(currentRunId)
+          || earlier.snapshotId() == null
+          || earlier.outcome() == null
+          || earlier.outcome() == RunOutcome.REJECTED) {
+        continue;
+      }
+      Optional<Snapshot> snapshot = evergreen.store().findSnapshot(earlier.snapshotId());
+      if (snapshot.isPresent()) {
+        return snapshot.get().profile().rowCount();
+      }
+    }
+    return null;
   }
 
   /** A trained challenger and the data it was trained on. */

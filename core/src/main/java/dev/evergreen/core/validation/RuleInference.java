@@ -20,6 +20,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 
 /**
@@ -42,6 +43,9 @@ import java.util.Optional;
  */
 public final class RuleInference {
   static final int MAX_ALLOWED_VALUES = 50;
+
+  /** Most distinct values for which {@link #suggest} lists the allowed values. */
+  static final int SUGGESTED_VALUES = 20;
 
   private RuleInference() {}
 
@@ -183,5 +187,149 @@ public final class RuleInference {
                   case "allowed_values" -> rule.allowedValues() != null;
                   default -> false;
                 });
+  }
+
+  /**
+   * One suggested constraint field for a constraints file.
+   *
+   * @param field the {@link RuleSpec} field, such as {@code notNull} or {@code allowedValues}
+   * @param value its value: a Boolean, Number or list of strings
+   * @param reason the statistic it came from, such as {@code completeness 1.0 over 512,117 rows}
+   */
+  public record Suggestion(
+      String column, Severity severity, String field, Object value, String reason) {}
+
+  /**
+   * Suggests constraints for every column of a batch from exact statistics of its Parquet file,
+   * chosen so that the batch they came from passes them:
+   *
+   * <ul>
+   *   <li>{@code notNull}, error: no null value.
+   *   <li>{@code completeness}, error: some nulls; the observed share rounded down to two decimals.
+   *   <li>{@code min: 0}, error: a numeric column whose minimum is 0 or more.
+   *   <li>{@code unique}, error: an integer or string column whose values are all distinct and
+   *       non-null, in more than one row.
+   *   <li>{@code allowedValues}, warning: a string column with at most {@value #SUGGESTED_VALUES}
+   *       distinct values.
+   * </ul>
+   */
+  public static List<Suggestion> suggest(Snapshot batch, Path parquet, int threads) {
+    long rows = batch.profile().rowCount();
+    List<Suggestion> suggestions = new ArrayList<>();
+    try (Connection connection = DuckDb.open(threads);
+        Statement statement = connection.createStatement()) {
+      for (dev.evergreen.api.data.Column column : batch.schema().columns()) {
+        String name = identifier(column.name());
+        String sql =
+            "SELECT count("
+                + name
+                + "), count(DISTINCT "
+                + name
+                + "), "
+                + (column.type().isNumeric() ? "CAST(min(" + name + ") AS DOUBLE)" : "NULL")
+                + " FROM read_parquet("
+                + DuckDb.path(parquet)
+                + ")";
+        long nonNull;
+        long distinct;
+        Double min;
+        try (ResultSet result = statement.executeQuery(sql)) {
+          result.next();
+          nonNull = result.getLong(1);
+          distinct = result.getLong(2);
+          min = result.getObject(3) == null ? null : result.getDouble(3);
+        }
+        suggestColumn(column, rows, nonNull, distinct, min, suggestions);
+        if (column.type() == ColumnType.STRING && distinct > 0 && distinct <= SUGGESTED_VALUES) {
+          List<String> values = new ArrayList<>();
+          try (ResultSet result =
+              statement.executeQuery(
+                  "SELECT DISTINCT "
+                      + name
+                      + " FROM read_parquet("
+                      + DuckDb.path(parquet)
+                      + ") WHERE "
+                      + name
+                      + " IS NOT NULL ORDER BY "
+                      + name)) {
+            while (result.next()) {
+              values.add(result.getString(1));
+            }
+          }
+          suggestions.add(
+              new Suggestion(
+                  column.name(),
+                  Severity.WARNING,
+                  "allowedValues",
+                  values,
+                  distinct + " distinct values over " + count(nonNull) + " non-null rows"));
+        }
+      }
+    } catch (SQLException e) {
+      throw new EvergreenException(
+          ErrorKind.INTERNAL,
+          "DuckDB failed while profiling " + batch.source() + ": " + e.getMessage(),
+          e);
+    }
+    return suggestions;
+  }
+
+  private static void suggestColumn(
+      dev.evergreen.api.data.Column column,
+      long rows,
+      long nonNull,
+      long distinct,
+      Double min,
+      List<Suggestion> suggestions) {
+    String name = column.name();
+    if (rows > 0 && nonNull == rows) {
+      suggestions.add(
+          new Suggestion(
+              name,
+              Severity.ERROR,
+              "notNull",
+              true,
+              "completeness 1.0 over " + count(rows) + " rows"));
+    } else if (rows > 0 && nonNull > 0) {
+      double completeness = (double) nonNull / rows;
+      double floor = Math.floor(completeness * 100) / 100;
+      if (floor > 0) {
+        suggestions.add(
+            new Suggestion(
+                name,
+                Severity.ERROR,
+                "completeness",
+                floor,
+                "completeness "
+                    + String.format(Locale.ROOT, "%.4f", completeness)
+                    + " over "
+                    + count(rows)
+                    + " rows"));
+      }
+    }
+    if (min != null && min >= 0) {
+      suggestions.add(
+          new Suggestion(
+              name,
+              Severity.ERROR,
+              "min",
+              0,
+              "minimum " + Validator.format(min) + " over " + count(nonNull) + " non-null rows"));
+    }
+    boolean keyType = column.type() == ColumnType.INTEGER || column.type() == ColumnType.STRING;
+    if (keyType && rows > 1 && nonNull == rows && distinct == rows) {
+      suggestions.add(
+          new Suggestion(
+              name,
+              Severity.ERROR,
+              "unique",
+              true,
+              count(distinct) + " distinct values in " + count(rows) + " rows"));
+    }
+  }
+
+  /** Formats a count with thousands separators: 512,117. */
+  static String count(long value) {
+    return String.format(Locale.ROOT, "%,d", value);
   }
 }

@@ -1,0 +1,118 @@
+package dev.evergreen.core.snapshot;
+
+import dev.evergreen.api.ErrorKind;
+import dev.evergreen.api.EvergreenException;
+import dev.evergreen.api.data.Profile;
+import dev.evergreen.api.data.Schema;
+import dev.evergreen.api.data.Snapshot;
+import dev.evergreen.api.pipeline.PipelineSpec;
+import dev.evergreen.core.data.DuckDb;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Reads a batch file as a snapshot would store it, without storing anything: for checking a file
+ * from the command line before it is delivered.
+ */
+public final class BatchFiles {
+  private BatchFiles() {}
+
+  /**
+   * Reads {@code file} with the same checks, types and pseudonymisation as {@link
+   * SnapshotService#ingest}, writes its rows in file order to {@code parquet} and returns a
+   * snapshot record that is not stored: its {@code id} is the SHA-256 of the file's bytes, not of
+   * its content as a snapshot's id, and its {@code artifactKey} is the Parquet path.
+   *
+   * @param pseudonymKey HMAC key for columns tagged {@code direct_identifier}, null when not
+   *     configured
+   * @throws EvergreenException {@link ErrorKind#INVALID_INPUT} when the file cannot be read or does
+   *     not fit the pipeline
+   */
+  public static Snapshot read(
+      Path file, PipelineSpec spec, Path parquet, byte[] pseudonymKey, int threads) {
+    Path source = file.toAbsolutePath().normalize();
+    if (!Files.isRegularFile(source)) {
+      throw EvergreenException.invalid(source + ": file not found. Check the path.");
+    }
+    boolean csv = isCsv(source, spec);
+    try (Connection connection = DuckDb.open(threads)) {
+      Schema schema = new BatchLoader(connection, source, csv, spec).load();
+      List<String> tagged = Pseudonymizer.taggedColumns(schema, spec, pseudonymKey, source);
+      schema = Pseudonymizer.apply(connection, BatchLoader.TABLE, schema, tagged, pseudonymKey);
+      // The content hash of a stored snapshot reads every row in Java, which takes seconds on
+      // millions of rows. A file that is only checked is named by the hash of its bytes instead.
+      String id = fileSha256(source);
+      Profile profile = Profiler.of(connection, BatchLoader.TABLE, schema);
+      try (Statement statement = connection.createStatement()) {
+        statement.execute(
+            "COPY (SELECT * FROM "
+                + BatchLoader.TABLE
+                + " ORDER BY rowid) TO "
+                + DuckDb.path(parquet)
+                + " (FORMAT parquet)");
+      }
+      return new Snapshot(
+          id,
+          source.toString(),
+          parquet.toString(),
+          schema,
+          profile,
+          spec.data().personalData(),
+          Instant.now());
+    } catch (SQLException e) {
+      throw new EvergreenException(
+          ErrorKind.INTERNAL,
+          "DuckDB failed while reading " + source + ": " + CsvErrors.firstLine(e.getMessage()),
+          e);
+    } catch (IOException e) {
+      throw new EvergreenException(
+          ErrorKind.INTERNAL, "cannot read " + source + ": " + e.getMessage(), e);
+    } catch (IllegalArgumentException e) {
+      // DuckDb.path rejects file names that DuckDB would read as a glob pattern.
+      throw new EvergreenException(ErrorKind.INVALID_INPUT, e.getMessage(), e);
+    }
+  }
+
+  /** Returns true for CSV: {@code source.format} when set, else the file extension. */
+  private static boolean isCsv(Path file, PipelineSpec spec) {
+    String format = spec.source() == null ? null : spec.source().format();
+    if (format != null) {
+      return format.equalsIgnoreCase("csv");
+    }
+    String name = file.getFileName().toString().toLowerCase(Locale.ROOT);
+    if (name.endsWith(".csv")) {
+      return true;
+    }
+    if (name.endsWith(".parquet")) {
+      return false;
+    }
+    throw EvergreenException.invalid(
+        file + ": cannot tell the format from the file name; name the file *.csv or *.parquet.");
+  }
+
+  private static String fileSha256(Path file) throws IOException {
+    MessageDigest digest;
+    try {
+      digest = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is required by every Java platform", e);
+    }
+    try (InputStream in = new DigestInputStream(Files.newInputStream(file), digest)) {
+      in.transferTo(OutputStream.nullOutputStream());
+    }
+    return HexFormat.of().formatHex(digest.digest());
+  }
+}
