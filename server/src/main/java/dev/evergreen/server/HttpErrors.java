@@ -36,13 +36,49 @@ final class HttpErrors {
     };
   }
 
-  /** Sends {@code {"error": message}} with a status, unless a response was already sent. */
+  /**
+   * Sends {@code {"error": message}} with a status, unless a response was already sent. Under the
+   * MLflow paths the body is MLflow's {@code {"error_code": ..., "message": ...}} instead, so that
+   * MLflow clients can read authentication and routing failures too.
+   */
   static void send(RoutingContext ctx, int status, String message) {
     HttpServerResponse response = ctx.response();
     if (response.ended() || response.headWritten()) {
       return;
     }
-    response.setStatusCode(status).putHeader(CONTENT_TYPE, APPLICATION_JSON).end(body(message));
+    Buffer body = isMlflowPath(ctx.request().path()) ? mlflowBody(status, message) : body(message);
+    response.setStatusCode(status).putHeader(CONTENT_TYPE, APPLICATION_JSON).end(body);
+  }
+
+  static boolean isMlflowPath(String path) {
+    return path != null
+        && (path.startsWith("/api/2.0/mlflow") || path.startsWith("/ajax-api/2.0/mlflow"));
+  }
+
+  /** Returns the MLflow error code for an HTTP status, as MLflow's tracking server uses them. */
+  static String mlflowErrorCode(int status) {
+    return switch (status) {
+      case 401 -> "UNAUTHENTICATED";
+      case 403 -> "PERMISSION_DENIED";
+      case 404, 405 -> "ENDPOINT_NOT_FOUND";
+      case 409 -> "INVALID_STATE";
+      case 400, 413 -> "INVALID_PARAMETER_VALUE";
+      case 503 -> "TEMPORARILY_UNAVAILABLE";
+      default -> "INTERNAL_ERROR";
+    };
+  }
+
+  private static Buffer mlflowBody(int status, String message) {
+    ByteArrayBuilder bytes = new ByteArrayBuilder(96 + message.length());
+    try (JsonGenerator json = Json.FACTORY.createGenerator(bytes)) {
+      json.writeStartObject();
+      json.writeStringField("error_code", mlflowErrorCode(status));
+      json.writeStringField("message", message);
+      json.writeEndObject();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return Buffer.buffer(bytes.toByteArray());
   }
 
   static void send(RoutingContext ctx, EvergreenException e) {

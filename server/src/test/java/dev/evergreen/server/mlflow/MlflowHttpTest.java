@@ -139,6 +139,30 @@ class MlflowHttpTest {
         server.send("GET", API + "/experiments/get?experiment_id=0", null, null);
 
     assertThat(response.statusCode()).isEqualTo(401);
+    assertThat(MlflowServer.json(response).get("error_code").asText()).isEqualTo("UNAUTHENTICATED");
+    assertThat(MlflowServer.json(response).get("message").asText()).contains("bearer token");
+  }
+
+  @Test
+  void viewerWriteIsPermissionDenied() throws Exception {
+    HttpResponse<String> response =
+        server.send(
+            "POST", API + "/experiments/create", server.viewerSecret, "{\"name\": \"denied\"}");
+
+    assertThat(response.statusCode()).isEqualTo(403);
+    assertThat(MlflowServer.json(response).get("error_code").asText())
+        .isEqualTo("PERMISSION_DENIED");
+    assertThat(MlflowServer.json(response).get("message").asText()).contains("operator");
+  }
+
+  @Test
+  void unknownEndpointIsEndpointNotFound() throws Exception {
+    HttpResponse<String> response =
+        server.send("GET", API + "/no-such-endpoint", server.viewerSecret, null);
+
+    assertThat(response.statusCode()).isEqualTo(404);
+    assertThat(MlflowServer.json(response).get("error_code").asText())
+        .isEqualTo("ENDPOINT_NOT_FOUND");
   }
 
   @Test
