@@ -264,6 +264,20 @@ class MlflowClientTest {
   }
 
   @Test
+  void listRunInfosReturnsActiveRuns() {
+    String experimentId = client.createExperiment("exp-list-infos");
+    String first = client.createRun(experimentId).getRunId();
+    String second = client.createRun(experimentId).getRunId();
+    client.deleteRun(first);
+
+    List<Service.RunInfo> infos = client.listRunInfos(experimentId);
+
+    assertThat(infos).extracting(Service.RunInfo::getRunId).containsExactly(second);
+    assertThat(infos.get(0).getExperimentId()).isEqualTo(experimentId);
+    assertThat(infos.get(0).getLifecycleStage()).isEqualTo("active");
+  }
+
+  @Test
   void searchRunsFiltersOrdersAndPages() {
     String experimentId = client.createExperiment("exp-search-runs");
     Map<String, String> idsByName = new LinkedHashMap<>();
