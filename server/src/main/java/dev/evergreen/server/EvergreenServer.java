@@ -32,10 +32,10 @@ import org.slf4j.LoggerFactory;
  * API under {@code /api/v1} and Prometheus metrics at {@code /metrics}, on Vert.x with one HTTP
  * server instance per event loop sharing one port.
  *
- * <p>Every endpoint except {@code GET /v2/health/live} and {@code GET /v2/health/ready} requires a
- * bearer token: viewer for reads and inference, operator for runs, deploys and rollbacks, admin for
- * tokens. Starting the server also starts the deployment reconciler, which deploys each model's
- * {@code champion} version.
+ * <p>Every endpoint except {@code GET /v2/health/live}, {@code GET /v2/health/ready}, {@code GET
+ * /ping} and {@code GET /health} requires a bearer token: viewer for reads and inference, operator
+ * for runs, deploys and rollbacks, admin for tokens. Starting the server also starts the deployment
+ * reconciler, which deploys each model's {@code champion} version.
  */
 public final class EvergreenServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(EvergreenServer.class);
@@ -258,6 +258,9 @@ public final class EvergreenServer implements AutoCloseable {
     routes.add(HttpMethod.GET, "/metrics", Role.VIEWER, ctx -> metrics(ctx, vertx, evergreen));
     MlflowApi.register(router, vertx, evergreen, authenticator);
     MlflowArtifacts.register(router, vertx, evergreen, authenticator);
+    TabularInference tabular = new TabularInference(vertx, evergreen, metrics);
+    KServeV1Api.register(router, tabular, authenticator);
+    MlflowScoringApi.register(router, vertx, tabular, authenticator);
 
     router.route().failureHandler(HttpErrors::handleFailure);
     router.errorHandler(404, ctx -> HttpErrors.send(ctx, 404, HttpErrors.statusMessage(ctx, 404)));

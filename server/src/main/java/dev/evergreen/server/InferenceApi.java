@@ -195,7 +195,8 @@ final class InferenceApi {
   /**
    * Writes {@code {"model_name", "model_version", "id"?, "outputs": [{"name", "shape", "datatype",
    * "data"}]}} with the scores as one FP64 tensor, shaped {@code [rows]} for one value per row and
-   * {@code [rows, width]} otherwise.
+   * {@code [rows, width]} otherwise. When the request names {@code outputs}, only those are
+   * written, so an empty list gives an empty {@code outputs} array.
    */
   static Buffer encode(
       ServableModel model, InferenceRequestDecoder.Decoded request, double[] scores) {
@@ -213,27 +214,36 @@ final class InferenceApi {
         json.writeStringField("id", request.id());
       }
       json.writeArrayFieldStart("outputs");
-      json.writeStartObject();
-      json.writeStringField("name", outputName);
-      json.writeArrayFieldStart("shape");
-      json.writeNumber(rows);
-      if (matrix) {
-        json.writeNumber(width);
+      if (request.outputs() == null || request.outputs().contains(outputName)) {
+        writeScores(json, outputName, rows, matrix ? width : -1, scores);
       }
-      json.writeEndArray();
-      json.writeStringField("datatype", "FP64");
-      json.writeArrayFieldStart("data");
-      for (double score : scores) {
-        json.writeNumber(score);
-      }
-      json.writeEndArray();
-      json.writeEndObject();
       json.writeEndArray();
       json.writeEndObject();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
     return Buffer.buffer(bytes.toByteArray());
+  }
+
+  /** Writes one FP64 output tensor; {@code width} is -1 for shape {@code [rows]}. */
+  private static void writeScores(
+      JsonGenerator json, String outputName, int rows, int width, double[] scores)
+      throws IOException {
+    json.writeStartObject();
+    json.writeStringField("name", outputName);
+    json.writeArrayFieldStart("shape");
+    json.writeNumber(rows);
+    if (width >= 0) {
+      json.writeNumber(width);
+    }
+    json.writeEndArray();
+    json.writeStringField("datatype", "FP64");
+    json.writeArrayFieldStart("data");
+    for (double score : scores) {
+      json.writeNumber(score);
+    }
+    json.writeEndArray();
+    json.writeEndObject();
   }
 
   /**

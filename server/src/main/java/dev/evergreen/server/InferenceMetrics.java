@@ -9,15 +9,34 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Inference meters, registered once per loaded model version so that a request only increments
- * meters it already holds: {@code evergreen.inference.requests} counts requests by model, version
- * and outcome, and {@code evergreen.inference.duration} times them with a percentile histogram.
+ * meters it already holds: {@code evergreen.inference.requests} counts requests by model, version,
+ * protocol and outcome, and {@code evergreen.inference.duration} times them by model and version
+ * with a percentile histogram.
  */
 final class InferenceMetrics {
   static final String REQUESTS = "evergreen.inference.requests";
   static final String DURATION = "evergreen.inference.duration";
 
+  /** The API an inference request came through, the {@code protocol} tag of the request counter. */
+  enum Protocol {
+    /** Open Inference Protocol (KServe V2) REST under {@code /v2}. */
+    V2("v2"),
+    /** KServe V1 prediction under {@code /v1}. */
+    KSERVE_V1("v1"),
+    /** MLflow scoring server format at {@code /invocations}. */
+    MLFLOW("mlflow");
+
+    final String tag;
+
+    Protocol(String tag) {
+      this.tag = tag;
+    }
+  }
+
   private final MeterRegistry registry;
-  private final ConcurrentHashMap<ServableModel, Meters> byModel = new ConcurrentHashMap<>();
+
+  /** Meters of each model version, indexed by {@link Protocol#ordinal()}. */
+  private final ConcurrentHashMap<ServableModel, Meters[]> byModel = new ConcurrentHashMap<>();
 
   /** Meters of one model version. */
   static final class Meters {
@@ -26,10 +45,12 @@ final class InferenceMetrics {
     final Counter error;
     final Timer duration;
 
-    private Meters(MeterRegistry registry, String model, String version) {
-      ok = counter(registry, model, version, "ok");
-      invalid = counter(registry, model, version, "invalid");
-      error = counter(registry, model, version, "error");
+    private Meters(MeterRegistry registry, String model, String version, Protocol protocol) {
+      ok = counter(registry, model, version, protocol, "ok");
+      invalid = counter(registry, model, version, protocol, "invalid");
+      error = counter(registry, model, version, protocol, "error");
+      // Every protocol of one version shares this timer: Micrometer returns the registered meter
+      // when the name and tags repeat.
       duration =
           Timer.builder(DURATION)
               .description("Time to decode, score and encode an inference request")
@@ -42,10 +63,10 @@ final class InferenceMetrics {
     }
 
     private static Counter counter(
-        MeterRegistry registry, String model, String version, String outcome) {
+        MeterRegistry registry, String model, String version, Protocol protocol, String outcome) {
       return Counter.builder(REQUESTS)
-          .description("Inference requests by outcome")
-          .tags("model", model, "version", version, "outcome", outcome)
+          .description("Inference requests by protocol and outcome")
+          .tags("model", model, "version", version, "protocol", protocol.tag, "outcome", outcome)
           .register(registry);
     }
 
@@ -59,12 +80,26 @@ final class InferenceMetrics {
     this.registry = registry;
   }
 
+  /** Returns the meters of Open Inference Protocol (V2) requests to a model version. */
   Meters of(ServableModel model) {
-    Meters meters = byModel.get(model);
-    if (meters != null) {
-      return meters;
+    return of(model, Protocol.V2);
+  }
+
+  Meters of(ServableModel model, Protocol protocol) {
+    Meters[] meters = byModel.get(model);
+    if (meters == null) {
+      meters = byModel.computeIfAbsent(model, this::register);
     }
-    return byModel.computeIfAbsent(
-        model, m -> new Meters(registry, m.model(), Integer.toString(m.version())));
+    return meters[protocol.ordinal()];
+  }
+
+  private Meters[] register(ServableModel model) {
+    String version = Integer.toString(model.version());
+    Protocol[] protocols = Protocol.values();
+    Meters[] meters = new Meters[protocols.length];
+    for (Protocol protocol : protocols) {
+      meters[protocol.ordinal()] = new Meters(registry, model.model(), version, protocol);
+    }
+    return meters;
   }
 }

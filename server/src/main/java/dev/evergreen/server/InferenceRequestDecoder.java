@@ -9,6 +9,8 @@ import dev.evergreen.core.serving.ServableModel;
 import dev.evergreen.core.serving.Signature;
 import dev.evergreen.core.serving.TensorSpec;
 import java.io.IOException;
+import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -21,18 +23,52 @@ import java.util.Set;
  * "inputs": [{"name", "shape", "datatype", "data", "parameters"?}], "outputs"?}}, with Jackson's
  * streaming parser and checks it against a model's signature.
  *
- * <p>A numeric input ({@code FP64} in the signature) accepts any numeric V2 datatype; a {@code
- * BYTES} input accepts strings. {@code data} may be flat or nested; its element count must equal
- * the product of {@code shape}, whose first dimension is the row count. JSON {@code null} is a
- * missing value. Every input of the signature is required, and unknown fields are ignored.
+ * <p>A numeric input ({@code FP64} in the signature) accepts {@code BOOL} data as {@code true} and
+ * {@code false} (scored as 1 and 0), the integer datatypes {@code INT8} to {@code UINT64} with
+ * values in the datatype's range, {@code FP32} and {@code FP64}. A {@code BYTES} input accepts
+ * strings. {@code FP16} is rejected because JSON has no half-precision encoding, and so are the
+ * parameters of the binary tensor data extension, which this server does not implement. {@code
+ * data} may be flat or nested; its element count must equal the product of {@code shape}, whose
+ * first dimension is the row count. JSON {@code null} is a missing value. Every input of the
+ * signature is required. Other {@code parameters} and unknown fields are accepted and ignored.
  */
 final class InferenceRequestDecoder {
+  /** Every tensor datatype of the Open Inference Protocol, in the order its specification lists. */
+  static final List<String> DATATYPES =
+      List.of(
+          "BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16",
+          "FP32", "FP64", "BYTES");
+
   private static final Set<String> NUMERIC_DATATYPES =
       Set.of(
-          "FP64", "FP32", "FP16", "INT64", "INT32", "INT16", "INT8", "UINT64", "UINT32", "UINT16",
-          "UINT8");
+          "FP64", "FP32", "INT64", "INT32", "INT16", "INT8", "UINT64", "UINT32", "UINT16", "UINT8");
+
+  /** Parameters that request an Open Inference Protocol extension, with the extension's name. */
+  private static final Map<String, String> UNSUPPORTED_PARAMETERS =
+      Map.of(
+          "binary_data_output", "binary tensor data extension",
+          "binary_data_size", "binary tensor data extension",
+          "binary_data", "binary tensor data extension",
+          "classification", "classification extension");
+
+  /** Inclusive value range of each integer datatype. */
+  private static final Map<String, BigInteger[]> INTEGER_RANGES =
+      Map.of(
+          "INT8", range(-(1L << 7), BigInteger.ONE.shiftLeft(7)),
+          "INT16", range(-(1L << 15), BigInteger.ONE.shiftLeft(15)),
+          "INT32", range(-(1L << 31), BigInteger.ONE.shiftLeft(31)),
+          "INT64", range(Long.MIN_VALUE, BigInteger.ONE.shiftLeft(63)),
+          "UINT8", range(0, BigInteger.ONE.shiftLeft(8)),
+          "UINT16", range(0, BigInteger.ONE.shiftLeft(16)),
+          "UINT32", range(0, BigInteger.ONE.shiftLeft(32)),
+          "UINT64", range(0, BigInteger.ONE.shiftLeft(64)));
 
   private InferenceRequestDecoder() {}
+
+  /** Returns {@code [min, maxExclusive - 1]}. */
+  private static BigInteger[] range(long min, BigInteger maxExclusive) {
+    return new BigInteger[] {BigInteger.valueOf(min), maxExclusive.subtract(BigInteger.ONE)};
+  }
 
   /**
    * A decoded request.
@@ -78,6 +114,7 @@ final class InferenceRequestDecoder {
         case "id" -> id = readId(parser, value);
         case "inputs" -> inputs = readInputs(parser, value);
         case "outputs" -> outputs = readOutputs(parser, value);
+        case "parameters" -> readParameters(parser, value, "request");
         default -> parser.skipChildren();
       }
     }
@@ -148,6 +185,7 @@ final class InferenceRequestDecoder {
         }
         case "shape" -> input.shape = readShape(parser, value, input);
         case "data" -> readData(parser, value, input);
+        case "parameters" -> readParameters(parser, value, input.label());
         default -> parser.skipChildren();
       }
     }
@@ -195,6 +233,8 @@ final class InferenceRequestDecoder {
         case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> input.addNumber(parser);
         case VALUE_STRING -> input.addText(parser.getText());
         case VALUE_NULL -> input.addMissing();
+        case VALUE_TRUE -> input.addBoolean(1);
+        case VALUE_FALSE -> input.addBoolean(0);
         default ->
             throw EvergreenException.invalid(
                 input.label()
@@ -202,8 +242,45 @@ final class InferenceRequestDecoder {
                     + describe(parser)
                     + " at data index "
                     + input.count
-                    + "; data must contain numbers, strings or null");
+                    + "; data must contain numbers, booleans, strings or null");
       }
+    }
+  }
+
+  /**
+   * Reads a {@code parameters} object and skips its values. A parameter of {@link
+   * #UNSUPPORTED_PARAMETERS} set to true or to a number is rejected, because it requests an
+   * extension that this server does not implement.
+   */
+  private static void readParameters(JsonParser parser, JsonToken value, String owner)
+      throws IOException {
+    if (value == JsonToken.VALUE_NULL) {
+      return;
+    }
+    if (value != JsonToken.START_OBJECT) {
+      throw EvergreenException.invalid(
+          owner + " has 'parameters' that are not an object: " + describe(parser));
+    }
+    while (parser.nextToken() == JsonToken.FIELD_NAME) {
+      String name = parser.currentName();
+      JsonToken parameter = parser.nextToken();
+      boolean enabled =
+          parameter == JsonToken.VALUE_TRUE
+              || parameter == JsonToken.VALUE_NUMBER_INT
+              || parameter == JsonToken.VALUE_NUMBER_FLOAT;
+      String extension = UNSUPPORTED_PARAMETERS.get(name);
+      if (extension != null && enabled) {
+        throw EvergreenException.invalid(
+            owner
+                + " sets parameter '"
+                + name
+                + "', but this server does not implement the "
+                + extension
+                + "; send tensors as JSON and leave '"
+                + name
+                + "' out");
+      }
+      parser.skipChildren();
     }
   }
 
@@ -222,18 +299,25 @@ final class InferenceRequestDecoder {
             "outputs[" + names.size() + "] must be an object with a 'name'");
       }
       String name = null;
+      String owner = "outputs[" + names.size() + "]";
       while (parser.nextToken() == JsonToken.FIELD_NAME) {
         String field = parser.currentName();
         JsonToken fieldValue = parser.nextToken();
         if (field.equals("name") && fieldValue == JsonToken.VALUE_STRING) {
           name = parser.getText();
+        } else if (field.equals("parameters")) {
+          readParameters(parser, fieldValue, owner);
         } else {
           parser.skipChildren();
         }
       }
       if (name == null) {
         throw EvergreenException.invalid(
-            "outputs[" + names.size() + "] has no 'name' string; name one of the model's outputs");
+            owner + " has no 'name' string; name one of the model's outputs");
+      }
+      if (names.contains(name)) {
+        throw EvergreenException.invalid(
+            "output '" + name + "' is requested more than once; request each output once");
       }
       names.add(name);
     }
@@ -374,7 +458,24 @@ final class InferenceRequestDecoder {
     int count;
     int firstNumber = -1;
     int firstText = -1;
+    int firstBoolean = -1;
     int firstFraction = -1;
+
+    // Extremes of the numbers, for the range checks of integer datatypes and FP32. JSON integers
+    // are tracked exactly, as long or as BigInteger beyond the long range, because a double cannot
+    // tell 2^63 - 1 from 2^63.
+    long longMin = Long.MAX_VALUE;
+    long longMax = Long.MIN_VALUE;
+    int longMinIndex = -1;
+    int longMaxIndex = -1;
+    BigInteger bigMin;
+    BigInteger bigMax;
+    int bigMinIndex = -1;
+    int bigMaxIndex = -1;
+    double floatMin = Double.POSITIVE_INFINITY;
+    double floatMax = Double.NEGATIVE_INFINITY;
+    int floatMinIndex = -1;
+    int floatMaxIndex = -1;
 
     RawInput(int index) {
       this.index = index;
@@ -392,6 +493,48 @@ final class InferenceRequestDecoder {
       }
       if (firstFraction < 0 && value != Math.rint(value)) {
         firstFraction = count;
+      }
+      trackExtremes(parser, value);
+      values[count++] = value;
+    }
+
+    private void trackExtremes(JsonParser parser, double value) throws IOException {
+      if (parser.currentToken() == JsonToken.VALUE_NUMBER_FLOAT) {
+        if (value < floatMin) {
+          floatMin = value;
+          floatMinIndex = count;
+        }
+        if (value > floatMax) {
+          floatMax = value;
+          floatMaxIndex = count;
+        }
+      } else if (parser.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
+        BigInteger big = parser.getBigIntegerValue();
+        if (bigMin == null || big.compareTo(bigMin) < 0) {
+          bigMin = big;
+          bigMinIndex = count;
+        }
+        if (bigMax == null || big.compareTo(bigMax) > 0) {
+          bigMax = big;
+          bigMaxIndex = count;
+        }
+      } else {
+        long exact = parser.getLongValue();
+        if (exact < longMin) {
+          longMin = exact;
+          longMinIndex = count;
+        }
+        if (exact > longMax) {
+          longMax = exact;
+          longMaxIndex = count;
+        }
+      }
+    }
+
+    void addBoolean(double value) {
+      grow();
+      if (firstBoolean < 0) {
+        firstBoolean = count;
       }
       values[count++] = value;
     }
@@ -426,6 +569,20 @@ final class InferenceRequestDecoder {
     int checkShape() {
       if (datatype == null) {
         throw EvergreenException.invalid(label() + " has no 'datatype'; use FP64 or BYTES");
+      }
+      if (datatype.equals("FP16")) {
+        throw EvergreenException.invalid(
+            label()
+                + " has datatype FP16, which the JSON tensor encoding cannot carry and this server"
+                + " does not accept as binary tensor data; send the values as FP32 or FP64");
+      }
+      if (!DATATYPES.contains(datatype)) {
+        throw EvergreenException.invalid(
+            label()
+                + " has the unknown datatype '"
+                + abbreviate(datatype)
+                + "'; use one of "
+                + String.join(", ", DATATYPES));
       }
       if (shape == null) {
         throw EvergreenException.invalid(
@@ -470,12 +627,24 @@ final class InferenceRequestDecoder {
     }
 
     double[] numbers(TensorSpec spec) {
+      if (datatype.equals("BOOL")) {
+        return booleans();
+      }
       if (!NUMERIC_DATATYPES.contains(datatype)) {
         throw EvergreenException.invalid(
             label()
                 + " has datatype "
                 + datatype
-                + " but the model expects numbers: send FP64, FP32, INT64 or INT32");
+                + " but the model expects numbers: send FP64, FP32, an integer datatype or BOOL");
+      }
+      if (firstBoolean >= 0) {
+        throw EvergreenException.invalid(
+            label()
+                + " ("
+                + datatype
+                + ") contains a boolean at data index "
+                + firstBoolean
+                + "; send numbers, or datatype BOOL for true and false");
       }
       if (firstText >= 0) {
         throw EvergreenException.invalid(
@@ -499,13 +668,102 @@ final class InferenceRequestDecoder {
                 + firstFraction
                 + " is not an integer; send FP64 for fractional values");
       }
+      checkRange();
       return count == values.length ? values : Arrays.copyOf(values, count);
+    }
+
+    private double[] booleans() {
+      int firstOther = firstNumber >= 0 ? firstNumber : firstText;
+      if (firstText >= 0 && firstNumber >= 0) {
+        firstOther = Math.min(firstNumber, firstText);
+      }
+      if (firstOther >= 0) {
+        throw EvergreenException.invalid(
+            label()
+                + " (BOOL) contains a "
+                + (firstOther == firstText ? "string" : "number")
+                + " at data index "
+                + firstOther
+                + "; send true, false, or null for a missing value");
+      }
+      return count == values.length ? values : Arrays.copyOf(values, count);
+    }
+
+    /** Rejects values outside the range of an integer datatype, or finite values beyond FP32. */
+    private void checkRange() {
+      if (datatype.equals("FP32")) {
+        BigDecimal max = new BigDecimal(Float.MAX_VALUE);
+        checkBounds(max.negate(), max, "-3.4028235E38 to 3.4028235E38");
+        return;
+      }
+      BigInteger[] bounds = INTEGER_RANGES.get(datatype);
+      if (bounds != null) {
+        checkBounds(
+            new BigDecimal(bounds[0]), new BigDecimal(bounds[1]), bounds[0] + " to " + bounds[1]);
+      }
+    }
+
+    private void checkBounds(BigDecimal low, BigDecimal high, String rangeText) {
+      // Jackson reads a JSON number beyond the double range as an infinity.
+      if (floatMinIndex >= 0 && Double.isInfinite(floatMin)) {
+        throw outOfRange(String.valueOf(floatMin), floatMinIndex, rangeText);
+      }
+      if (floatMaxIndex >= 0 && Double.isInfinite(floatMax)) {
+        throw outOfRange(String.valueOf(floatMax), floatMaxIndex, rangeText);
+      }
+      List<BigDecimal> candidates = new ArrayList<>(6);
+      List<Integer> indexes = new ArrayList<>(6);
+      if (longMinIndex >= 0) {
+        candidates.add(BigDecimal.valueOf(longMin));
+        indexes.add(longMinIndex);
+        candidates.add(BigDecimal.valueOf(longMax));
+        indexes.add(longMaxIndex);
+      }
+      if (bigMinIndex >= 0) {
+        candidates.add(new BigDecimal(bigMin));
+        indexes.add(bigMinIndex);
+        candidates.add(new BigDecimal(bigMax));
+        indexes.add(bigMaxIndex);
+      }
+      if (floatMinIndex >= 0) {
+        candidates.add(BigDecimal.valueOf(floatMin));
+        indexes.add(floatMinIndex);
+        candidates.add(BigDecimal.valueOf(floatMax));
+        indexes.add(floatMaxIndex);
+      }
+      for (int i = 0; i < candidates.size(); i++) {
+        BigDecimal value = candidates.get(i);
+        if (value.compareTo(low) < 0 || value.compareTo(high) > 0) {
+          throw outOfRange(value.stripTrailingZeros().toPlainString(), indexes.get(i), rangeText);
+        }
+      }
+    }
+
+    private EvergreenException outOfRange(String value, int index, String rangeText) {
+      return EvergreenException.invalid(
+          label()
+              + " has datatype "
+              + datatype
+              + " but the value "
+              + value
+              + " at data index "
+              + index
+              + " is outside its range of "
+              + rangeText
+              + "; send a wider datatype such as FP64");
     }
 
     String[] texts(TensorSpec spec) {
       if (!"BYTES".equals(datatype)) {
         throw EvergreenException.invalid(
             label() + " has datatype " + datatype + " but the model expects strings: send BYTES");
+      }
+      if (firstBoolean >= 0) {
+        throw EvergreenException.invalid(
+            label()
+                + " (BYTES) contains a boolean at data index "
+                + firstBoolean
+                + "; send strings, or null for a missing value");
       }
       if (firstNumber >= 0) {
         throw EvergreenException.invalid(

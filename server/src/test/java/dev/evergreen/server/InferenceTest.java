@@ -346,11 +346,11 @@ class InferenceTest {
     assertThat(text)
         .containsPattern(
             "evergreen_inference_requests_total\\{[^}]*model=\"flights\",outcome=\"ok\","
-                + "version=\"1\"} [1-9]");
+                + "protocol=\"v2\",version=\"1\"} [1-9]");
     assertThat(text)
         .containsPattern(
             "evergreen_inference_requests_total\\{[^}]*model=\"flights\",outcome=\"invalid\","
-                + "version=\"1\"} [1-9]");
+                + "protocol=\"v2\",version=\"1\"} [1-9]");
     assertThat(text).contains("evergreen_inference_duration_seconds_bucket{");
     assertThat(text).contains("evergreen_model_load_duration_seconds");
     assertThat(text).contains("evergreen_deployment_switches_total");

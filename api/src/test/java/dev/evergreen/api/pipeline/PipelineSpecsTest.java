@@ -78,7 +78,7 @@ class PipelineSpecsTest {
     assertThat(spec.validation().drift()).isEqualTo(new DriftSpec(0.1, null));
     assertThat(spec.validation().rules())
         .containsExactly(new RuleSpec("distance", null, 1.0, 6000.0, null, Severity.ERROR));
-    assertThat(spec.evaluation()).isEqualTo(new EvaluationSpec("auc", 0.0, Map.of("auc", 0.6)));
+    assertThat(spec.evaluation()).isEqualTo(new EvaluationSpec("auc", 0.001, Map.of("auc", 0.6)));
     assertThat(spec.deployment()).isEqualTo(new DeploymentSpec("flights-delay", null, 100, null));
   }
 

@@ -1,0 +1,473 @@
+package dev.evergreen.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.evergreen.api.EvergreenException;
+import dev.evergreen.core.serving.InputBatch;
+import dev.evergreen.core.serving.ServableModel;
+import dev.evergreen.core.serving.TensorSpec;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reads the table-shaped request bodies of KServe V1 and of the MLflow scoring server into an
+ * {@link InputBatch} for a model's signature: rows as JSON objects keyed by input name, rows as
+ * JSON arrays in signature order, columns as one JSON object of arrays, a pandas {@code split}
+ * frame and CSV with a header row.
+ *
+ * <p>A numeric input ({@code FP64}) takes JSON numbers, booleans (as 1 and 0) and null. A {@code
+ * BYTES} input takes strings and null. Null, a key missing from one row and an empty CSV field are
+ * missing values. Every input must appear in at least one row or column, and an unknown input name
+ * is rejected, as in V2 inference.
+ */
+final class TabularDecoder {
+  private TabularDecoder() {}
+
+  /**
+   * Reads rows, each an object keyed by input name or an array of values in signature order.
+   *
+   * @param field the request field that contains the rows, for error messages
+   */
+  static InputBatch fromRows(JsonNode rows, String field, ServableModel model) {
+    if (!rows.isArray()) {
+      throw EvergreenException.invalid(
+          "'" + field + "' must be an array of rows, got " + describe(rows));
+    }
+    Columns columns = new Columns(model, rows.size());
+    for (int row = 0; row < rows.size(); row++) {
+      JsonNode values = rows.get(row);
+      String where = field + "[" + row + "]";
+      if (values.isObject()) {
+        Iterator<Map.Entry<String, JsonNode>> fields = values.fields();
+        while (fields.hasNext()) {
+          Map.Entry<String, JsonNode> entry = fields.next();
+          int input = columns.indexOf(entry.getKey(), where);
+          columns.set(input, row, entry.getValue(), where + "." + entry.getKey());
+        }
+      } else if (values.isArray()) {
+        columns.checkWidth(values.size(), where);
+        for (int input = 0; input < values.size(); input++) {
+          columns.set(input, row, values.get(input), where + "[" + input + "]");
+        }
+      } else {
+        throw EvergreenException.invalid(
+            where
+                + " is "
+                + describe(values)
+                + "; send each row as an object keyed by input name or as an array of "
+                + columns.specs.size()
+                + " values in the order "
+                + InferenceRequestDecoder.inputNames(model.signature()));
+      }
+    }
+    return columns.toBatch();
+  }
+
+  /** Reads {@code {"input name": [value per row], ...}}. */
+  static InputBatch fromColumns(JsonNode object, String field, ServableModel model) {
+    if (!object.isObject()) {
+      throw EvergreenException.invalid(
+          "'"
+              + field
+              + "' must be an object of columns or an array of rows, got "
+              + describe(object));
+    }
+    int rows = -1;
+    String rowsInput = null;
+    Iterator<Map.Entry<String, JsonNode>> fields = object.fields();
+    List<Map.Entry<String, JsonNode>> entries = new ArrayList<>();
+    while (fields.hasNext()) {
+      Map.Entry<String, JsonNode> entry = fields.next();
+      JsonNode values = entry.getValue();
+      String where = field + "." + entry.getKey();
+      if (!values.isArray()) {
+        throw EvergreenException.invalid(
+            where + " must be an array with one value per row, got " + describe(values));
+      }
+      if (rows < 0) {
+        rows = values.size();
+        rowsInput = entry.getKey();
+      } else if (values.size() != rows) {
+        throw EvergreenException.invalid(
+            where
+                + " has "
+                + values.size()
+                + " values but "
+                + field
+                + "."
+                + rowsInput
+                + " has "
+                + rows
+                + "; every column needs one value per row");
+      }
+      entries.add(entry);
+    }
+    Columns columns = new Columns(model, Math.max(rows, 0));
+    for (Map.Entry<String, JsonNode> entry : entries) {
+      String where = field + "." + entry.getKey();
+      int input = columns.indexOf(entry.getKey(), field);
+      JsonNode values = entry.getValue();
+      for (int row = 0; row < values.size(); row++) {
+        columns.set(input, row, values.get(row), where + "[" + row + "]");
+      }
+    }
+    return columns.toBatch();
+  }
+
+  /**
+   * Reads a pandas {@code split} frame, {@code {"columns": [...], "data": [[...], ...]}}. Without
+   * {@code columns} the values are in signature order. The {@code index} is ignored.
+   */
+  static InputBatch fromSplit(JsonNode split, String field, ServableModel model) {
+    if (!split.isObject()) {
+      throw EvergreenException.invalid(
+          "'" + field + "' must be an object with 'columns' and 'data', got " + describe(split));
+    }
+    JsonNode data = split.get("data");
+    if (data == null || !data.isArray()) {
+      throw EvergreenException.invalid(
+          "'" + field + ".data' must be an array of rows, got " + describe(data));
+    }
+    JsonNode names = split.get("columns");
+    Columns columns = new Columns(model, data.size());
+    int[] inputs;
+    if (names == null || names.isNull()) {
+      inputs = new int[columns.specs.size()];
+      for (int i = 0; i < inputs.length; i++) {
+        inputs[i] = i;
+      }
+    } else if (names.isArray()) {
+      inputs = new int[names.size()];
+      for (int i = 0; i < names.size(); i++) {
+        JsonNode name = names.get(i);
+        String where = field + ".columns[" + i + "]";
+        if (!name.isTextual()) {
+          throw EvergreenException.invalid(where + " must be a string, got " + describe(name));
+        }
+        inputs[i] = columns.indexOf(name.asText(), field + ".columns");
+        for (int j = 0; j < i; j++) {
+          if (inputs[j] == inputs[i]) {
+            throw EvergreenException.invalid(
+                field + ".columns names '" + name.asText() + "' twice; name each column once");
+          }
+        }
+      }
+    } else {
+      throw EvergreenException.invalid(
+          "'" + field + ".columns' must be an array of input names, got " + describe(names));
+    }
+    for (int row = 0; row < data.size(); row++) {
+      JsonNode values = data.get(row);
+      String where = field + ".data[" + row + "]";
+      if (!values.isArray() || values.size() != inputs.length) {
+        throw EvergreenException.invalid(
+            where
+                + " must be an array of "
+                + inputs.length
+                + " values, one per column, got "
+                + describe(values));
+      }
+      for (int i = 0; i < inputs.length; i++) {
+        columns.set(inputs[i], row, values.get(i), where + "[" + i + "]");
+      }
+    }
+    return columns.toBatch();
+  }
+
+  /**
+   * Reads CSV text (RFC 4180 quoting, comma separated) whose first record names the inputs. Numeric
+   * fields are parsed with {@link Double#parseDouble}.
+   */
+  static InputBatch fromCsv(String text, ServableModel model) {
+    List<CsvRecord> records = CsvRecord.parse(text);
+    if (records.isEmpty()) {
+      throw EvergreenException.invalid(
+          "CSV body is empty; send a header row with the input names "
+              + InferenceRequestDecoder.inputNames(model.signature())
+              + ", then one row per prediction");
+    }
+    CsvRecord header = records.get(0);
+    Columns columns = new Columns(model, records.size() - 1);
+    int[] inputs = new int[header.fields().size()];
+    for (int i = 0; i < inputs.length; i++) {
+      String name = header.fields().get(i).strip();
+      inputs[i] = columns.indexOf(name, "the CSV header");
+      for (int j = 0; j < i; j++) {
+        if (inputs[j] == inputs[i]) {
+          throw EvergreenException.invalid(
+              "the CSV header names column '" + name + "' twice; name each column once");
+        }
+      }
+    }
+    for (int row = 0; row + 1 < records.size(); row++) {
+      CsvRecord record = records.get(row + 1);
+      if (record.fields().size() != inputs.length) {
+        throw EvergreenException.invalid(
+            "CSV line "
+                + record.line()
+                + " has "
+                + record.fields().size()
+                + " fields but the header has "
+                + inputs.length);
+      }
+      for (int i = 0; i < inputs.length; i++) {
+        String where =
+            "CSV line " + record.line() + ", column '" + header.fields().get(i).strip() + "'";
+        columns.setText(inputs[i], row, record.fields().get(i), where);
+      }
+    }
+    return columns.toBatch();
+  }
+
+  static String describe(JsonNode node) {
+    if (node == null || node.isMissingNode()) {
+      return "nothing";
+    }
+    return switch (node.getNodeType()) {
+      case OBJECT -> "an object";
+      case ARRAY -> "an array of " + node.size();
+      case STRING -> "the string \"" + InferenceRequestDecoder.abbreviate(node.asText()) + "\"";
+      case NUMBER -> "the number " + node.asText();
+      case BOOLEAN -> "the boolean " + node.asText();
+      case NULL -> "null";
+      default -> node.getNodeType().name().toLowerCase(java.util.Locale.ROOT);
+    };
+  }
+
+  /** Column arrays under construction, one per signature input. */
+  private static final class Columns {
+    final ServableModel model;
+    final List<TensorSpec> specs;
+    final int rows;
+    final Map<String, Integer> indexByName = new HashMap<>();
+    final double[][] numbers;
+    final String[][] texts;
+    final boolean[] seen;
+
+    Columns(ServableModel model, int rows) {
+      this.model = model;
+      this.specs = model.signature().inputs();
+      this.rows = rows;
+      numbers = new double[specs.size()][];
+      texts = new String[specs.size()][];
+      seen = new boolean[specs.size()];
+      for (int i = 0; i < specs.size(); i++) {
+        TensorSpec spec = specs.get(i);
+        indexByName.put(spec.name(), i);
+        if (isText(spec)) {
+          texts[i] = new String[rows];
+        } else {
+          numbers[i] = new double[rows];
+          java.util.Arrays.fill(numbers[i], Double.NaN);
+        }
+      }
+    }
+
+    private static boolean isText(TensorSpec spec) {
+      return "BYTES".equals(spec.datatype());
+    }
+
+    int indexOf(String name, String where) {
+      Integer index = indexByName.get(name);
+      if (index == null) {
+        throw EvergreenException.invalid(
+            where
+                + " has the unknown input '"
+                + InferenceRequestDecoder.abbreviate(name)
+                + "'; model '"
+                + model.model()
+                + "' version "
+                + model.version()
+                + " expects inputs "
+                + InferenceRequestDecoder.inputNames(model.signature()));
+      }
+      return index;
+    }
+
+    void checkWidth(int width, String where) {
+      if (width != specs.size()) {
+        throw EvergreenException.invalid(
+            where
+                + " has "
+                + width
+                + " values, but model '"
+                + model.model()
+                + "' takes "
+                + specs.size()
+                + " inputs in the order "
+                + InferenceRequestDecoder.inputNames(model.signature()));
+      }
+    }
+
+    void set(int input, int row, JsonNode value, String where) {
+      seen[input] = true;
+      TensorSpec spec = specs.get(input);
+      if (value == null || value.isNull()) {
+        return;
+      }
+      if (isText(spec)) {
+        if (!value.isTextual()) {
+          throw EvergreenException.invalid(
+              where
+                  + " is "
+                  + describe(value)
+                  + " but input '"
+                  + spec.name()
+                  + "' takes strings; send a string, or null for a missing value");
+        }
+        texts[input][row] = value.asText();
+      } else if (value.isNumber()) {
+        numbers[input][row] = value.doubleValue();
+      } else if (value.isBoolean()) {
+        numbers[input][row] = value.booleanValue() ? 1 : 0;
+      } else {
+        throw EvergreenException.invalid(
+            where
+                + " is "
+                + describe(value)
+                + " but input '"
+                + spec.name()
+                + "' takes numbers; send a number, or null for a missing value");
+      }
+    }
+
+    /** Sets a value from a CSV field, where an empty field is a missing value. */
+    void setText(int input, int row, String field, String where) {
+      seen[input] = true;
+      if (field.isEmpty()) {
+        return;
+      }
+      TensorSpec spec = specs.get(input);
+      if (isText(spec)) {
+        texts[input][row] = field;
+        return;
+      }
+      try {
+        numbers[input][row] = Double.parseDouble(field.strip());
+      } catch (NumberFormatException e) {
+        throw EvergreenException.invalid(
+            where
+                + " is \""
+                + InferenceRequestDecoder.abbreviate(field)
+                + "\" but input '"
+                + spec.name()
+                + "' takes numbers; send a number, or an empty field for a missing value");
+      }
+    }
+
+    InputBatch toBatch() {
+      Map<String, double[]> numeric = new HashMap<>();
+      Map<String, String[]> text = new HashMap<>();
+      for (int i = 0; i < specs.size(); i++) {
+        TensorSpec spec = specs.get(i);
+        if (!seen[i] && rows > 0) {
+          throw EvergreenException.invalid(
+              "missing input '"
+                  + spec.name()
+                  + "' ("
+                  + spec.datatype()
+                  + "); model '"
+                  + model.model()
+                  + "' version "
+                  + model.version()
+                  + " expects inputs "
+                  + InferenceRequestDecoder.inputNames(model.signature())
+                  + ", and null values mark missing values");
+        }
+        if (isText(spec)) {
+          text.put(spec.name(), texts[i]);
+        } else {
+          numeric.put(spec.name(), numbers[i]);
+        }
+      }
+      return new InputBatch(rows, numeric, text);
+    }
+  }
+
+  /**
+   * One CSV record and the line it starts on, counted from 1.
+   *
+   * <p>The parser follows RFC 4180: fields are separated by commas, a field in double quotes may
+   * contain commas, line breaks and doubled quotes, and records end with LF or CRLF. Blank lines
+   * are skipped, as pandas skips them.
+   */
+  record CsvRecord(int line, List<String> fields) {
+    static List<CsvRecord> parse(String text) {
+      List<CsvRecord> records = new ArrayList<>();
+      int start = text.startsWith("\uFEFF") ? 1 : 0;
+      int line = 1;
+      int recordLine = 1;
+      List<String> fields = new ArrayList<>();
+      StringBuilder field = new StringBuilder();
+      boolean quoted = false;
+      boolean fieldStarted = false;
+
+      for (int i = start; i < text.length(); i++) {
+        char c = text.charAt(i);
+
+        // Inside quotes only a quote is special, and a doubled quote is one quote character.
+        if (quoted) {
+          if (c == '"') {
+            if (i + 1 < text.length() && text.charAt(i + 1) == '"') {
+              field.append('"');
+              i++;
+            } else {
+              quoted = false;
+            }
+          } else {
+            if (c == '\n') {
+              line++;
+            }
+            field.append(c);
+          }
+          continue;
+        }
+
+        switch (c) {
+          case '"' -> {
+            quoted = true;
+            fieldStarted = true;
+          }
+          case ',' -> {
+            fields.add(field.toString());
+            field.setLength(0);
+            fieldStarted = true;
+          }
+          case '\r' -> {
+            // CR is part of a CRLF line end, and a lone CR is kept as text.
+            if (i + 1 >= text.length() || text.charAt(i + 1) != '\n') {
+              field.append(c);
+            }
+          }
+          case '\n' -> {
+            if (fieldStarted || !field.isEmpty() || !fields.isEmpty()) {
+              fields.add(field.toString());
+              records.add(new CsvRecord(recordLine, List.copyOf(fields)));
+            }
+            fields.clear();
+            field.setLength(0);
+            fieldStarted = false;
+            line++;
+            recordLine = line;
+          }
+          default -> {
+            field.append(c);
+            fieldStarted = true;
+          }
+        }
+      }
+
+      if (quoted) {
+        throw EvergreenException.invalid(
+            "CSV record at line " + recordLine + " has a quoted field that is never closed");
+      }
+      if (fieldStarted || !field.isEmpty() || !fields.isEmpty()) {
+        fields.add(field.toString());
+        records.add(new CsvRecord(recordLine, List.copyOf(fields)));
+      }
+      return records;
+    }
+  }
+}
