@@ -1,11 +1,18 @@
 package dev.evergreen.cli;
 
 import dev.evergreen.api.EvergreenException;
+import dev.evergreen.api.pipeline.PipelineSpec;
+import dev.evergreen.api.pipeline.PipelineSpecs;
 import dev.evergreen.api.run.Run;
 import dev.evergreen.api.validation.Anomaly;
 import dev.evergreen.api.validation.ValidationReport;
 import dev.evergreen.core.Evergreen;
+import dev.evergreen.core.validation.HtmlReport;
+import dev.evergreen.core.validation.StoredRunReport;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -16,8 +23,13 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "runs",
     mixinStandardHelpOptions = true,
-    description = "List pipeline runs or show one with its validation report.",
-    subcommands = {RunsCommand.ListRuns.class, RunsCommand.ShowRun.class})
+    description =
+        "List pipeline runs, show one with its validation report, or write that report as HTML.",
+    subcommands = {
+      RunsCommand.ListRuns.class,
+      RunsCommand.ShowRun.class,
+      RunsCommand.ReportRun.class
+    })
 final class RunsCommand {
   @Command(name = "list", mixinStandardHelpOptions = true, description = "List runs, newest first.")
   static final class ListRuns implements Callable<Integer> {
@@ -80,6 +92,63 @@ final class RunsCommand {
         }
       }
       return 0;
+    }
+  }
+
+  @Command(
+      name = "report",
+      mixinStandardHelpOptions = true,
+      description =
+          "Write the validation report of a stored run as one self-contained HTML file: the"
+              + " verdict, the failed constraints with example rows, the drift and a chart of each"
+              + " feature in the reference and the run's batch.")
+  static final class ReportRun implements Callable<Integer> {
+    @Parameters(paramLabel = "RUN_ID")
+    String id;
+
+    @Option(names = "--html", paramLabel = "FILE", required = true, description = "File to write.")
+    Path html;
+
+    @Option(
+        names = "--pipeline",
+        paramLabel = "FILE",
+        description =
+            "Pipeline file whose features are charted; without it, the file recorded in the run's"
+                + " provenance if it still exists, else every column of the batch.")
+    Path pipeline;
+
+    @Mixin HomeOption home;
+
+    @Override
+    public Integer call() throws Exception {
+      try (Evergreen evergreen = Home.open(home.resolve(), new SimpleMeterRegistry())) {
+        PipelineSpec spec = pipelineOf(evergreen);
+        HtmlReport report =
+            StoredRunReport.of(
+                evergreen.store(),
+                evergreen.artifacts(),
+                evergreen.snapshots(),
+                evergreen.settings().threads(),
+                id,
+                spec);
+        Files.writeString(html, report.render(), StandardCharsets.UTF_8);
+        System.out.println("wrote the report of run " + id + " to " + html);
+      }
+      return 0;
+    }
+
+    private PipelineSpec pipelineOf(Evergreen evergreen) {
+      if (pipeline != null) {
+        return PipelineSpecs.load(pipeline);
+      }
+      return evergreen
+          .store()
+          .findRun(id)
+          .map(Run::provenance)
+          .map(p -> p.pipelinePath() == null ? null : Path.of(p.pipelinePath()))
+          .filter(Files::isRegularFile)
+          .map(PipelineSpecs::load)
+          .orElse(null);
     }
   }
 }

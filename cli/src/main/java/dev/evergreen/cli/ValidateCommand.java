@@ -2,6 +2,8 @@ package dev.evergreen.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.evergreen.api.ErrorKind;
+import dev.evergreen.api.EvergreenException;
 import dev.evergreen.api.data.Snapshot;
 import dev.evergreen.api.pipeline.ConstraintsSpec;
 import dev.evergreen.api.pipeline.DataSpec;
@@ -15,7 +17,11 @@ import dev.evergreen.api.validation.ConstraintStatus;
 import dev.evergreen.api.validation.ExampleRow;
 import dev.evergreen.api.validation.ValidationResult;
 import dev.evergreen.core.EvergreenSettings;
+import dev.evergreen.core.profile.DatasetProfile;
+import dev.evergreen.core.profile.ProfileBuilder;
 import dev.evergreen.core.snapshot.BatchFiles;
+import dev.evergreen.core.validation.FeatureChart;
+import dev.evergreen.core.validation.HtmlReport;
 import dev.evergreen.core.validation.ValidationContext;
 import dev.evergreen.core.validation.Validator;
 import java.io.IOException;
@@ -23,6 +29,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.SQLException;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -78,6 +85,14 @@ final class ValidateCommand implements Callable<Integer> {
 
   @Option(names = "--json", paramLabel = "FILE", description = "Also write the result as JSON.")
   Path json;
+
+  @Option(
+      names = "--html",
+      paramLabel = "FILE",
+      description =
+          "Also write a self-contained HTML report: the verdict, every constraint with its failing"
+              + " rows, and a chart of each feature's distribution.")
+  Path html;
 
   @Option(
       names = "--environment",
@@ -137,12 +152,47 @@ final class ValidateCommand implements Callable<Integer> {
     try {
       Snapshot batch = BatchFiles.read(data, withoutExcluded(spec), parquet, pseudonymKey, threads);
       ValidationContext context = new ValidationContext(environment, Instant.now(), previousRows);
-      return new Validator(threads)
-          .check(batch, parquet, null, null, spec, List.of(), context)
-          .result();
+      ValidationResult result =
+          new Validator(threads)
+              .check(batch, parquet, null, null, spec, List.of(), context)
+              .result();
+      if (html != null) {
+        writeHtml(result, spec, batch, parquet, threads);
+      }
+      return result;
     } finally {
       Files.deleteIfExists(parquet);
     }
+  }
+
+  /** Writes the HTML report, with charts of the current batch only: there is no reference. */
+  private void writeHtml(
+      ValidationResult result, PipelineSpec spec, Snapshot batch, Path parquet, int threads)
+      throws IOException {
+    DatasetProfile profile;
+    try {
+      profile = ProfileBuilder.ofParquet(parquet, batch.schema(), threads);
+    } catch (SQLException e) {
+      throw new EvergreenException(
+          ErrorKind.INTERNAL, "DuckDB failed while profiling " + result.data() + ": " + e, e);
+    }
+    HtmlReport report =
+        new HtmlReport(
+            result.data(),
+            result.verdict(),
+            List.of(
+                result.rows()
+                    + " rows, environment "
+                    + result.environment()
+                    + ", checked at "
+                    + result.checkedAt()
+                    + ".",
+                "No reference batch: drift is not measured, and the charts show this batch only."),
+            result.constraints(),
+            List.of(),
+            null,
+            FeatureChart.of(constraints == null ? spec : null, null, profile));
+    Files.writeString(html, report.render(), StandardCharsets.UTF_8);
   }
 
   private void checkEnvironment(ValidationSpec validation) {

@@ -13,12 +13,14 @@ import java.util.Map;
  * @param drift drift thresholds
  * @param environments environment name to the columns it excludes; a pipeline run validates in the
  *     environment {@value #TRAINING}
+ * @param history checks of the row count and null fractions against recent accepted batches
  */
 public record ValidationSpec(
     List<RuleSpec> rules,
     Boolean inferRules,
     DriftSpec drift,
-    Map<String, EnvironmentSpec> environments) {
+    Map<String, EnvironmentSpec> environments,
+    HistorySpec history) {
   /** The environment of pipeline runs, and of {@code evergreen validate} unless told otherwise. */
   public static final String TRAINING = "training";
 
@@ -30,11 +32,21 @@ public record ValidationSpec(
     inferRules = inferRules == null ? Boolean.TRUE : inferRules;
     drift = drift == null ? DriftSpec.DEFAULT : drift;
     environments = environments == null ? Map.of() : Map.copyOf(environments);
+    history = history == null ? HistorySpec.DEFAULT : history;
+  }
+
+  /** Creates a spec with the default history checks. */
+  public ValidationSpec(
+      List<RuleSpec> rules,
+      Boolean inferRules,
+      DriftSpec drift,
+      Map<String, EnvironmentSpec> environments) {
+    this(rules, inferRules, drift, environments, null);
   }
 
   /** Creates a spec without environments. */
   public ValidationSpec(List<RuleSpec> rules, Boolean inferRules, DriftSpec drift) {
-    this(rules, inferRules, drift, null);
+    this(rules, inferRules, drift, null, null);
   }
 
   /** Returns the columns excluded in {@code environment}; none for an environment not declared. */

@@ -22,6 +22,8 @@ import dev.evergreen.core.evaluation.Gate;
 import dev.evergreen.core.evaluation.GateDecision;
 import dev.evergreen.core.evaluation.Metrics;
 import dev.evergreen.core.lineage.LineageService;
+import dev.evergreen.core.profile.DatasetProfile;
+import dev.evergreen.core.profile.SnapshotProfiles;
 import dev.evergreen.core.serving.InputBatch;
 import dev.evergreen.core.serving.ServableModel;
 import dev.evergreen.core.snapshot.SnapshotResult;
@@ -39,6 +41,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -161,11 +164,20 @@ final class PipelineRunner {
         state.flatMap(s -> evergreen.store().findSnapshot(s.referenceSnapshotId())).orElse(null);
     List<RuleSpec> inferred = state.map(PipelineState::inferredRules).orElse(List.of());
     Path referenceParquet = reference == null ? null : evergreen.snapshots().parquetOf(reference);
+    List<Snapshot> recent =
+        recentAccepted(spec.name(), run.id(), spec.validation().history().window());
     ValidationContext context =
         new ValidationContext(
-            ValidationSpec.TRAINING,
-            evergreen.clock().instant(),
-            previousRowCount(spec.name(), run.id()));
+                ValidationSpec.TRAINING,
+                evergreen.clock().instant(),
+                recent.isEmpty() ? null : recent.get(0).profile().rowCount())
+            .withHistory(recent.stream().map(Snapshot::profile).toList());
+    if (reference != null) {
+      context =
+          context.withProfiles(
+              storedProfile(run, reference).orElse(null),
+              storedProfile(run, snapshot).orElse(null));
+    }
     ValidationReport report =
         evergreen
             .validator()
@@ -229,23 +241,38 @@ final class PipelineRunner {
   }
 
   /**
-   * Returns the row count of the newest earlier batch of the pipeline that validation accepted,
-   * among its last {@value #PREVIOUS_RUNS} runs, or null when there is none.
+   * Returns the snapshots of the pipeline's newest earlier batches that validation accepted, newest
+   * first, at most {@code limit} of them, among its last {@value #PREVIOUS_RUNS} runs.
    */
-  private Long previousRowCount(String pipeline, String currentRunId) {
+  private List<Snapshot> recentAccepted(String pipeline, String currentRunId, int limit) {
+    List<Snapshot> snapshots = new ArrayList<>();
     for (Run earlier : evergreen.store().listRuns(pipeline, PREVIOUS_RUNS)) {
+      if (snapshots.size() >= Math.max(1, limit)) {
+        break;
+      }
       if (earlier.id().equals(currentRunId)
           || earlier.snapshotId() == null
           || earlier.outcome() == null
           || earlier.outcome() == RunOutcome.REJECTED) {
         continue;
       }
-      Optional<Snapshot> snapshot = evergreen.store().findSnapshot(earlier.snapshotId());
-      if (snapshot.isPresent()) {
-        return snapshot.get().profile().rowCount();
-      }
+      evergreen.store().findSnapshot(earlier.snapshotId()).ifPresent(snapshots::add);
     }
-    return null;
+    return snapshots;
+  }
+
+  /**
+   * Reads the stored binary profile of a snapshot. It is empty for a snapshot stored before
+   * profiles were kept, or when the profile cannot be read, and then drift is measured from the
+   * rows.
+   */
+  private Optional<DatasetProfile> storedProfile(RunRecorder run, Snapshot snapshot) {
+    try {
+      return SnapshotProfiles.read(evergreen.artifacts(), snapshot);
+    } catch (EvergreenException e) {
+      LOG.warn("run {}: measuring drift from rows because {}", run.id(), e.getMessage());
+      return Optional.empty();
+    }
   }
 
   /** A trained challenger and the data it was trained on. */

@@ -12,6 +12,7 @@ import dev.evergreen.api.pipeline.RuleSpec;
 import dev.evergreen.api.validation.Anomaly;
 import dev.evergreen.api.validation.ConstraintResult;
 import dev.evergreen.api.validation.ConstraintStatus;
+import dev.evergreen.api.validation.DatasetDrift;
 import dev.evergreen.api.validation.FeatureDrift;
 import dev.evergreen.api.validation.Severity;
 import dev.evergreen.api.validation.ValidationReport;
@@ -53,7 +54,12 @@ import org.slf4j.LoggerFactory;
  * validation.drift.warning} it is a warning, at or above {@code validation.drift.error} an error. A
  * feature that the other metrics mark as drifted is a warning with rule {@code drift}, and a share
  * of drifted features at or above {@code validation.drift.driftShare} is one anomaly with rule
- * {@code dataset_drift} on column {@code *}.
+ * {@code dataset_drift} on column {@code *}. Drift is measured from the stored profiles of both
+ * snapshots when the context carries them (see {@link PopulationStability#measure(PipelineSpec,
+ * dev.evergreen.core.profile.DatasetProfile, dev.evergreen.core.profile.DatasetProfile)}), else
+ * from their rows; the report names which in {@link ValidationReport#driftSource()}.
+ *
+ * <p>History: see {@link HistoryChecks}.
  */
 public final class Validator {
   static final int EXAMPLE_ROWS = RuleChecker.EXAMPLE_ROWS;
@@ -124,6 +130,8 @@ public final class Validator {
     List<ConstraintResult> results = new ArrayList<>();
     Set<String> missing = checkSchema(current, reference, spec, excluded, results);
     List<FeatureDrift> drift = List.of();
+    String driftSource = null;
+    DatasetDrift datasetDrift = null;
     long rows;
     try (Connection connection = DuckDb.open(threads)) {
       load(connection, CURRENT, currentParquet);
@@ -136,11 +144,20 @@ public final class Validator {
           results.addAll(checker.check(rule, missing));
         }
       }
-      if (reference != null && referenceParquet != null) {
+      if (reference != null
+          && context.referenceProfile() != null
+          && context.currentProfile() != null) {
+        driftSource = ValidationReport.FROM_PROFILES;
+        drift =
+            PopulationStability.measure(spec, context.referenceProfile(), context.currentProfile());
+      } else if (reference != null && referenceParquet != null) {
+        driftSource = ValidationReport.FROM_ROWS;
         load(connection, REFERENCE, referenceParquet);
         drift =
             new PopulationStability(connection, REFERENCE, CURRENT)
                 .measure(spec, reference.schema(), current.schema());
+      }
+      if (driftSource != null) {
         drift = drift.stream().filter(d -> !excluded.contains(d.feature())).toList();
         List<Anomaly> driftAnomalies = new ArrayList<>();
         DriftSpec limits = spec.validation().drift();
@@ -148,7 +165,9 @@ public final class Validator {
         drift.forEach(d -> checkFeatureDrift(d, limits, driftAnomalies));
         checkDatasetDrift(drift, limits, driftAnomalies);
         driftAnomalies.forEach(a -> results.add(failed(a)));
+        datasetDrift = DatasetDrift.of(drift, limits.driftShare());
       }
+      results.addAll(HistoryChecks.check(current, spec, context, excluded));
     } catch (SQLException e) {
       throw new EvergreenException(
           ErrorKind.INTERNAL,
@@ -159,12 +178,18 @@ public final class Validator {
         results.stream().filter(ConstraintResult::failed).map(ConstraintResult::toAnomaly).toList();
     ValidationReport report =
         new ValidationReport(
-            current.id(), reference == null ? null : reference.id(), anomalies, drift);
+            current.id(),
+            reference == null ? null : reference.id(),
+            anomalies,
+            drift,
+            driftSource,
+            datasetDrift);
     log.info(
-        "validated snapshot {}: {} errors, {} warnings, largest PSI {}",
+        "validated snapshot {}: {} errors, {} warnings, drift from {}, largest PSI {}",
         current.shortId(),
         report.errors().size(),
         report.warnings().size(),
+        driftSource == null ? "none" : driftSource,
         report.largestDrift().map(d -> d.feature() + " " + formatPsi(d.psi())).orElse("none"));
     ValidationResult result =
         ValidationResult.of(current.source(), context.environment(), rows, context.now(), results);
