@@ -46,6 +46,14 @@ final class BatchLoader {
 
   private static final String RAW = "raw_batch";
   private static final int MAX_VALUE_CHARS = 80;
+
+  /**
+   * Rows that DuckDB's CSV sniffer reads to pick column types, its default {@code sample_size} in
+   * DuckDB 1.5. Text that first appears after these rows in a column of numbers is a late type
+   * change, which is rejected instead of guessed.
+   */
+  static final long SNIFF_SAMPLE_ROWS = 20_480;
+
   private static final Logger log = LoggerFactory.getLogger(BatchLoader.class);
 
   /** A column as read from the file; {@code duckDbType} is {@code VARCHAR} for every CSV column. */
@@ -54,8 +62,20 @@ final class BatchLoader {
   /** The type a column gets and why, for error messages. */
   private record Target(ColumnType type, String reason, String nextStep) {}
 
-  /** A text column that also contains numbers, and its first value that is not a number. */
-  private record MixedColumn(long numbers, long nonNull, long firstTextRow, String firstText) {}
+  /**
+   * A text column that also contains numbers, and its first value that is not a number. Rows are
+   * 1-based data rows, header not counted.
+   */
+  private record MixedColumn(
+      long numbers, long nonNull, long firstValueRow, long firstTextRow, String firstText) {
+    /**
+     * Returns true when the first {@value #SNIFF_SAMPLE_ROWS} rows contain numbers and no text, so
+     * that a reader which types columns from a sample of that size would pick a number type.
+     */
+    boolean textAfterSample() {
+      return firstValueRow <= SNIFF_SAMPLE_ROWS && firstTextRow > SNIFF_SAMPLE_ROWS;
+    }
+  }
 
   /** The first value of a column that cannot be converted to its target type. */
   private record BadValue(String column, long count, long row, String value) {}
@@ -88,6 +108,10 @@ final class BatchLoader {
     checkRequired(source);
     Map<String, Target> targets = resolveTypes(source);
     checkConversions(source, targets);
+    // After checkConversions, so that a value that breaks a declared type or a role is reported
+    // as such even when another column changes type on an earlier line.
+    rejectLateTypeChanges(targets, source);
+    warnAboutMixedColumns(targets, source.size());
     return createTable(source, targets);
   }
 
@@ -235,13 +259,68 @@ final class BatchLoader {
         targets.put(column.name(), forceRoleType(column.name(), targets.get(column.name())));
       }
     }
-    warnAboutMixedColumns(targets, source.size());
     return targets;
   }
 
   /**
-   * Logs text columns that also hold numbers: a numeric column whose text starts late in the file
-   * is kept as text rather than mistyped, and the log names the first text value and its line.
+   * Rejects undeclared text columns whose values are numbers for the first {@value
+   * #SNIFF_SAMPLE_ROWS} rows and text later, such as 30,000 integers followed by {@code n/a}. Such
+   * a column is most likely numeric with a bad value, but could also be text that starts with
+   * numeric codes, so only a declaration in data.columns can decide. Columns that a role forces to
+   * a number are checked by {@link #checkConversions}, which names their role.
+   */
+  private void rejectLateTypeChanges(Map<String, Target> targets, List<SourceColumn> source) {
+    List<String> late =
+        mixed.entrySet().stream()
+            .filter(entry -> targets.get(entry.getKey()).type() == ColumnType.STRING)
+            .filter(entry -> entry.getValue().textAfterSample())
+            .map(Map.Entry::getKey)
+            .toList();
+    if (late.isEmpty()) {
+      return;
+    }
+    String name = late.get(0);
+    for (String other : late) {
+      if (mixed.get(other).firstTextRow() < mixed.get(name).firstTextRow()) {
+        name = other;
+      }
+    }
+    MixedColumn column = mixed.get(name);
+    List<String> names = source.stream().map(SourceColumn::name).toList();
+    long line = CsvFiles.lineOfRow(file, spec.source().csv(), column.firstTextRow(), source.size());
+    String chosen = name;
+    List<String> others = late.stream().filter(other -> !other.equals(chosen)).toList();
+    throw EvergreenException.invalid(
+        file
+            + ":"
+            + line
+            + ": column '"
+            + name
+            + "' (field "
+            + (names.indexOf(name) + 1)
+            + ") has the value '"
+            + shorten(column.firstText())
+            + "', which is not a number, after "
+            + (column.firstTextRow() - 1)
+            + " rows of numbers. Evergreen rejects a column that changes from numbers to text"
+            + " after the first "
+            + SNIFF_SAMPLE_ROWS
+            + " rows instead of guessing its type."
+            + (others.isEmpty()
+                ? ""
+                : " Columns that change the same way later in the file: "
+                    + String.join(", ", others)
+                    + ".")
+            + " If the column holds text, declare it in the pipeline as data.columns."
+            + name
+            + ": string; if it holds numbers, correct the value or leave the field empty for a"
+            + " missing value.");
+  }
+
+  /**
+   * Logs text columns that contain both numbers and text within the first {@value
+   * #SNIFF_SAMPLE_ROWS} rows: they are kept as text, and the log names the first text value and its
+   * line.
    */
   private void warnAboutMixedColumns(Map<String, Target> targets, int columnCount) {
     mixed.forEach(
@@ -359,6 +438,7 @@ final class BatchLoader {
               + TextValues.valid(column, ColumnType.DOUBLE)
               + ", false)";
       sql.append(", min(rowid) FILTER (WHERE ").append(notNumber).append(")");
+      sql.append(", min(rowid) FILTER (WHERE ").append(column).append(" IS NOT NULL)");
       sql.append(", arg_min(")
           .append(column)
           .append(", rowid) FILTER (WHERE ")
@@ -370,7 +450,7 @@ final class BatchLoader {
     try (Statement statement = connection.createStatement();
         ResultSet result = statement.executeQuery(sql.toString())) {
       result.next();
-      int stride = 1 + candidates.size() + 2;
+      int stride = 1 + candidates.size() + 3;
       for (int i = 0; i < names.size(); i++) {
         int base = i * stride + 1;
         long nonNull = result.getLong(base);
@@ -388,8 +468,9 @@ final class BatchLoader {
               new MixedColumn(
                   numbers,
                   nonNull,
+                  result.getLong(base + 2 + candidates.size()) + 1,
                   result.getLong(base + 1 + candidates.size()) + 1,
-                  result.getString(base + 2 + candidates.size())));
+                  result.getString(base + 3 + candidates.size())));
         }
         types.put(names.get(i), type);
       }
@@ -503,10 +584,12 @@ final class BatchLoader {
       throws SQLException {
     List<Column> columns = new ArrayList<>();
     StringBuilder select = new StringBuilder();
+    boolean converted = false;
     for (SourceColumn column : source) {
       ColumnType type = targets.get(column.name()).type();
       String name = identifier(column.name());
       select.append(select.isEmpty() ? "" : ", ");
+      converted |= !column.duckDbType().equals(ColumnTypes.duckDbType(type));
       if (column.duckDbType().equals(ColumnTypes.duckDbType(type))) {
         select.append(name);
       } else if (type == ColumnType.STRING) {
@@ -519,8 +602,14 @@ final class BatchLoader {
       columns.add(new Column(column.name(), type));
     }
     try (Statement statement = connection.createStatement()) {
-      statement.execute("CREATE TABLE " + TABLE + " AS SELECT " + select + " FROM " + RAW);
-      statement.execute("DROP TABLE " + RAW);
+      if (converted) {
+        statement.execute("CREATE TABLE " + TABLE + " AS SELECT " + select + " FROM " + RAW);
+        statement.execute("DROP TABLE " + RAW);
+      } else {
+        // Every column already has its stored type, as in most Parquet files: renaming the table
+        // keeps its rows and order without a second copy, which takes seconds at 10 million rows.
+        statement.execute("ALTER TABLE " + RAW + " RENAME TO " + TABLE);
+      }
     }
     return new Schema(columns);
   }
