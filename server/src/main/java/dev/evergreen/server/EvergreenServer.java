@@ -68,7 +68,10 @@ public final class EvergreenServer implements AutoCloseable {
     Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(options.eventLoops()));
     try {
       Authenticator authenticator = new Authenticator(vertx, evergreen.tokens());
-      InferenceMetrics metrics = new InferenceMetrics(evergreen.meters());
+      InferenceMetrics metrics =
+          new InferenceMetrics(
+              evergreen.meters(),
+              PredictionSampler.of(evergreen, options.predictionSample(), vertx));
       // A negative port requests a random port from Vert.x, shared by all instances with the same
       // negative value; a positive port is shared by every instance that binds it.
       int listenPort = options.port() == 0 ? -1 : options.port();
@@ -261,6 +264,7 @@ public final class EvergreenServer implements AutoCloseable {
     TabularInference tabular = new TabularInference(vertx, evergreen, metrics);
     KServeV1Api.register(router, tabular, authenticator);
     MlflowScoringApi.register(router, vertx, tabular, authenticator);
+    SkewApi.register(router, vertx, evergreen, authenticator, metrics.sampler());
 
     router.route().failureHandler(HttpErrors::handleFailure);
     router.errorHandler(404, ctx -> HttpErrors.send(ctx, 404, HttpErrors.statusMessage(ctx, 404)));

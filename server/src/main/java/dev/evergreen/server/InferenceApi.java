@@ -175,6 +175,7 @@ final class InferenceApi {
       InferenceRequestDecoder.Decoded request = InferenceRequestDecoder.decode(bytes, model);
       double[] scores = model.predict(request.batch());
       response = encode(model, request, scores);
+      metrics.sampler().sample(model, request.batch());
     } catch (EvergreenException e) {
       if (e.kind() == ErrorKind.INVALID_INPUT) {
         meters.record(meters.invalid, start);

@@ -76,8 +76,16 @@ final class InferenceMetrics {
     }
   }
 
-  InferenceMetrics(MeterRegistry registry) {
+  private final PredictionSampler sampler;
+
+  InferenceMetrics(MeterRegistry registry, PredictionSampler sampler) {
     this.registry = registry;
+    this.sampler = sampler;
+  }
+
+  /** Returns the sampler of scored rows that every inference protocol feeds. */
+  PredictionSampler sampler() {
+    return sampler;
   }
 
   /** Returns the meters of Open Inference Protocol (V2) requests to a model version. */

@@ -8,8 +8,10 @@ import dev.evergreen.api.EvergreenException;
  * @param host address to bind, {@code 127.0.0.1} by default so that nothing is exposed unless asked
  * @param port TCP port, 0 for an ephemeral port that {@link EvergreenServer#port()} returns
  * @param eventLoops event-loop threads, each with its own HTTP server instance on the same port
+ * @param predictionSample share of scored rows, 0 to 1, added to each model version's serving
+ *     profile for {@code GET /api/v1/models/{name}/versions/{version}/skew}
  */
-public record ServerOptions(String host, int port, int eventLoops) {
+public record ServerOptions(String host, int port, int eventLoops, double predictionSample) {
   public static final String DEFAULT_HOST = "127.0.0.1";
 
   public ServerOptions {
@@ -22,6 +24,18 @@ public record ServerOptions(String host, int port, int eventLoops) {
     if (eventLoops < 1) {
       throw EvergreenException.invalid("event loops must be at least 1, got " + eventLoops);
     }
+    if (!(predictionSample >= 0.0 && predictionSample <= 1.0)) {
+      throw EvergreenException.invalid(
+          "prediction sample must be between 0 and 1, got " + predictionSample);
+    }
+  }
+
+  /**
+   * Creates options that sample the share of scored rows set by {@code
+   * EVERGREEN_PREDICTION_SAMPLE}, 0.01 when it is not set.
+   */
+  public ServerOptions(String host, int port, int eventLoops) {
+    this(host, port, eventLoops, PredictionSampler.fractionFromEnvironment());
   }
 
   /** Returns options for the default host with one event loop per available processor. */

@@ -62,6 +62,7 @@ final class TabularInference {
       InputBatch batch = decoder.apply(model);
       double[] scores = batch.rows() == 0 ? new double[0] : model.predict(batch);
       response = encode(model, batch.rows(), scores);
+      metrics.sampler().sample(model, batch);
     } catch (EvergreenException e) {
       meters.record(e.kind() == ErrorKind.INVALID_INPUT ? meters.invalid : meters.error, start);
       ctx.fail(e);
