@@ -1,7 +1,6 @@
 package dev.evergreen.bench;
 
 import dev.evergreen.api.data.ColumnType;
-import dev.evergreen.api.data.Snapshot;
 import dev.evergreen.api.pipeline.ConstraintsSpec;
 import dev.evergreen.api.pipeline.FeaturesSpec;
 import dev.evergreen.api.pipeline.PipelineSpec;
@@ -337,67 +336,60 @@ public final class ValidateBenchmark {
       throws IOException {
     System.out.println("== evergreen validate --schema, " + threads + " DuckDB threads");
     System.out.println("repeat\tread s\tcheck s\ttotal s\tverdict\tfailed\tother CPUs");
-    Path temp = Files.createTempDirectory("evergreen-validate-bench");
     List<Double> totals = new ArrayList<>();
-    try {
-      for (int repeat = 0; repeat <= repeats; repeat++) {
-        CpuUsage before = CpuUsage.now();
-        long started = System.nanoTime();
-        // The same steps as ValidateCommand: load the constraints, read the file as a run would
-        // into a temporary Parquet file, then check the rules.
-        PipelineSpec spec =
-            fromConstraints(PipelineSpecs.loadConstraints(constraints), parquet.toString());
-        Path copy = temp.resolve("batch-" + repeat + ".parquet");
-        Snapshot batch = BatchFiles.read(parquet, spec, copy, null, threads);
-        long read = System.nanoTime();
-        ValidationContext context =
-            new ValidationContext(ValidationSpec.TRAINING, Instant.now(), null);
-        ValidationResult result =
-            new Validator(threads)
-                .check(batch, copy, null, null, spec, List.of(), context)
-                .result();
-        long done = System.nanoTime();
-        Files.deleteIfExists(copy);
-        CpuUsage after = CpuUsage.now();
-        long failed =
-            result.constraints().stream()
-                .filter(c -> c.status() == ConstraintStatus.FAILED)
-                .count();
-        String label = repeat == 0 ? "warm-up" : Integer.toString(repeat);
-        System.out.printf(
-            Locale.ROOT,
-            "%s\t%.3f\t%.3f\t%.3f\t%s\t%d of %d\t%.2f%n",
-            label,
-            (read - started) / 1e9,
-            (done - read) / 1e9,
-            (done - started) / 1e9,
-            result.verdict(),
-            failed,
-            result.constraints().size(),
-            CpuUsage.otherCores(before, after));
-        if (repeat == 0) {
-          for (ConstraintResult constraint : result.constraints()) {
-            System.out.println(
-                "  "
-                    + constraint.status().text()
-                    + " "
-                    + constraint.column()
-                    + " "
-                    + constraint.name()
-                    + ": observed "
-                    + constraint.observed());
-          }
-        } else {
-          totals.add((done - started) / 1e9);
+    for (int repeat = 0; repeat <= repeats; repeat++) {
+      CpuUsage before = CpuUsage.now();
+      long started = System.nanoTime();
+      // The same steps as ValidateCommand without --html: load the constraints, read the file
+      // into DuckDB as a run would, then check the rules on the loaded table.
+      PipelineSpec spec =
+          fromConstraints(PipelineSpecs.loadConstraints(constraints), parquet.toString());
+      ValidationContext context =
+          new ValidationContext(ValidationSpec.TRAINING, Instant.now(), null);
+      long[] read = new long[1];
+      ValidationResult result =
+          BatchFiles.check(
+              parquet,
+              spec,
+              null,
+              threads,
+              (batch, connection, table) -> {
+                read[0] = System.nanoTime();
+                return new Validator(threads)
+                    .check(batch, connection, table, spec, context)
+                    .result();
+              });
+      long done = System.nanoTime();
+      CpuUsage after = CpuUsage.now();
+      long failed =
+          result.constraints().stream().filter(c -> c.status() == ConstraintStatus.FAILED).count();
+      String label = repeat == 0 ? "warm-up" : Integer.toString(repeat);
+      System.out.printf(
+          Locale.ROOT,
+          "%s\t%.3f\t%.3f\t%.3f\t%s\t%d of %d\t%.2f%n",
+          label,
+          (read[0] - started) / 1e9,
+          (done - read[0]) / 1e9,
+          (done - started) / 1e9,
+          result.verdict(),
+          failed,
+          result.constraints().size(),
+          CpuUsage.otherCores(before, after));
+      if (repeat == 0) {
+        for (ConstraintResult constraint : result.constraints()) {
+          System.out.println(
+              "  "
+                  + constraint.status().text()
+                  + " "
+                  + constraint.column()
+                  + " "
+                  + constraint.name()
+                  + ": observed "
+                  + constraint.observed());
         }
+      } else {
+        totals.add((done - started) / 1e9);
       }
-    } finally {
-      try (var files = Files.list(temp)) {
-        for (Path file : files.toList()) {
-          Files.deleteIfExists(file);
-        }
-      }
-      Files.deleteIfExists(temp);
     }
     totals.sort(null);
     System.out.printf(

@@ -148,22 +148,36 @@ final class ValidateCommand implements Callable<Integer> {
     String key = System.getenv(Home.ENV_PSEUDONYM_KEY);
     byte[] pseudonymKey =
         key == null || key.isEmpty() ? null : key.getBytes(StandardCharsets.UTF_8);
-    Path parquet = Files.createTempFile("evergreen-validate-", ".parquet");
+    // The HTML report profiles a Parquet copy of the rows, so it is written only when requested.
+    Path parquet = html == null ? null : Files.createTempFile("evergreen-validate-", ".parquet");
     try {
-      Snapshot batch = BatchFiles.read(data, withoutExcluded(spec), parquet, pseudonymKey, threads);
       ValidationContext context = new ValidationContext(environment, Instant.now(), previousRows);
-      ValidationResult result =
-          new Validator(threads)
-              .check(batch, parquet, null, null, spec, List.of(), context)
-              .result();
+      Checked checked =
+          BatchFiles.check(
+              data,
+              withoutExcluded(spec),
+              pseudonymKey,
+              threads,
+              (batch, connection, table) -> {
+                ValidationResult result =
+                    new Validator(threads).check(batch, connection, table, spec, context).result();
+                if (parquet != null) {
+                  BatchFiles.writeParquet(connection, table, parquet);
+                }
+                return new Checked(batch, result);
+              });
       if (html != null) {
-        writeHtml(result, spec, batch, parquet, threads);
+        writeHtml(checked.result(), spec, checked.batch(), parquet, threads);
       }
-      return result;
+      return checked.result();
     } finally {
-      Files.deleteIfExists(parquet);
+      if (parquet != null) {
+        Files.deleteIfExists(parquet);
+      }
     }
   }
+
+  private record Checked(Snapshot batch, ValidationResult result) {}
 
   /** Writes the HTML report, with charts of the current batch only: there is no reference. */
   private void writeHtml(

@@ -43,6 +43,85 @@ public final class BatchFiles {
    */
   public static Snapshot read(
       Path file, PipelineSpec spec, Path parquet, byte[] pseudonymKey, int threads) {
+    return load(
+        file,
+        spec,
+        pseudonymKey,
+        threads,
+        true,
+        (batch, connection, table) -> {
+          writeParquet(connection, table, parquet);
+          return new Snapshot(
+              batch.id(),
+              batch.source(),
+              parquet.toString(),
+              batch.schema(),
+              batch.profile(),
+              batch.tags(),
+              batch.createdAt());
+        });
+  }
+
+  /**
+   * Reads {@code file} into DuckDB with the same checks, types and pseudonymisation as {@link
+   * #read}, and returns what {@code check} returns for the loaded table. Nothing is written: the
+   * table is checked in place and dropped with the connection when {@code check} returns.
+   *
+   * <p>The snapshot record passed to {@code check} differs from the one {@link #read} returns: its
+   * {@code artifactKey} is null, and its profile holds only the row count and each column's null
+   * count, without the extremes, moments, distinct counts and top values that a stored snapshot
+   * has.
+   *
+   * @param pseudonymKey HMAC key for columns tagged {@code direct_identifier}, null when not
+   *     configured
+   * @throws EvergreenException {@link ErrorKind#INVALID_INPUT} when the file cannot be read or does
+   *     not fit the pipeline, {@link ErrorKind#INTERNAL} when {@code check} throws an {@link
+   *     SQLException}
+   */
+  public static <T> T check(
+      Path file, PipelineSpec spec, byte[] pseudonymKey, int threads, LoadedBatchCheck<T> check) {
+    return load(file, spec, pseudonymKey, threads, false, check);
+  }
+
+  /**
+   * Writes the rows of {@code table} in file order, which is {@code rowid} order, to the Parquet
+   * file {@code parquet}.
+   *
+   * @throws IllegalArgumentException when DuckDB would read {@code parquet} as a glob pattern
+   */
+  public static void writeParquet(Connection connection, String table, Path parquet)
+      throws SQLException {
+    try (Statement statement = connection.createStatement()) {
+      statement.execute(
+          "COPY (SELECT * FROM "
+              + table
+              + " ORDER BY rowid) TO "
+              + DuckDb.path(parquet)
+              + " (FORMAT parquet)");
+    }
+  }
+
+  /** A check of a batch loaded into a DuckDB table. */
+  @FunctionalInterface
+  public interface LoadedBatchCheck<T> {
+    /**
+     * Checks {@code table} on {@code connection}. The table's {@code rowid + 1} is the 1-based row
+     * number in the file's order.
+     */
+    T check(Snapshot batch, Connection connection, String table) throws SQLException;
+  }
+
+  /**
+   * Loads and pseudonymises {@code file}, profiles it fully when {@code fullProfile} is true (else
+   * counts rows and nulls only), and runs {@code check} on the loaded table.
+   */
+  private static <T> T load(
+      Path file,
+      PipelineSpec spec,
+      byte[] pseudonymKey,
+      int threads,
+      boolean fullProfile,
+      LoadedBatchCheck<T> check) {
     Path source = file.toAbsolutePath().normalize();
     if (!Files.isRegularFile(source)) {
       throw EvergreenException.invalid(source + ": file not found. Check the path.");
@@ -55,23 +134,20 @@ public final class BatchFiles {
       // The content hash of a stored snapshot reads every row in Java, which takes seconds on
       // millions of rows. A file that is only checked is named by the hash of its bytes instead.
       String id = fileSha256(source);
-      Profile profile = Profiler.of(connection, BatchLoader.TABLE, schema);
-      try (Statement statement = connection.createStatement()) {
-        statement.execute(
-            "COPY (SELECT * FROM "
-                + BatchLoader.TABLE
-                + " ORDER BY rowid) TO "
-                + DuckDb.path(parquet)
-                + " (FORMAT parquet)");
-      }
-      return new Snapshot(
-          id,
-          source.toString(),
-          parquet.toString(),
-          schema,
-          profile,
-          spec.data().personalData(),
-          Instant.now());
+      Profile profile =
+          fullProfile
+              ? Profiler.of(connection, BatchLoader.TABLE, schema)
+              : Profiler.counts(connection, BatchLoader.TABLE, schema);
+      Snapshot batch =
+          new Snapshot(
+              id,
+              source.toString(),
+              null,
+              schema,
+              profile,
+              spec.data().personalData(),
+              Instant.now());
+      return check.check(batch, connection, BatchLoader.TABLE);
     } catch (SQLException e) {
       throw new EvergreenException(
           ErrorKind.INTERNAL,

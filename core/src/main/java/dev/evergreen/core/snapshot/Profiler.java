@@ -93,6 +93,42 @@ final class Profiler {
     return new Profile(rowCount, profiles);
   }
 
+  /**
+   * Computes the row count and each column's null count in one aggregate query, for checks that
+   * need no other statistic. The other fields of each column profile are null, 0 or empty.
+   */
+  static Profile counts(Connection connection, String table, Schema schema) throws SQLException {
+    List<Column> columns = schema.columns();
+    StringBuilder sql = new StringBuilder("SELECT count(*)");
+    for (Column column : columns) {
+      sql.append(", count(*) - count(").append(identifier(column.name())).append(")");
+    }
+    sql.append(" FROM ").append(table);
+
+    long rowCount;
+    List<ColumnProfile> profiles = new ArrayList<>();
+    try (Statement statement = connection.createStatement();
+        ResultSet result = statement.executeQuery(sql.toString())) {
+      result.next();
+      rowCount = result.getLong(1);
+      for (int i = 0; i < columns.size(); i++) {
+        Column column = columns.get(i);
+        profiles.add(
+            new ColumnProfile(
+                column.name(),
+                column.type(),
+                result.getLong(2 + i),
+                null,
+                null,
+                null,
+                null,
+                0,
+                List.of()));
+      }
+    }
+    return new Profile(rowCount, profiles);
+  }
+
   /** Returns the most frequent non-null values, ties broken by the smaller value. */
   private static List<ValueCount> topValues(Connection connection, String table, Column column)
       throws SQLException {

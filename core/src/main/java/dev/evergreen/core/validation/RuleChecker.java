@@ -24,6 +24,7 @@ import java.sql.Types;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -56,6 +57,9 @@ final class RuleChecker {
   private final Schema schema;
   private final ValidationContext context;
   private final long rows;
+
+  /** Results of {@link #single} queries computed ahead by {@link #prefetch}, keyed by SQL text. */
+  private final Map<String, String> prefetched = new HashMap<>();
 
   RuleChecker(Connection connection, String table, Schema schema, ValidationContext context)
       throws SQLException {
@@ -97,7 +101,7 @@ final class RuleChecker {
     String text = ColumnTypes.text(name, column.type());
 
     if (Boolean.TRUE.equals(rule.notNull())) {
-      String condition = name + " IS NULL";
+      String condition = nullCondition(column);
       long failing = count(condition);
       results.add(
           rowResult(rule, "not_null", rule.tolerance(), failing, failing + " nulls", condition));
@@ -208,12 +212,9 @@ final class RuleChecker {
     if (!column.type().isNumeric()) {
       return notNumeric(rule, column, ruleName);
     }
-    String name = identifier(column.name());
-    String condition =
-        name + " " + violates + " CAST(" + literal(Double.toString(limit)) + " AS DOUBLE)";
+    String condition = boundCondition(column, violates, limit);
     long failing = count(condition);
-    String observed =
-        single("SELECT CAST(" + ruleName + "(" + name + ") AS VARCHAR) FROM " + table);
+    String observed = single(aggregateQuery(boundAggregate(column, ruleName)));
     ConstraintResult result =
         rowResult(rule, ruleName, rule.tolerance(), failing, ruleName + " " + observed, condition);
     return withValue(result, observed);
@@ -231,17 +232,7 @@ final class RuleChecker {
   private ConstraintResult checkAllowedValues(RuleSpec rule, Column column) throws SQLException {
     String name = identifier(column.name());
     String text = ColumnTypes.text(name, column.type());
-    String condition =
-        rule.allowedValues().isEmpty()
-            ? name + " IS NOT NULL"
-            : name
-                + " IS NOT NULL AND "
-                + text
-                + " NOT IN ("
-                + rule.allowedValues().stream()
-                    .map(DuckDb::literal)
-                    .collect(Collectors.joining(", "))
-                + ")";
+    String condition = allowedValuesCondition(rule, column);
     long failing = count(condition);
     double share = rule.minInDomain() != null ? rule.minInDomain() : rule.tolerance();
     if (failing == 0) {
@@ -307,13 +298,7 @@ final class RuleChecker {
   private ConstraintResult checkPattern(RuleSpec rule, Column column) throws SQLException {
     String name = identifier(column.name());
     String text = ColumnTypes.text(name, column.type());
-    String condition =
-        name
-            + " IS NOT NULL AND NOT regexp_full_match("
-            + text
-            + ", "
-            + literal(rule.pattern())
-            + ")";
+    String condition = patternCondition(rule, column);
     long failing;
     try {
       failing = count(condition);
@@ -365,7 +350,7 @@ final class RuleChecker {
   }
 
   private ConstraintResult checkCompleteness(RuleSpec rule, Column column) throws SQLException {
-    String condition = identifier(column.name()) + " IS NULL";
+    String condition = nullCondition(column);
     long nulls = count(condition);
     double completeness = rows == 0 ? 1 : (double) (rows - nulls) / rows;
     boolean passed = rows == 0 || completeness >= rule.completeness();
@@ -381,14 +366,7 @@ final class RuleChecker {
     if (!column.type().isNumeric()) {
       return notNumeric(rule, column, ruleName);
     }
-    String value =
-        single(
-            "SELECT "
-                + aggregate
-                + "(CAST("
-                + identifier(column.name())
-                + " AS DOUBLE)) FROM "
-                + table);
+    String value = single(aggregateQuery(statisticAggregate(column, aggregate)));
     String statistic = ruleName.equals("mean_between") ? "mean" : "stddev";
     if (value == null) {
       return result(
@@ -404,9 +382,7 @@ final class RuleChecker {
   }
 
   private ConstraintResult checkDistinctCount(RuleSpec rule, Column column) throws SQLException {
-    long distinct =
-        Long.parseLong(
-            single("SELECT count(DISTINCT " + identifier(column.name()) + ") FROM " + table));
+    long distinct = Long.parseLong(single(aggregateQuery(distinctAggregate(column))));
     List<Long> range = rule.distinctCountBetween();
     boolean passed = distinct >= range.get(0) && distinct <= range.get(1);
     return result(
@@ -794,11 +770,144 @@ final class RuleChecker {
     return value != null && value.length() > 80 ? value.substring(0, 80) + "..." : value;
   }
 
+  /**
+   * Computes in one scan of the table the row counts and column aggregates that {@link #check}
+   * queries for {@code rules}, so that those calls read them from memory instead of scanning the
+   * table once each. Rules with {@code where}, {@code condition}, length or {@code unique}
+   * constraints are still checked with queries of their own. When the combined query fails, as with
+   * an invalid pattern, nothing is kept, and each check runs its own query and reports its own
+   * error.
+   */
+  void prefetch(List<RuleSpec> rules) {
+    Map<String, String> queries = new LinkedHashMap<>();
+    for (RuleSpec rule : rules) {
+      Optional<Column> found = rule.isBatchRule() ? Optional.empty() : schema.column(rule.column());
+      if (found.isEmpty()) {
+        continue;
+      }
+      Column column = found.get();
+      boolean numeric = column.type().isNumeric();
+      if (Boolean.TRUE.equals(rule.notNull()) || rule.completeness() != null) {
+        addCount(queries, nullCondition(column));
+      }
+      if (rule.min() != null && numeric) {
+        addCount(queries, boundCondition(column, "<", rule.min()));
+        addAggregate(queries, boundAggregate(column, "min"));
+      }
+      if (rule.max() != null && numeric) {
+        addCount(queries, boundCondition(column, ">", rule.max()));
+        addAggregate(queries, boundAggregate(column, "max"));
+      }
+      if (rule.allowedValues() != null) {
+        addCount(queries, allowedValuesCondition(rule, column));
+      }
+      if (rule.pattern() != null) {
+        addCount(queries, patternCondition(rule, column));
+      }
+      if (rule.meanBetween() != null && numeric) {
+        addAggregate(queries, statisticAggregate(column, "avg"));
+      }
+      if (rule.stddevBetween() != null && numeric) {
+        addAggregate(queries, statisticAggregate(column, "stddev_samp"));
+      }
+      if (rule.distinctCountBetween() != null) {
+        addAggregate(queries, distinctAggregate(column));
+      }
+    }
+    if (queries.size() < 2) {
+      return;
+    }
+    // Each expression has the type of the query it replaces, so getString returns the same text.
+    String sql = "SELECT " + String.join(", ", queries.values()) + " FROM " + table;
+    Map<String, String> values = new HashMap<>();
+    try (Statement statement = connection.createStatement();
+        ResultSet result = statement.executeQuery(sql)) {
+      result.next();
+      int index = 1;
+      for (String key : queries.keySet()) {
+        values.put(key, result.getString(index++));
+      }
+    } catch (SQLException e) {
+      // The checks run their own queries, which report the error with the rule that caused it.
+      return;
+    }
+    prefetched.putAll(values);
+  }
+
+  private void addCount(Map<String, String> queries, String condition) {
+    queries.put(countQuery(condition), "count(*) FILTER (WHERE " + condition + ")");
+  }
+
+  private void addAggregate(Map<String, String> queries, String aggregate) {
+    queries.put(aggregateQuery(aggregate), aggregate);
+  }
+
+  private String countQuery(String condition) {
+    return "SELECT count(*) FROM " + table + " WHERE " + condition;
+  }
+
+  private String aggregateQuery(String aggregate) {
+    return "SELECT " + aggregate + " FROM " + table;
+  }
+
+  private static String nullCondition(Column column) {
+    return identifier(column.name()) + " IS NULL";
+  }
+
+  private static String boundCondition(Column column, String violates, double limit) {
+    return identifier(column.name())
+        + " "
+        + violates
+        + " CAST("
+        + literal(Double.toString(limit))
+        + " AS DOUBLE)";
+  }
+
+  /** Returns {@code min} or {@code max} of a numeric column as text. */
+  private static String boundAggregate(Column column, String aggregate) {
+    return "CAST(" + aggregate + "(" + identifier(column.name()) + ") AS VARCHAR)";
+  }
+
+  private static String allowedValuesCondition(RuleSpec rule, Column column) {
+    String name = identifier(column.name());
+    String text = ColumnTypes.text(name, column.type());
+    return rule.allowedValues().isEmpty()
+        ? name + " IS NOT NULL"
+        : name
+            + " IS NOT NULL AND "
+            + text
+            + " NOT IN ("
+            + rule.allowedValues().stream().map(DuckDb::literal).collect(Collectors.joining(", "))
+            + ")";
+  }
+
+  private static String patternCondition(RuleSpec rule, Column column) {
+    String name = identifier(column.name());
+    return name
+        + " IS NOT NULL AND NOT regexp_full_match("
+        + ColumnTypes.text(name, column.type())
+        + ", "
+        + literal(rule.pattern())
+        + ")";
+  }
+
+  /** Returns {@code avg} or {@code stddev_samp} of a numeric column as a double. */
+  private static String statisticAggregate(Column column, String aggregate) {
+    return aggregate + "(CAST(" + identifier(column.name()) + " AS DOUBLE))";
+  }
+
+  private static String distinctAggregate(Column column) {
+    return "count(DISTINCT " + identifier(column.name()) + ")";
+  }
+
   private long count(String condition) throws SQLException {
-    return Long.parseLong(single("SELECT count(*) FROM " + table + " WHERE " + condition));
+    return Long.parseLong(single(countQuery(condition)));
   }
 
   private String single(String sql) throws SQLException {
+    if (prefetched.containsKey(sql)) {
+      return prefetched.get(sql);
+    }
     try (Statement statement = connection.createStatement();
         ResultSet result = statement.executeQuery(sql)) {
       result.next();

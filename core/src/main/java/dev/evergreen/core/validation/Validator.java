@@ -126,54 +126,97 @@ public final class Validator {
       PipelineSpec spec,
       List<RuleSpec> inferredRules,
       ValidationContext context) {
+    try (Connection connection = DuckDb.open(threads)) {
+      load(connection, CURRENT, currentParquet);
+      return check(
+          connection, CURRENT, current, reference, referenceParquet, spec, inferredRules, context);
+    } catch (SQLException e) {
+      throw duckDbFailed(current, e);
+    }
+  }
+
+  /**
+   * Validates {@code current} in {@code context} as {@link #check(Snapshot, Path, Snapshot, Path,
+   * PipelineSpec, List, ValidationContext)} does without a reference batch or inferred rules, but
+   * reads its rows from {@code table} on {@code connection} instead of a Parquet file. Drift is not
+   * measured. The connection's thread setting applies, not this validator's.
+   *
+   * @param table DuckDB table of {@code current}'s rows, whose {@code rowid + 1} is the 1-based row
+   *     number in the batch file's order, as {@link dev.evergreen.core.snapshot.BatchFiles#check}
+   *     provides it
+   * @throws EvergreenException {@link ErrorKind#INVALID_INPUT} when a pattern, {@code where} or
+   *     {@code condition} is not valid for the batch
+   */
+  public ValidationOutcome check(
+      Snapshot current,
+      Connection connection,
+      String table,
+      PipelineSpec spec,
+      ValidationContext context) {
+    try {
+      return check(connection, table, current, null, null, spec, List.of(), context);
+    } catch (SQLException e) {
+      throw duckDbFailed(current, e);
+    }
+  }
+
+  private static EvergreenException duckDbFailed(Snapshot current, SQLException e) {
+    return new EvergreenException(
+        ErrorKind.INTERNAL,
+        "DuckDB failed while validating snapshot " + current.shortId() + ": " + e.getMessage(),
+        e);
+  }
+
+  /** Validates {@code current}, whose rows are in {@code table}, on an open connection. */
+  private ValidationOutcome check(
+      Connection connection,
+      String table,
+      Snapshot current,
+      Snapshot reference,
+      Path referenceParquet,
+      PipelineSpec spec,
+      List<RuleSpec> inferredRules,
+      ValidationContext context)
+      throws SQLException {
     Set<String> excluded = new HashSet<>(spec.validation().excludedIn(context.environment()));
     List<ConstraintResult> results = new ArrayList<>();
     Set<String> missing = checkSchema(current, reference, spec, excluded, results);
     List<FeatureDrift> drift = List.of();
     String driftSource = null;
     DatasetDrift datasetDrift = null;
-    long rows;
-    try (Connection connection = DuckDb.open(threads)) {
-      load(connection, CURRENT, currentParquet);
-      RuleChecker checker = new RuleChecker(connection, CURRENT, current.schema(), context);
-      rows = checker.rows();
-      List<RuleSpec> rules = new ArrayList<>(spec.validation().rules());
-      rules.addAll(inferredRules == null ? List.of() : inferredRules);
-      for (RuleSpec rule : rules) {
-        if (!isExcluded(rule, excluded)) {
-          results.addAll(checker.check(rule, missing));
-        }
-      }
-      if (reference != null
-          && context.referenceProfile() != null
-          && context.currentProfile() != null) {
-        driftSource = ValidationReport.FROM_PROFILES;
-        drift =
-            PopulationStability.measure(spec, context.referenceProfile(), context.currentProfile());
-      } else if (reference != null && referenceParquet != null) {
-        driftSource = ValidationReport.FROM_ROWS;
-        load(connection, REFERENCE, referenceParquet);
-        drift =
-            new PopulationStability(connection, REFERENCE, CURRENT)
-                .measure(spec, reference.schema(), current.schema());
-      }
-      if (driftSource != null) {
-        drift = drift.stream().filter(d -> !excluded.contains(d.feature())).toList();
-        List<Anomaly> driftAnomalies = new ArrayList<>();
-        DriftSpec limits = spec.validation().drift();
-        drift.forEach(d -> checkDrift(d, limits, driftAnomalies));
-        drift.forEach(d -> checkFeatureDrift(d, limits, driftAnomalies));
-        checkDatasetDrift(drift, limits, driftAnomalies);
-        driftAnomalies.forEach(a -> results.add(failed(a)));
-        datasetDrift = DatasetDrift.of(drift, limits.driftShare());
-      }
-      results.addAll(HistoryChecks.check(current, spec, context, excluded));
-    } catch (SQLException e) {
-      throw new EvergreenException(
-          ErrorKind.INTERNAL,
-          "DuckDB failed while validating snapshot " + current.shortId() + ": " + e.getMessage(),
-          e);
+    RuleChecker checker = new RuleChecker(connection, table, current.schema(), context);
+    long rows = checker.rows();
+    List<RuleSpec> rules = new ArrayList<>(spec.validation().rules());
+    rules.addAll(inferredRules == null ? List.of() : inferredRules);
+    rules.removeIf(rule -> isExcluded(rule, excluded));
+    checker.prefetch(rules);
+    for (RuleSpec rule : rules) {
+      results.addAll(checker.check(rule, missing));
     }
+    if (reference != null
+        && context.referenceProfile() != null
+        && context.currentProfile() != null) {
+      driftSource = ValidationReport.FROM_PROFILES;
+      drift =
+          PopulationStability.measure(spec, context.referenceProfile(), context.currentProfile());
+    } else if (reference != null && referenceParquet != null) {
+      driftSource = ValidationReport.FROM_ROWS;
+      load(connection, REFERENCE, referenceParquet);
+      drift =
+          new PopulationStability(connection, REFERENCE, table)
+              .measure(spec, reference.schema(), current.schema());
+    }
+    if (driftSource != null) {
+      drift = drift.stream().filter(d -> !excluded.contains(d.feature())).toList();
+      List<Anomaly> driftAnomalies = new ArrayList<>();
+      DriftSpec limits = spec.validation().drift();
+      drift.forEach(d -> checkDrift(d, limits, driftAnomalies));
+      drift.forEach(d -> checkFeatureDrift(d, limits, driftAnomalies));
+      checkDatasetDrift(drift, limits, driftAnomalies);
+      driftAnomalies.forEach(a -> results.add(failed(a)));
+      datasetDrift = DatasetDrift.of(drift, limits.driftShare());
+    }
+    results.addAll(HistoryChecks.check(current, spec, context, excluded));
     List<Anomaly> anomalies =
         results.stream().filter(ConstraintResult::failed).map(ConstraintResult::toAnomaly).toList();
     ValidationReport report =
