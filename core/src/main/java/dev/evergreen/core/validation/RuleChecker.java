@@ -169,7 +169,7 @@ final class RuleChecker {
         return results;
       }
       String condition = rule.condition();
-      String failing = "NOT coalesce((" + condition + "), false)";
+      String failing = conditionFailing(condition);
       long count = count(failing);
       results.add(
           rowResult(
@@ -773,14 +773,19 @@ final class RuleChecker {
   /**
    * Computes in one scan of the table the row counts and column aggregates that {@link #check}
    * queries for {@code rules}, so that those calls read them from memory instead of scanning the
-   * table once each. Rules with {@code where}, {@code condition}, length or {@code unique}
-   * constraints are still checked with queries of their own. When the combined query fails, as with
-   * an invalid pattern, nothing is kept, and each check runs its own query and reports its own
-   * error.
+   * table once each. Rules with {@code where}, length or {@code unique} constraints are still
+   * checked with queries of their own. When the combined query fails, as with an invalid pattern,
+   * nothing is kept, and each check runs its own query and reports its own error.
    */
   void prefetch(List<RuleSpec> rules) {
     Map<String, String> queries = new LinkedHashMap<>();
     for (RuleSpec rule : rules) {
+      String condition = rule.condition();
+      // Only an expression that checkExpression would accept joins the combined query, so that
+      // the query stays one SELECT; a bad one fails in its own check with its own message.
+      if (condition != null && !condition.contains(";") && balanced(condition)) {
+        addCount(queries, conditionFailing(condition));
+      }
       Optional<Column> found = rule.isBatchRule() ? Optional.empty() : schema.column(rule.column());
       if (found.isEmpty()) {
         continue;
@@ -832,6 +837,11 @@ final class RuleChecker {
       return;
     }
     prefetched.putAll(values);
+  }
+
+  /** Returns the SQL condition of the rows that fail a {@code condition} rule. */
+  private static String conditionFailing(String condition) {
+    return "NOT coalesce((" + condition + "), false)";
   }
 
   private void addCount(Map<String, String> queries, String condition) {
