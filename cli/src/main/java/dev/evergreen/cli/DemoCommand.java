@@ -1,5 +1,6 @@
 package dev.evergreen.cli;
 
+import dev.evergreen.api.ErrorKind;
 import dev.evergreen.api.EvergreenException;
 import dev.evergreen.api.data.Snapshot;
 import dev.evergreen.api.run.Run;
@@ -175,10 +176,10 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
-  private static void requireFile(Path file, String what) {
+  private static void requireFile(Path file, String contents) {
     if (!Files.isRegularFile(file)) {
       throw EvergreenException.invalid(
-          "file " + file.toAbsolutePath() + " not found; it holds " + what);
+          "file " + file.toAbsolutePath() + " not found; it contains " + contents);
     }
   }
 
@@ -191,7 +192,7 @@ final class DemoCommand implements Callable<Integer> {
       probe.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
     } catch (IOException e) {
       throw new EvergreenException(
-          dev.evergreen.api.ErrorKind.CONFLICT,
+          ErrorKind.CONFLICT,
           "port "
               + port
               + " on 127.0.0.1 is in use, perhaps by a demo that is still running; stop it or"
@@ -209,7 +210,7 @@ final class DemoCommand implements Callable<Integer> {
     }
     if (ServerLock.isHeld(home)) {
       throw new EvergreenException(
-          dev.evergreen.api.ErrorKind.CONFLICT,
+          ErrorKind.CONFLICT,
           "a server is running on "
               + home.toAbsolutePath()
               + ", so the demo will not empty it; stop that server or pass another --home");
@@ -302,7 +303,7 @@ final class DemoCommand implements Callable<Integer> {
       Thread.sleep(200);
     }
     throw new EvergreenException(
-        dev.evergreen.api.ErrorKind.INTERNAL,
+        ErrorKind.INTERNAL,
         "no run finished for " + target + " within 15 minutes; see the server log");
   }
 

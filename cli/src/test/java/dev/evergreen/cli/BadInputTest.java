@@ -117,7 +117,7 @@ class BadInputTest {
   }
 
   @Test
-  void runWithoutDataOrSourceFileIsUsageError() throws Exception {
+  void runWithoutDataIsUsageError() throws Exception {
     Result result = capture("run", pipeline.toString(), "--home", home.toString());
 
     assertThat(result.exitCode()).isEqualTo(2);
