@@ -4,6 +4,7 @@ import dev.evergreen.api.pipeline.PipelineSpec;
 import dev.evergreen.core.audit.AuditLog;
 import dev.evergreen.core.audit.AuditVerifier;
 import dev.evergreen.core.deployment.DeploymentManager;
+import dev.evergreen.core.inference.InferenceRouter;
 import dev.evergreen.core.lineage.LineageService;
 import dev.evergreen.core.pipeline.PipelineService;
 import dev.evergreen.core.registry.ModelRegistry;
@@ -39,6 +40,7 @@ public final class Evergreen implements AutoCloseable {
   private final XgboostTrainer trainer;
   private final ModelLoader loader;
   private final DeploymentManager deployments;
+  private final InferenceRouter router;
   private final PipelineService pipelines;
 
   public Evergreen(
@@ -72,6 +74,7 @@ public final class Evergreen implements AutoCloseable {
             meters,
             clock,
             settings.checkTolerance());
+    this.router = new InferenceRouter(deployments, meters);
     this.pipelines = new PipelineService(this);
   }
 
@@ -131,6 +134,11 @@ public final class Evergreen implements AutoCloseable {
     return deployments;
   }
 
+  /** Returns the scoring path that every inference protocol goes through. */
+  public InferenceRouter router() {
+    return router;
+  }
+
   public PipelineService pipelines() {
     return pipelines;
   }
@@ -147,6 +155,7 @@ public final class Evergreen implements AutoCloseable {
   @Override
   public void close() {
     pipelines.close();
+    router.close();
     deployments.close();
     store.close();
   }

@@ -243,6 +243,23 @@ public final class EvergreenServer implements AutoCloseable {
     routes.add(HttpMethod.POST, "/api/v1/models/:name/deploy", Role.OPERATOR, rest::deploy);
     routes.add(HttpMethod.POST, "/api/v1/models/:name/rollback", Role.OPERATOR, rest::rollback);
     routes.add(HttpMethod.GET, "/api/v1/models/:name/lineage", Role.VIEWER, rest::modelLineage);
+    TrafficApi traffic = new TrafficApi(vertx, evergreen);
+    routes.add(HttpMethod.GET, "/api/v1/models/:name/serving", Role.VIEWER, traffic::serving);
+    routes.add(HttpMethod.POST, "/api/v1/models/:name/canary", Role.OPERATOR, traffic::startCanary);
+    routes.add(
+        HttpMethod.POST,
+        "/api/v1/models/:name/canary/promote",
+        Role.OPERATOR,
+        traffic::promoteCanary);
+    routes.add(
+        HttpMethod.POST, "/api/v1/models/:name/canary/abort", Role.OPERATOR, traffic::abortCanary);
+    routes.add(HttpMethod.POST, "/api/v1/models/:name/shadow", Role.OPERATOR, traffic::startShadow);
+    routes.add(
+        HttpMethod.DELETE, "/api/v1/models/:name/shadow", Role.OPERATOR, traffic::stopShadow);
+    routes.add(
+        HttpMethod.PUT, "/api/v1/models/:name/batching", Role.OPERATOR, traffic::putBatching);
+    routes.add(
+        HttpMethod.DELETE, "/api/v1/models/:name/batching", Role.OPERATOR, traffic::deleteBatching);
     routes.add(
         HttpMethod.GET,
         "/api/v1/models/:name/versions/:version/lineage",

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
 import dev.evergreen.api.ErrorKind;
 import dev.evergreen.api.EvergreenException;
+import dev.evergreen.core.inference.InferenceRouter;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
@@ -18,6 +19,7 @@ final class HttpErrors {
 
   static final String CONTENT_TYPE = "content-type";
   static final String APPLICATION_JSON = "application/json";
+  static final String RETRY_AFTER = "retry-after";
 
   /** Largest accepted request body: 8 MiB. */
   static final long MAX_BODY_BYTES = 8L * 1024 * 1024;
@@ -47,6 +49,10 @@ final class HttpErrors {
       return;
     }
     Buffer body = isMlflowPath(ctx.request().path()) ? mlflowBody(status, message) : body(message);
+    if (status == 503) {
+      // A model that is loading or a full batching queue frees up within seconds.
+      response.putHeader(RETRY_AFTER, Integer.toString(InferenceRouter.retryAfterSeconds()));
+    }
     response.setStatusCode(status).putHeader(CONTENT_TYPE, APPLICATION_JSON).end(body);
   }
 

@@ -2,8 +2,6 @@ package dev.evergreen.server;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
-import dev.evergreen.api.ErrorKind;
-import dev.evergreen.api.EvergreenException;
 import dev.evergreen.api.model.Aliases;
 import dev.evergreen.core.Evergreen;
 import dev.evergreen.core.deployment.DeploymentManager;
@@ -163,34 +161,35 @@ final class InferenceApi {
       notServing(ctx, name);
       return;
     }
-    ServableModel model = select(ctx, state);
-    if (model == null) {
-      return;
-    }
-    InferenceMetrics.Meters meters = metrics.of(model);
-    Buffer response;
-    try {
-      Buffer body = ctx.body().buffer();
-      byte[] bytes = body == null ? new byte[0] : body.getBytes();
-      InferenceRequestDecoder.Decoded request = InferenceRequestDecoder.decode(bytes, model);
-      double[] scores = model.predict(request.batch());
-      response = encode(model, request, scores);
-      metrics.sampler().sample(model, request.batch());
-    } catch (EvergreenException e) {
-      if (e.kind() == ErrorKind.INVALID_INPUT) {
-        meters.record(meters.invalid, start);
-      } else {
-        meters.record(meters.error, start);
+    String versionText = ctx.pathParam("version");
+    Integer version = null;
+    if (versionText != null) {
+      version = parseVersion(ctx, versionText);
+      if (version == null) {
+        return;
       }
-      ctx.fail(e);
-      return;
-    } catch (RuntimeException e) {
-      meters.record(meters.error, start);
-      ctx.fail(e);
-      return;
     }
-    ctx.response().setStatusCode(200).putHeader(HttpHeaders.CONTENT_TYPE, JSON_TYPE).end(response);
-    meters.record(meters.ok, start);
+    Buffer body = ctx.body().buffer();
+    byte[] bytes = body == null ? new byte[0] : body.getBytes();
+    Scoring<InferenceRequestDecoder.Decoded> scoring =
+        new Scoring<>(
+            evergreen.router(),
+            metrics,
+            InferenceMetrics.Protocol.V2,
+            model -> InferenceRequestDecoder.decode(bytes, model),
+            InferenceRequestDecoder.Decoded::batch);
+    scoring.run(
+        vertx,
+        state,
+        version,
+        ctx.request().getHeader(Scoring.keyHeader(state)),
+        start,
+        (model, request, scores) ->
+            ctx.response()
+                .setStatusCode(200)
+                .putHeader(HttpHeaders.CONTENT_TYPE, JSON_TYPE)
+                .end(encode(model, request, scores)),
+        ctx::fail);
   }
 
   /**
@@ -256,23 +255,13 @@ final class InferenceApi {
     if (versionText == null) {
       return state.active();
     }
-    int version;
-    try {
-      version = Integer.parseInt(versionText);
-    } catch (NumberFormatException e) {
-      HttpErrors.send(
-          ctx,
-          400,
-          "model version '"
-              + InferenceRequestDecoder.abbreviate(versionText)
-              + "' is not a number; versions are counted from 1");
+    Integer version = parseVersion(ctx, versionText);
+    if (version == null) {
       return null;
     }
-    if (state.active().version() == version) {
-      return state.active();
-    }
-    if (state.standby() != null && state.standby().version() == version) {
-      return state.standby();
+    ServableModel loaded = state.loaded(version);
+    if (loaded != null) {
+      return loaded;
     }
     HttpErrors.send(
         ctx,
@@ -284,6 +273,21 @@ final class InferenceApi {
             + "' is not loaded; loaded versions: "
             + DeploymentManager.loadedVersions(state));
     return null;
+  }
+
+  /** Returns the version number in a path, or sends 400 and returns null when it is not one. */
+  private static Integer parseVersion(RoutingContext ctx, String versionText) {
+    try {
+      return Integer.parseInt(versionText);
+    } catch (NumberFormatException e) {
+      HttpErrors.send(
+          ctx,
+          400,
+          "model version '"
+              + InferenceRequestDecoder.abbreviate(versionText)
+              + "' is not a number; versions are counted from 1");
+      return null;
+    }
   }
 
   /** Responds to a request for a model with no serving version: 404 if unregistered, else 503. */

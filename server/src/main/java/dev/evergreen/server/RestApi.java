@@ -198,7 +198,7 @@ final class RestApi {
             + "' not found; list models with GET /api/v1/models");
   }
 
-  private static Map<String, Object> result(DeploymentResult result) {
+  static Map<String, Object> result(DeploymentResult result) {
     Map<String, Object> body = new LinkedHashMap<>();
     body.put("model", result.model());
     body.put("version", result.version());

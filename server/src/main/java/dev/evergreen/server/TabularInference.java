@@ -55,28 +55,20 @@ final class TabularInference {
       notServing(ctx, name);
       return;
     }
-    ServableModel model = state.active();
-    InferenceMetrics.Meters meters = metrics.of(model, protocol);
-    Buffer response;
-    try {
-      InputBatch batch = decoder.apply(model);
-      double[] scores = batch.rows() == 0 ? new double[0] : model.predict(batch);
-      response = encode(model, batch.rows(), scores);
-      metrics.sampler().sample(model, batch);
-    } catch (EvergreenException e) {
-      meters.record(e.kind() == ErrorKind.INVALID_INPUT ? meters.invalid : meters.error, start);
-      ctx.fail(e);
-      return;
-    } catch (RuntimeException e) {
-      meters.record(meters.error, start);
-      ctx.fail(e);
-      return;
-    }
-    ctx.response()
-        .setStatusCode(200)
-        .putHeader(HttpErrors.CONTENT_TYPE, HttpErrors.APPLICATION_JSON)
-        .end(response);
-    meters.record(meters.ok, start);
+    Scoring<InputBatch> scoring =
+        new Scoring<>(evergreen.router(), metrics, protocol, decoder, batch -> batch);
+    scoring.run(
+        vertx,
+        state,
+        null,
+        ctx.request().getHeader(Scoring.keyHeader(state)),
+        start,
+        (model, batch, scores) ->
+            ctx.response()
+                .setStatusCode(200)
+                .putHeader(HttpErrors.CONTENT_TYPE, HttpErrors.APPLICATION_JSON)
+                .end(encode(model, batch.rows(), scores)),
+        ctx::fail);
   }
 
   /**

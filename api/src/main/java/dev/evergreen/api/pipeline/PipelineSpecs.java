@@ -419,8 +419,74 @@ public final class PipelineSpecs {
               + deployment.model()
               + "' must be 1 to 64 lowercase letters, digits, '-' or '_'");
     }
-    if (!deployment.strategy().equals("blue-green")) {
-      problems.add("deployment.strategy '" + deployment.strategy() + "' must be blue-green");
+    if (!List.of(DeploymentSpec.BLUE_GREEN, DeploymentSpec.CANARY, DeploymentSpec.SHADOW)
+        .contains(deployment.strategy())) {
+      problems.add(
+          "deployment.strategy '"
+              + deployment.strategy()
+              + "' must be blue-green, canary or shadow");
+    }
+    CanarySpec canary = deployment.canary();
+    if (!(canary.percent() > 0 && canary.percent() < 100)) {
+      problems.add(
+          "deployment.canary.percent " + canary.percent() + " must be above 0 and below 100");
+    }
+    if (canary.keyHeader().isBlank()) {
+      problems.add("deployment.canary.keyHeader must not be blank");
+    }
+    RollbackSpec rollback = canary.rollback();
+    if (!(rollback.maxErrorRate() >= 0 && rollback.maxErrorRate() <= 1)) {
+      problems.add(
+          "deployment.canary.rollback.maxErrorRate "
+              + rollback.maxErrorRate()
+              + " must be between 0 and 1");
+    }
+    if (rollback.maxP99Millis() != null && !(rollback.maxP99Millis() > 0)) {
+      problems.add(
+          "deployment.canary.rollback.maxP99Millis "
+              + rollback.maxP99Millis()
+              + " must be above 0");
+    }
+    if (rollback.windowSeconds() < 1 || rollback.windowSeconds() > 3_600) {
+      problems.add(
+          "deployment.canary.rollback.windowSeconds "
+              + rollback.windowSeconds()
+              + " must be between 1 and 3600");
+    }
+    if (rollback.minRequests() < 1) {
+      problems.add(
+          "deployment.canary.rollback.minRequests "
+              + rollback.minRequests()
+              + " must be at least 1");
+    }
+    ShadowSpec shadow = deployment.shadow();
+    if (!(shadow.percent() > 0 && shadow.percent() <= 100)) {
+      problems.add(
+          "deployment.shadow.percent " + shadow.percent() + " must be above 0 and at most 100");
+    }
+    if (!(shadow.tolerance() >= 0)) {
+      problems.add("deployment.shadow.tolerance " + shadow.tolerance() + " must be 0 or more");
+    }
+    BatchingSpec batching = deployment.batching();
+    if (batching != null) {
+      if (batching.maxBatchSize() < 1 || batching.maxBatchSize() > 100_000) {
+        problems.add(
+            "deployment.batching.maxBatchSize "
+                + batching.maxBatchSize()
+                + " must be between 1 and 100000");
+      }
+      if (!(batching.maxDelayMillis() >= 0 && batching.maxDelayMillis() <= 1_000)) {
+        problems.add(
+            "deployment.batching.maxDelayMillis "
+                + batching.maxDelayMillis()
+                + " must be between 0 and 1000");
+      }
+      if (batching.maxQueue() < 1 || batching.maxQueue() > 1_000_000) {
+        problems.add(
+            "deployment.batching.maxQueue "
+                + batching.maxQueue()
+                + " must be between 1 and 1000000");
+      }
     }
     if (deployment.checkRows() < 1) {
       problems.add("deployment.checkRows " + deployment.checkRows() + " must be at least 1");

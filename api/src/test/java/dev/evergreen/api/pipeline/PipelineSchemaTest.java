@@ -238,6 +238,10 @@ class PipelineSchemaTest {
     records.put("validation.rules.[]", new RuleSpec("c", null, null, null, null, null));
     records.put("evaluation", new EvaluationSpec(null, null, null));
     records.put("deployment", new DeploymentSpec(null, null, null, null));
+    records.put("deployment.canary", CanarySpec.DEFAULT);
+    records.put("deployment.canary.rollback", RollbackSpec.DEFAULT);
+    records.put("deployment.shadow", ShadowSpec.DEFAULT);
+    records.put("deployment.batching", new BatchingSpec(null, null, null));
     List<String> problems = new ArrayList<>();
     for (Map.Entry<String, Object> entry : records.entrySet()) {
       JsonNode values = json.valueToTree(entry.getValue());
@@ -334,7 +338,7 @@ class PipelineSchemaTest {
     changes.put("metric precision", ExamplePipeline.set("evaluation.metric", "precision"));
     changes.put("floor on precision", ExamplePipeline.set("evaluation.floors.precision", 0.5));
     changes.put("missing model", ExamplePipeline.remove("deployment.model"));
-    changes.put("strategy canary", ExamplePipeline.set("deployment.strategy", "canary"));
+    changes.put("strategy rolling", ExamplePipeline.set("deployment.strategy", "rolling"));
     changes.put("checkRows 0", ExamplePipeline.set("deployment.checkRows", 0));
     changes.put("negative tolerance", ExamplePipeline.set("deployment.checkTolerance", -0.1));
     return changes;

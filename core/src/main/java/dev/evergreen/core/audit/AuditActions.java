@@ -11,6 +11,13 @@ public final class AuditActions {
   public static final String DEPLOYMENT_SWITCHED = "deployment.switched";
   public static final String DEPLOYMENT_FAILED = "deployment.failed";
   public static final String ROLLBACK = "deployment.rollback";
+  public static final String CANARY_STARTED = "canary.started";
+  public static final String CANARY_PROMOTED = "canary.promoted";
+  public static final String CANARY_ABORTED = "canary.aborted";
+  public static final String CANARY_ROLLED_BACK = "canary.rolled_back";
+  public static final String SHADOW_STARTED = "shadow.started";
+  public static final String SHADOW_STOPPED = "shadow.stopped";
+  public static final String BATCHING_CONFIGURED = "batching.configured";
   public static final String TOKEN_CREATED = "token.created";
   public static final String TOKEN_DELETED = "token.deleted";
 

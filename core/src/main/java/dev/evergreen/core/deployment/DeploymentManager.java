@@ -4,6 +4,9 @@ import dev.evergreen.api.ErrorKind;
 import dev.evergreen.api.EvergreenException;
 import dev.evergreen.api.model.Aliases;
 import dev.evergreen.api.model.ModelVersion;
+import dev.evergreen.api.pipeline.CanarySpec;
+import dev.evergreen.api.pipeline.RollbackSpec;
+import dev.evergreen.api.pipeline.ShadowSpec;
 import dev.evergreen.core.audit.AuditActions;
 import dev.evergreen.core.audit.AuditLog;
 import dev.evergreen.core.lineage.LineageService;
@@ -13,14 +16,17 @@ import dev.evergreen.core.serving.ServableModel;
 import dev.evergreen.core.store.DeploymentEvent;
 import dev.evergreen.core.store.MetadataStore;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -63,6 +69,15 @@ public final class DeploymentManager implements AutoCloseable {
   static final String KIND_SWITCH = "switch";
   static final String KIND_ROLLBACK = "rollback";
   static final String KIND_FAILED = "failed";
+  static final String KIND_CANARY = "canary";
+  static final String KIND_PROMOTE = "canary_promote";
+  static final String KIND_ABORT = "canary_abort";
+  static final String KIND_AUTO_ROLLBACK = "canary_rollback";
+  static final String KIND_SHADOW = "shadow";
+  static final String KIND_SHADOW_STOP = "shadow_stop";
+
+  /** Actor recorded for rollbacks that the canary monitor decides. */
+  public static final String AUTO_ROLLBACK_ACTOR = "system:canary-monitor";
 
   private final MetadataStore store;
   private final ModelRegistry registry;
@@ -133,11 +148,9 @@ public final class DeploymentManager implements AutoCloseable {
           ErrorKind.UNAVAILABLE,
           "model '" + model + "' has no version serving; deploy one or move its champion alias");
     }
-    if (state.active().version() == version) {
-      return state.active();
-    }
-    if (state.standby() != null && state.standby().version() == version) {
-      return state.standby();
+    ServableModel loaded = state.loaded(version);
+    if (loaded != null) {
+      return loaded;
     }
     throw EvergreenException.notFound(
         "version "
@@ -151,8 +164,14 @@ public final class DeploymentManager implements AutoCloseable {
   /** Describes the loaded versions of a state, such as {@code 4 (active), 3 (standby)}. */
   public static String loadedVersions(ServingState state) {
     String text = state.active().version() + " (active)";
+    if (state.canary() != null) {
+      text += ", " + state.canary().model().version() + " (canary)";
+    }
     if (state.standby() != null) {
       text += ", " + state.standby().version() + " (standby)";
+    }
+    if (state.shadow() != null) {
+      text += ", " + state.shadow().model().version() + " (shadow)";
     }
     return text;
   }
@@ -172,6 +191,19 @@ public final class DeploymentManager implements AutoCloseable {
     try {
       ModelVersion target = registry.require(model, version);
       ServingState current = serving.get(model);
+      if (current != null && current.canary() != null) {
+        if (current.canary().model().version() == version) {
+          return promoteCanary(model, actor);
+        }
+        throw new EvergreenException(
+            ErrorKind.CONFLICT,
+            "version "
+                + current.canary().model().version()
+                + " of model '"
+                + model
+                + "' runs as a canary; promote or abort it before deploying version "
+                + version);
+      }
       if (current != null && current.active().version() == version) {
         return new DeploymentResult(
             model,
@@ -183,10 +215,11 @@ public final class DeploymentManager implements AutoCloseable {
       }
       long started = System.nanoTime();
       ServableModel candidate;
-      if (current != null && current.standby() != null && current.standby().version() == version) {
-        // The standby passed its check when it was loaded and is immutable, so it is reused.
-        candidate = current.standby();
-        LOG.info("Deploying model {} version {} from its standby slot", model, version);
+      if (current != null && current.loaded(version) != null) {
+        // The standby or shadow passed its check when it was loaded and is immutable, so it is
+        // reused.
+        candidate = current.loaded(version);
+        LOG.info("Deploying model {} version {} from a loaded slot", model, version);
       } else {
         candidate = loadAndCheck(target, current, actor);
       }
@@ -220,7 +253,9 @@ public final class DeploymentManager implements AutoCloseable {
       }
       ServableModel from = current.active();
       ServableModel to = current.standby();
-      ServingState next = new ServingState(to, from, System.nanoTime());
+      ServingState next =
+          new ServingState(
+              to, from, System.nanoTime(), current.canary(), keepShadow(current, to.version()));
       long swapStart = System.nanoTime();
       serving.put(model, next);
       Duration switchTime = Duration.ofNanos(System.nanoTime() - swapStart);
@@ -340,9 +375,9 @@ public final class DeploymentManager implements AutoCloseable {
   }
 
   /**
-   * Starts a daemon thread that calls {@link #reconcile} at once and then whenever {@link
-   * MetadataStore#changeCounter()} changed, checking every {@code interval}. {@link #close} stops
-   * it.
+   * Starts daemon threads: one calls {@link #reconcile} at once and then whenever {@link
+   * MetadataStore#changeCounter()} changed, checking every {@code interval}; the other calls {@link
+   * #checkCanaries} every second. {@link #close} stops them.
    *
    * @throws IllegalStateException when the reconciler was already started
    */
@@ -356,7 +391,9 @@ public final class DeploymentManager implements AutoCloseable {
       }
       ScheduledThreadPoolExecutor executor =
           new ScheduledThreadPoolExecutor(
-              1,
+              // One thread reconciles, which may take seconds to load a model, and one judges
+              // canaries every second meanwhile.
+              2,
               runnable -> {
                 Thread thread = new Thread(runnable, "evergreen-reconciler");
                 thread.setDaemon(true);
@@ -364,6 +401,7 @@ public final class DeploymentManager implements AutoCloseable {
               });
       ReconcileTask task = new ReconcileTask(actor);
       executor.scheduleWithFixedDelay(task, 0, interval.toNanos(), TimeUnit.NANOSECONDS);
+      executor.scheduleWithFixedDelay(this::checkCanariesQuietly, 1, 1, TimeUnit.SECONDS);
       reconciler = executor;
       LOG.info("Started the deployment reconciler, polling every {} ms", interval.toMillis());
     }
@@ -389,6 +427,14 @@ public final class DeploymentManager implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     LOG.info("Stopped the deployment reconciler");
+  }
+
+  private void checkCanariesQuietly() {
+    try {
+      checkCanaries();
+    } catch (RuntimeException e) {
+      LOG.error("Checking canaries failed", e);
+    }
   }
 
   /** Polls the change counter and reconciles when it moved; the first run always reconciles. */
@@ -419,6 +465,475 @@ public final class DeploymentManager implements AutoCloseable {
         }
       }
     }
+  }
+
+  /**
+   * Loads and checks a version and starts it as the canary of a model: it takes {@code
+   * spec.percent()} of the requests, chosen by request key, while the active version takes the
+   * rest. The {@code champion} alias stays on the active version until {@link #promoteCanary}.
+   *
+   * @throws EvergreenException CONFLICT when no version serves, the version already serves, or a
+   *     canary runs; NOT_FOUND when the version is not registered; INTERNAL when it fails to load
+   *     or fails its check, in which case it never receives traffic
+   */
+  public DeploymentResult startCanary(String model, int version, CanarySpec spec, String actor) {
+    checkCanarySpec(spec);
+    ReentrantLock lock = lockFor(model);
+    lock.lock();
+    try {
+      ModelVersion target = registry.require(model, version);
+      ServingState current = serving.get(model);
+      if (current == null) {
+        throw new EvergreenException(
+            ErrorKind.CONFLICT,
+            "model '"
+                + model
+                + "' has no version serving, so there is nothing to compare a canary with;"
+                + " deploy a first version instead");
+      }
+      if (current.active().version() == version) {
+        throw new EvergreenException(
+            ErrorKind.CONFLICT,
+            "version " + version + " of model '" + model + "' already takes all traffic");
+      }
+      if (current.canary() != null) {
+        throw new EvergreenException(
+            ErrorKind.CONFLICT,
+            "version "
+                + current.canary().model().version()
+                + " of model '"
+                + model
+                + "' already runs as a canary; promote or abort it first");
+      }
+      ServableModel candidate = current.loaded(version);
+      if (candidate == null) {
+        candidate = loadAndCheck(target, current, actor);
+      }
+      Canary canary =
+          new Canary(
+              candidate,
+              new TrafficSplit(spec.percent()),
+              spec,
+              new CanaryWindow(spec.rollback().windowSeconds()),
+              clock.millis());
+      String detail =
+          String.format(
+              Locale.ROOT,
+              "version %d takes %.2f%% of requests as a canary, version %d the rest",
+              version,
+              canary.split().percent(),
+              current.active().version());
+      Map<String, String> details = new LinkedHashMap<>();
+      details.put("percent", Double.toString(canary.split().percent()));
+      details.put("stable_version", Integer.toString(current.active().version()));
+      details.put("key_header", spec.keyHeader());
+      details.put("key_input", spec.keyInput() == null ? "" : spec.keyInput());
+      details.put("max_error_rate", Double.toString(spec.rollback().maxErrorRate()));
+      details.put(
+          "max_p99_ms",
+          spec.rollback().maxP99Millis() == null ? "" : spec.rollback().maxP99Millis().toString());
+      details.put("window_seconds", Integer.toString(spec.rollback().windowSeconds()));
+      registerPercentGauge("evergreen.canary.percent", model, "canary");
+      return commit(
+          current,
+          current.withCanary(canary),
+          version,
+          KIND_CANARY,
+          AuditActions.CANARY_STARTED,
+          actor,
+          detail,
+          details,
+          null);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Sends all traffic to the canary: it becomes the active version, the active version becomes the
+   * standby, and the {@code champion} alias moves to it.
+   *
+   * @throws EvergreenException CONFLICT when no canary runs
+   */
+  public DeploymentResult promoteCanary(String model, String actor) {
+    ReentrantLock lock = lockFor(model);
+    lock.lock();
+    try {
+      ServingState current = requireCanary(model);
+      ServableModel promoted = current.canary().model();
+      ServableModel previous = current.active();
+      Shadow shadow = current.shadow();
+      if (shadow != null && shadow.model().version() == promoted.version()) {
+        shadow = null;
+      }
+      ServingState next = new ServingState(promoted, previous, System.nanoTime(), null, shadow);
+      String detail =
+          "promoted canary version "
+              + promoted.version()
+              + " to take all traffic; version "
+              + previous.version()
+              + " is the standby";
+      Map<String, String> details = new LinkedHashMap<>();
+      details.put("previous_version", Integer.toString(previous.version()));
+      details.put("canary_requests", Long.toString(current.canary().window().summary().requests()));
+      DeploymentResult result =
+          commit(
+              current,
+              next,
+              promoted.version(),
+              KIND_PROMOTE,
+              AuditActions.CANARY_PROMOTED,
+              actor,
+              detail,
+              details,
+              "promoted canary version " + promoted.version());
+      switches(model, KIND_PROMOTE).increment();
+      return result;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Stops the canary, so all traffic returns to the active version. The canary version stays
+   * registered and can be started again.
+   *
+   * @param reason why, recorded in the deployment event and the audit log; null for none given
+   * @throws EvergreenException CONFLICT when no canary runs
+   */
+  public DeploymentResult abortCanary(String model, String actor, String reason) {
+    ReentrantLock lock = lockFor(model);
+    lock.lock();
+    try {
+      ServingState current = requireCanary(model);
+      return abort(current, actor, reason, false);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Loads and checks a version and starts it as the shadow of a model: {@code spec.percent()} of
+   * the requests are also scored by it in the background and the answers compared. Callers never
+   * receive its answers.
+   *
+   * @throws EvergreenException CONFLICT when no version serves, the version is the active one, or a
+   *     shadow runs; NOT_FOUND when the version is not registered; INTERNAL when it fails to load
+   *     or fails its check
+   */
+  public DeploymentResult startShadow(String model, int version, ShadowSpec spec, String actor) {
+    if (!(spec.percent() > 0 && spec.percent() <= 100)) {
+      throw EvergreenException.invalid(
+          "shadow percent must be above 0 and at most 100, got " + spec.percent());
+    }
+    if (!(spec.tolerance() >= 0) || Double.isInfinite(spec.tolerance())) {
+      throw EvergreenException.invalid(
+          "shadow tolerance must be a finite number of at least 0, got " + spec.tolerance());
+    }
+    ReentrantLock lock = lockFor(model);
+    lock.lock();
+    try {
+      ModelVersion target = registry.require(model, version);
+      ServingState current = serving.get(model);
+      if (current == null) {
+        throw new EvergreenException(
+            ErrorKind.CONFLICT,
+            "model '" + model + "' has no version serving, so no requests can be shadowed");
+      }
+      if (current.active().version() == version) {
+        throw new EvergreenException(
+            ErrorKind.CONFLICT,
+            "version " + version + " of model '" + model + "' already takes all traffic");
+      }
+      if (current.shadow() != null) {
+        throw new EvergreenException(
+            ErrorKind.CONFLICT,
+            "version "
+                + current.shadow().model().version()
+                + " of model '"
+                + model
+                + "' already runs as a shadow; stop it first");
+      }
+      ServableModel candidate = current.loaded(version);
+      if (candidate == null) {
+        candidate = loadAndCheck(target, current, actor);
+      }
+      Shadow shadow = new Shadow(candidate, new TrafficSplit(spec.percent()), spec, clock.millis());
+      String detail =
+          String.format(
+              Locale.ROOT,
+              "version %d scores a copy of %.2f%% of requests as a shadow of version %d",
+              version,
+              shadow.split().percent(),
+              current.active().version());
+      Map<String, String> details = new LinkedHashMap<>();
+      details.put("percent", Double.toString(shadow.split().percent()));
+      details.put("serving_version", Integer.toString(current.active().version()));
+      registerPercentGauge("evergreen.shadow.percent", model, "shadow");
+      return commit(
+          current,
+          current.withShadow(shadow),
+          version,
+          KIND_SHADOW,
+          AuditActions.SHADOW_STARTED,
+          actor,
+          detail,
+          details,
+          null);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Stops the shadow of a model.
+   *
+   * @throws EvergreenException CONFLICT when no shadow runs
+   */
+  public DeploymentResult stopShadow(String model, String actor) {
+    ReentrantLock lock = lockFor(model);
+    lock.lock();
+    try {
+      ServingState current = serving.get(model);
+      if (current == null || current.shadow() == null) {
+        throw new EvergreenException(
+            ErrorKind.CONFLICT, "model '" + model + "' has no shadow version running");
+      }
+      int version = current.shadow().model().version();
+      return commit(
+          current,
+          current.withShadow(null),
+          version,
+          KIND_SHADOW_STOP,
+          AuditActions.SHADOW_STOPPED,
+          actor,
+          "stopped shadow version " + version,
+          new LinkedHashMap<>(),
+          null);
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Rolls back every canary whose window breaks a limit of its spec: an error rate above {@code
+   * maxErrorRate} or a p99 latency above {@code maxP99Millis}, judged once the window holds {@code
+   * minRequests} requests. Called every second by the monitor that {@link #startReconciler} starts.
+   *
+   * @return the models whose canary was rolled back
+   */
+  public List<String> checkCanaries() {
+    List<String> rolledBack = new ArrayList<>();
+    for (Map.Entry<String, ServingState> entry : serving.entrySet()) {
+      Canary canary = entry.getValue().canary();
+      if (canary == null) {
+        continue;
+      }
+      String breach = breach(canary);
+      if (breach == null) {
+        continue;
+      }
+      String model = entry.getKey();
+      ReentrantLock lock = lockFor(model);
+      lock.lock();
+      try {
+        ServingState current = serving.get(model);
+        // A promote or abort may have ended this canary since the map was read.
+        if (current == null || current.canary() != canary) {
+          continue;
+        }
+        LOG.warn(
+            "Rolling back canary version {} of model {}: {}",
+            canary.model().version(),
+            model,
+            breach);
+        abort(current, AUTO_ROLLBACK_ACTOR, breach, true);
+        rolledBack.add(model);
+      } catch (RuntimeException e) {
+        LOG.error("Automatic rollback of the canary of model {} failed", model, e);
+      } finally {
+        lock.unlock();
+      }
+    }
+    return rolledBack;
+  }
+
+  /** Returns the limit a canary's window breaks, or null. */
+  static String breach(Canary canary) {
+    RollbackSpec limits = canary.spec().rollback();
+    CanaryWindow.Summary summary = canary.window().summary();
+    if (summary.requests() < limits.minRequests()) {
+      return null;
+    }
+    if (summary.errorRate() > limits.maxErrorRate()) {
+      return String.format(
+          Locale.ROOT,
+          "error rate %.2f%% (%d of %d requests) over the last %d s exceeds the limit %.2f%%",
+          summary.errorRate() * 100,
+          summary.errors(),
+          summary.requests(),
+          limits.windowSeconds(),
+          limits.maxErrorRate() * 100);
+    }
+    if (limits.maxP99Millis() != null && summary.p99Millis() > limits.maxP99Millis()) {
+      return String.format(
+          Locale.ROOT,
+          "p99 latency %.3f ms over the last %d s (%d requests) exceeds the limit %.3f ms",
+          summary.p99Millis(),
+          limits.windowSeconds(),
+          summary.requests(),
+          limits.maxP99Millis());
+    }
+    return null;
+  }
+
+  private DeploymentResult abort(
+      ServingState current, String actor, String reason, boolean automatic) {
+    Canary canary = current.canary();
+    int version = canary.model().version();
+    CanaryWindow.Summary summary = canary.window().summary();
+    String detail =
+        (automatic ? "rolled back canary version " : "aborted canary version ")
+            + version
+            + "; version "
+            + current.active().version()
+            + " takes all traffic"
+            + (reason == null || reason.isBlank() ? "" : ": " + reason);
+    Map<String, String> details = new LinkedHashMap<>();
+    details.put("stable_version", Integer.toString(current.active().version()));
+    details.put("reason", reason == null ? "" : reason);
+    details.put("window_requests", Long.toString(summary.requests()));
+    details.put("window_errors", Long.toString(summary.errors()));
+    details.put("window_p99_ms", String.format(Locale.ROOT, "%.3f", summary.p99Millis()));
+    DeploymentResult result =
+        commit(
+            current,
+            current.withCanary(null),
+            version,
+            automatic ? KIND_AUTO_ROLLBACK : KIND_ABORT,
+            automatic ? AuditActions.CANARY_ROLLED_BACK : AuditActions.CANARY_ABORTED,
+            actor,
+            detail,
+            details,
+            null);
+    switches(current.active().model(), automatic ? KIND_AUTO_ROLLBACK : KIND_ABORT).increment();
+    return result;
+  }
+
+  private ServingState requireCanary(String model) {
+    ServingState current = serving.get(model);
+    if (current == null || current.canary() == null) {
+      throw new EvergreenException(
+          ErrorKind.CONFLICT,
+          "model '" + model + "' has no canary running; start one with a canary deployment");
+    }
+    return current;
+  }
+
+  /** Registers, once per model, a gauge of the share of requests its canary or shadow takes. */
+  private void registerPercentGauge(String name, String model, String slot) {
+    Gauge.builder(
+            name,
+            serving,
+            map -> {
+              ServingState state = map.get(model);
+              if (state == null) {
+                return 0;
+              }
+              if (slot.equals("canary")) {
+                return state.canary() == null ? 0 : state.canary().split().percent();
+              }
+              return state.shadow() == null ? 0 : state.shadow().split().percent();
+            })
+        .description("Percent of requests the " + slot + " version takes, 0 when none runs")
+        .tags("model", model)
+        .register(meters);
+  }
+
+  private static void checkCanarySpec(CanarySpec spec) {
+    if (!(spec.percent() > 0 && spec.percent() < 100)) {
+      throw EvergreenException.invalid(
+          "canary percent must be above 0 and below 100, got "
+              + spec.percent()
+              + "; for all traffic deploy the version blue-green");
+    }
+    if (spec.keyHeader().isBlank()) {
+      throw EvergreenException.invalid("canary keyHeader must not be blank");
+    }
+    RollbackSpec limits = spec.rollback();
+    if (!(limits.maxErrorRate() >= 0 && limits.maxErrorRate() <= 1)) {
+      throw EvergreenException.invalid(
+          "canary rollback maxErrorRate must be between 0 and 1, got " + limits.maxErrorRate());
+    }
+    if (limits.maxP99Millis() != null && !(limits.maxP99Millis() > 0)) {
+      throw EvergreenException.invalid(
+          "canary rollback maxP99Millis must be above 0, got " + limits.maxP99Millis());
+    }
+    if (limits.windowSeconds() < 1 || limits.windowSeconds() > 3_600) {
+      throw EvergreenException.invalid(
+          "canary rollback windowSeconds must be between 1 and 3600, got "
+              + limits.windowSeconds());
+    }
+    if (limits.minRequests() < 1) {
+      throw EvergreenException.invalid(
+          "canary rollback minRequests must be at least 1, got " + limits.minRequests());
+    }
+  }
+
+  /**
+   * Publishes {@code next} as the serving state and records the change, its audit entry and, when
+   * {@code championReason} is set, the move of the {@code champion} alias to {@code version}, in
+   * one transaction. When recording fails, {@code current} serves again.
+   */
+  private DeploymentResult commit(
+      ServingState current,
+      ServingState next,
+      int version,
+      String kind,
+      String auditAction,
+      String actor,
+      String detail,
+      Map<String, String> details,
+      String championReason) {
+    String model = current.active().model();
+    Integer previous = current.active().version();
+    long swapStart = System.nanoTime();
+    serving.put(model, next);
+    Duration switchTime = Duration.ofNanos(System.nanoTime() - swapStart);
+    String eventId = newEventId(model);
+    try {
+      store.inTransaction(
+          () -> {
+            if (championReason != null) {
+              registry.moveAlias(model, Aliases.CHAMPION, version, actor, championReason);
+            }
+            store.insertDeploymentEvent(
+                event(eventId, model, version, previous, kind, actor, detail));
+            Map<String, String> all = new LinkedHashMap<>();
+            all.put("event", eventId);
+            all.putAll(details);
+            audit.append(actor, auditAction, targets(model, version), all);
+            lineage.record(
+                LineageService.MODEL_VERSION,
+                model + ":" + version,
+                LineageService.DEPLOYMENT,
+                eventId);
+          });
+    } catch (RuntimeException e) {
+      serving.put(model, current);
+      LOG.error("Change of model {} ({}) could not be recorded, so it was undone", model, kind, e);
+      throw new EvergreenException(
+          ErrorKind.INTERNAL,
+          "the change of model '"
+              + model
+              + "' ("
+              + detail
+              + ") could not be recorded in the metadata store, so it was undone: "
+              + e.getMessage(),
+          e);
+    }
+    LOG.info("Model {}: {} (event {})", model, detail, eventId);
+    return new DeploymentResult(model, version, previous, true, detail, switchTime);
   }
 
   private ServableModel loadAndCheck(ModelVersion target, ServingState current, String actor) {
@@ -540,7 +1055,12 @@ public final class DeploymentManager implements AutoCloseable {
     int version = candidate.version();
     Integer previous = current == null ? null : current.active().version();
     ServingState next =
-        new ServingState(candidate, current == null ? null : current.active(), System.nanoTime());
+        new ServingState(
+            candidate,
+            current == null ? null : current.active(),
+            System.nanoTime(),
+            null,
+            current == null ? null : keepShadow(current, version));
     long swapStart = System.nanoTime();
     serving.put(model, next);
     Duration switchTime = Duration.ofNanos(System.nanoTime() - swapStart);
@@ -605,6 +1125,12 @@ public final class DeploymentManager implements AutoCloseable {
         millis(switchTime),
         eventId);
     return new DeploymentResult(model, version, previous, true, detail, switchTime);
+  }
+
+  /** Returns the shadow of a state unless it is the version that now takes all traffic. */
+  private static Shadow keepShadow(ServingState state, int activeVersion) {
+    Shadow shadow = state.shadow();
+    return shadow == null || shadow.model().version() == activeVersion ? null : shadow;
   }
 
   private ReentrantLock lockFor(String model) {

@@ -3,11 +3,64 @@ package dev.evergreen.core.deployment;
 import dev.evergreen.core.serving.ServableModel;
 
 /**
- * Serving slots of one model: the version that takes all traffic and the previous version, kept
- * loaded so that a rollback needs no load. The record is immutable, so a reader that reads it once
- * scores every row of a request with the same version.
+ * Serving slots of one model: the stable version, the previous version kept loaded so that a
+ * rollback needs no load, and optionally a canary that takes a share of the traffic and a shadow
+ * that scores a copy of it. The record is immutable, so a reader that reads it once scores every
+ * row of a request with the same version.
  *
+ * @param active stable version: all traffic when there is no canary, the rest otherwise
  * @param standby previous active version, null before the second switch
  * @param switchedAtNanos {@link System#nanoTime()} when {@code active} started taking traffic
+ * @param canary the canary, null when none runs
+ * @param shadow the shadow, null when none runs
  */
-public record ServingState(ServableModel active, ServableModel standby, long switchedAtNanos) {}
+public record ServingState(
+    ServableModel active,
+    ServableModel standby,
+    long switchedAtNanos,
+    Canary canary,
+    Shadow shadow) {
+
+  /** Creates a state with neither canary nor shadow. */
+  public ServingState(ServableModel active, ServableModel standby, long switchedAtNanos) {
+    this(active, standby, switchedAtNanos, null, null);
+  }
+
+  /**
+   * Returns the version that scores a request: the canary for its share of keys (or of unkeyed
+   * requests), else the active version.
+   *
+   * @param key the request's routing key, null when it has none
+   */
+  public ServableModel route(String key) {
+    if (canary != null && canary.split().takes(key)) {
+      return canary.model();
+    }
+    return active;
+  }
+
+  /** Returns the loaded version with this number from any slot, or null. */
+  public ServableModel loaded(int version) {
+    if (active.version() == version) {
+      return active;
+    }
+    if (canary != null && canary.model().version() == version) {
+      return canary.model();
+    }
+    if (standby != null && standby.version() == version) {
+      return standby;
+    }
+    if (shadow != null && shadow.model().version() == version) {
+      return shadow.model();
+    }
+    return null;
+  }
+
+  ServingState withCanary(Canary next) {
+    return new ServingState(active, standby, switchedAtNanos, next, shadow);
+  }
+
+  ServingState withShadow(Shadow next) {
+    return new ServingState(active, standby, switchedAtNanos, canary, next);
+  }
+}

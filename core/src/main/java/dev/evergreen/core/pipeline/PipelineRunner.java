@@ -5,6 +5,7 @@ import dev.evergreen.api.EvergreenException;
 import dev.evergreen.api.data.Snapshot;
 import dev.evergreen.api.model.Aliases;
 import dev.evergreen.api.model.ModelVersion;
+import dev.evergreen.api.pipeline.DeploymentSpec;
 import dev.evergreen.api.pipeline.PipelineSpec;
 import dev.evergreen.api.pipeline.RuleSpec;
 import dev.evergreen.api.pipeline.ValidationSpec;
@@ -418,6 +419,23 @@ final class PipelineRunner {
     long start = System.nanoTime();
     String model = version.model();
     Integer previous = evaluation.championVersion();
+    DeploymentSpec deployment = spec.deployment();
+    boolean serving = evergreen.deployments().serving(model).isPresent();
+    if (serving && !deployment.strategy().equals(DeploymentSpec.BLUE_GREEN)) {
+      // A canary or shadow is compared with the serving champion, so the alias stays until the
+      // canary is promoted.
+      DeploymentResult result =
+          deployment.strategy().equals(DeploymentSpec.CANARY)
+              ? evergreen
+                  .deployments()
+                  .startCanary(model, version.version(), deployment.canary(), actor)
+              : evergreen
+                  .deployments()
+                  .startShadow(model, version.version(), deployment.shadow(), actor);
+      LOG.info("run {}: {}", run.id(), result.detail());
+      stepDone(run, spec, STEP_DEPLOY, start);
+      return;
+    }
     // The alias moves before the switch, so a server restarted after a crash loads the new
     // champion. A version that fails its check moves the alias back.
     evergreen

@@ -49,6 +49,9 @@ public final class PipelineService implements AutoCloseable {
     PipelineSpec spec = PipelineSpecs.load(file);
     RegisteredPipeline pipeline = new RegisteredPipeline(spec, file.toAbsolutePath());
     RegisteredPipeline earlier = pipelines.put(spec.name(), pipeline);
+    if (spec.deployment().batching() != null) {
+      evergreen.router().configureBatching(spec.deployment().model(), spec.deployment().batching());
+    }
     if (earlier != null && !earlier.file().equals(pipeline.file())) {
       LOG.warn("pipeline '{}' from {} replaces the one from {}", spec.name(), file, earlier.file());
     }

@@ -1,0 +1,17 @@
+package dev.evergreen.api.pipeline;
+
+/**
+ * A shadow: a share of the requests is also scored by the new version in the background, and the
+ * two answers are compared; callers only ever receive the serving version's answer.
+ *
+ * @param percent share of requests copied to the shadow, above 0 and at most 100
+ * @param tolerance largest absolute difference between two scores that still counts as agreement
+ */
+public record ShadowSpec(Double percent, Double tolerance) {
+  public static final ShadowSpec DEFAULT = new ShadowSpec(null, null);
+
+  public ShadowSpec {
+    percent = percent == null ? 100.0 : percent;
+    tolerance = tolerance == null ? 1e-6 : tolerance;
+  }
+}

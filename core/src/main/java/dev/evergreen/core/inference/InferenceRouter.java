@@ -1,0 +1,284 @@
+package dev.evergreen.core.inference;
+
+import dev.evergreen.api.ErrorKind;
+import dev.evergreen.api.EvergreenException;
+import dev.evergreen.api.pipeline.BatchingSpec;
+import dev.evergreen.core.deployment.Canary;
+import dev.evergreen.core.deployment.DeploymentManager;
+import dev.evergreen.core.deployment.ServingState;
+import dev.evergreen.core.deployment.Shadow;
+import dev.evergreen.core.serving.InputBatch;
+import dev.evergreen.core.serving.ServableModel;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one scoring path of every inference protocol: picks the version that answers a request
+ * (stable, canary or an explicit version), scores the rows directly or through the model's dynamic
+ * batcher, feeds the canary's rollback window, and copies a share of requests to a shadow version
+ * in the background.
+ *
+ * <p>Without batching, scoring runs on the caller's thread and the returned future is already
+ * complete. A shadow scoring never delays the caller: it is handed to a bounded background queue
+ * after the caller's scores exist, and dropped, and counted, when that queue is full.
+ */
+public final class InferenceRouter implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(InferenceRouter.class);
+
+  /** Shadow scorings waiting at most; more are dropped rather than delaying anyone. */
+  static final int SHADOW_QUEUE = 1_024;
+
+  private final DeploymentManager deployments;
+  private final InferenceMeters meters;
+  private final ConcurrentHashMap<String, DynamicBatcher> batchers = new ConcurrentHashMap<>();
+  private final ThreadPoolExecutor shadows;
+
+  /**
+   * The version that answers one request.
+   *
+   * @param canary the canary of {@code state}, when it answers this request; null otherwise
+   */
+  public record Route(ServingState state, ServableModel model, Canary canary) {}
+
+  public InferenceRouter(DeploymentManager deployments, MeterRegistry registry) {
+    this.deployments = deployments;
+    this.meters = new InferenceMeters(registry);
+    this.shadows =
+        new ThreadPoolExecutor(
+            1,
+            1,
+            0,
+            TimeUnit.SECONDS,
+            new ArrayBlockingQueue<>(SHADOW_QUEUE),
+            runnable -> Thread.ofPlatform().daemon().name("evergreen-shadow").unstarted(runnable),
+            new ThreadPoolExecutor.AbortPolicy());
+    Gauge.builder("evergreen.inference.shadow.queue", shadows, pool -> pool.getQueue().size())
+        .description("Shadow scorings waiting")
+        .register(registry);
+  }
+
+  /** Returns what serves a model, empty when no version does. */
+  public Optional<ServingState> serving(String model) {
+    return deployments.serving(model);
+  }
+
+  /**
+   * Picks the version that answers a request.
+   *
+   * @param version the version the request names, null for whichever serves it
+   * @param key the request's routing key, null when it has none
+   * @throws EvergreenException NOT_FOUND when the named version is not loaded
+   */
+  public Route route(ServingState state, Integer version, String key) {
+    if (version != null) {
+      ServableModel loaded = state.loaded(version);
+      if (loaded == null) {
+        throw EvergreenException.notFound(
+            "version "
+                + version
+                + " of model '"
+                + state.active().model()
+                + "' is not loaded; loaded versions: "
+                + DeploymentManager.loadedVersions(state));
+      }
+      Canary canary = state.canary();
+      return new Route(state, loaded, canary != null && canary.model() == loaded ? canary : null);
+    }
+    ServableModel chosen = state.route(key);
+    Canary canary = state.canary();
+    return new Route(state, chosen, canary != null && canary.model() == chosen ? canary : null);
+  }
+
+  /**
+   * Scores a batch with the routed version.
+   *
+   * @param key the request's routing key, which also decides whether a shadow scores a copy
+   * @param startNanos {@link System#nanoTime()} when the request arrived, for the canary's latency
+   * @return the scores, {@code rows * outputWidth()} values; failed with the scoring's {@link
+   *     EvergreenException}, or UNAVAILABLE when the model's batching queue is full
+   */
+  public CompletableFuture<double[]> score(
+      Route route, InputBatch batch, String key, long startNanos) {
+    ServableModel model = route.model();
+    DynamicBatcher batcher = batchers.get(model.model());
+    CompletableFuture<double[]> result;
+    if (batcher == null || batch.rows() == 0) {
+      result = new CompletableFuture<>();
+      long started = System.nanoTime();
+      try {
+        double[] scores = batch.rows() == 0 ? new double[0] : model.predict(batch);
+        meters.of(model).recordCompute(batch.rows(), System.nanoTime() - started);
+        result.complete(scores);
+      } catch (RuntimeException e) {
+        result.completeExceptionally(e);
+      }
+    } else {
+      result = batcher.submit(model, batch);
+    }
+    if (route.canary() != null) {
+      Canary canary = route.canary();
+      result.whenComplete(
+          (scores, failure) ->
+              canary.window().record(isServerError(failure), System.nanoTime() - startNanos));
+    }
+    Shadow shadow = route.state().shadow();
+    if (shadow != null && route.canary() == null && shadow.model() != model) {
+      result.thenAccept(
+          scores -> {
+            if (shadow.split().takes(key)) {
+              shadow(shadow, batch, scores);
+            }
+          });
+    }
+    return result;
+  }
+
+  /**
+   * Returns the value of an input in the first row as text, the routing key of a canary keyed by an
+   * input, or null when the batch has no rows, no such input or a missing value.
+   */
+  public static String inputKey(InputBatch batch, String input) {
+    if (batch.rows() == 0) {
+      return null;
+    }
+    String[] text = batch.text().get(input);
+    if (text != null) {
+      return text.length == 0 ? null : text[0];
+    }
+    double[] numbers = batch.numeric().get(input);
+    if (numbers == null || numbers.length == 0 || Double.isNaN(numbers[0])) {
+      return null;
+    }
+    double value = numbers[0];
+    // Whole numbers route the same whether a caller sent 42 or 42.0.
+    return value == Math.rint(value) && Math.abs(value) < 1e15
+        ? Long.toString((long) value)
+        : Double.toString(value);
+  }
+
+  /** Returns whether a failure is the server's fault, as opposed to a bad request. */
+  static boolean isServerError(Throwable failure) {
+    if (failure == null) {
+      return false;
+    }
+    Throwable cause =
+        failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+            ? failure.getCause()
+            : failure;
+    return !(cause instanceof EvergreenException e && e.kind() == ErrorKind.INVALID_INPUT);
+  }
+
+  private void shadow(Shadow shadow, InputBatch batch, double[] served) {
+    InferenceMeters.Meters shadowMeters = meters.of(shadow.model());
+    try {
+      shadows.execute(
+          () -> {
+            try {
+              double[] scores = shadow.model().predict(batch);
+              double difference = maxDifference(served, scores);
+              shadowMeters.shadowDifference.record(difference);
+              if (difference <= shadow.spec().tolerance()) {
+                shadowMeters.shadowAgree.increment();
+              } else {
+                shadowMeters.shadowDisagree.increment();
+              }
+            } catch (RuntimeException e) {
+              shadowMeters.shadowError.increment();
+              LOG.debug("Shadow version {} failed to score: {}", shadow.model().version(), e);
+            }
+          });
+    } catch (RejectedExecutionException e) {
+      shadowMeters.shadowDropped.increment();
+    }
+  }
+
+  /**
+   * Returns the largest absolute difference, infinity when the lengths differ or a score is NaN.
+   */
+  static double maxDifference(double[] served, double[] shadow) {
+    if (served.length != shadow.length) {
+      return Double.POSITIVE_INFINITY;
+    }
+    double max = 0;
+    for (int i = 0; i < served.length; i++) {
+      double difference = Math.abs(served[i] - shadow[i]);
+      if (!(difference <= max)) {
+        max = Double.isNaN(difference) ? Double.POSITIVE_INFINITY : difference;
+      }
+    }
+    return max;
+  }
+
+  /**
+   * Turns dynamic batching of a model on with these settings, replacing earlier ones, or off when
+   * {@code spec} is null. Requests queued under earlier settings are refused with UNAVAILABLE.
+   */
+  public void configureBatching(String model, BatchingSpec spec) {
+    if (spec != null) {
+      checkBatching(spec);
+    }
+    DynamicBatcher previous =
+        spec == null
+            ? batchers.remove(model)
+            : batchers.put(model, new DynamicBatcher(model, spec, meters));
+    if (previous != null) {
+      previous.close();
+    }
+    LOG.info(
+        "Batching of model {}: {}",
+        model,
+        spec == null
+            ? "off"
+            : "at most "
+                + spec.maxBatchSize()
+                + " rows, "
+                + spec.maxDelayMillis()
+                + " ms delay, "
+                + spec.maxQueue()
+                + " queued requests");
+  }
+
+  /** Returns the batching settings of each model that has batching on. */
+  public Map<String, BatchingSpec> batching() {
+    Map<String, BatchingSpec> settings = new java.util.TreeMap<>();
+    batchers.forEach((model, batcher) -> settings.put(model, batcher.spec()));
+    return settings;
+  }
+
+  static void checkBatching(BatchingSpec spec) {
+    if (spec.maxBatchSize() < 1 || spec.maxBatchSize() > 100_000) {
+      throw EvergreenException.invalid(
+          "batching maxBatchSize must be between 1 and 100000, got " + spec.maxBatchSize());
+    }
+    if (!(spec.maxDelayMillis() >= 0 && spec.maxDelayMillis() <= 1_000)) {
+      throw EvergreenException.invalid(
+          "batching maxDelayMillis must be between 0 and 1000, got " + spec.maxDelayMillis());
+    }
+    if (spec.maxQueue() < 1 || spec.maxQueue() > 1_000_000) {
+      throw EvergreenException.invalid(
+          "batching maxQueue must be between 1 and 1000000, got " + spec.maxQueue());
+    }
+  }
+
+  /** Returns the seconds an overloaded caller should wait, for {@code Retry-After}. */
+  public static int retryAfterSeconds() {
+    return DynamicBatcher.RETRY_AFTER_SECONDS;
+  }
+
+  @Override
+  public void close() {
+    batchers.values().forEach(DynamicBatcher::close);
+    batchers.clear();
+    shadows.shutdownNow();
+  }
+}

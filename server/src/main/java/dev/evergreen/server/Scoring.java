@@ -1,0 +1,141 @@
+package dev.evergreen.server;
+
+import dev.evergreen.api.ErrorKind;
+import dev.evergreen.api.EvergreenException;
+import dev.evergreen.api.pipeline.CanarySpec;
+import dev.evergreen.core.deployment.Canary;
+import dev.evergreen.core.deployment.ServingState;
+import dev.evergreen.core.inference.InferenceRouter;
+import dev.evergreen.core.serving.InputBatch;
+import dev.evergreen.core.serving.ServableModel;
+import io.vertx.core.Context;
+import io.vertx.core.Vertx;
+import java.util.concurrent.CompletionException;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * Scores one decoded request for any protocol: picks the version through the {@link
+ * InferenceRouter}, decodes the body for that version's signature, scores, samples the rows for
+ * skew, records the protocol's meters and hands the result back on the request's event loop.
+ *
+ * @param <T> the protocol's decoded request
+ */
+final class Scoring<T> {
+  private final InferenceRouter router;
+  private final InferenceMetrics metrics;
+  private final InferenceMetrics.Protocol protocol;
+  private final Function<ServableModel, T> decoder;
+  private final Function<T, InputBatch> batchOf;
+
+  /** Receives the scores of a request. */
+  interface Responder<T> {
+    void respond(ServableModel model, T request, double[] scores);
+  }
+
+  /**
+   * @param decoder reads the body for a version's signature; throws {@link EvergreenException}
+   *     INVALID_INPUT naming the input when it does not fit
+   */
+  Scoring(
+      InferenceRouter router,
+      InferenceMetrics metrics,
+      InferenceMetrics.Protocol protocol,
+      Function<ServableModel, T> decoder,
+      Function<T, InputBatch> batchOf) {
+    this.router = router;
+    this.metrics = metrics;
+    this.protocol = protocol;
+    this.decoder = decoder;
+    this.batchOf = batchOf;
+  }
+
+  /** Returns the routing key header of a model's canary, or the default one. */
+  static String keyHeader(ServingState state) {
+    Canary canary = state.canary();
+    return canary == null ? CanarySpec.DEFAULT.keyHeader() : canary.spec().keyHeader();
+  }
+
+  /**
+   * Scores the request and calls {@code respond} or {@code fail} once, on the calling thread when
+   * the model is not batched, else on the event loop of {@code vertx}'s current context.
+   *
+   * @param version the version the request names, null for the routed one
+   * @param headerKey value of the routing key header, null when absent
+   */
+  void run(
+      Vertx vertx,
+      ServingState state,
+      Integer version,
+      String headerKey,
+      long startNanos,
+      Responder<T> respond,
+      Consumer<Throwable> fail) {
+    InferenceRouter.Route route;
+    T request;
+    String key = headerKey;
+    try {
+      route = router.route(state, version, key);
+      request = decoder.apply(route.model());
+      String keyInput = state.canary() == null ? null : state.canary().spec().keyInput();
+      if (key == null && version == null && keyInput != null) {
+        key = InferenceRouter.inputKey(batchOf.apply(request), keyInput);
+        InferenceRouter.Route keyed = router.route(state, null, key);
+        if (keyed.model() != route.model()) {
+          request = decoder.apply(keyed.model());
+        }
+        route = keyed;
+      }
+    } catch (RuntimeException e) {
+      ServableModel blamed = state.active();
+      InferenceMetrics.Meters meters = metrics.of(blamed, protocol);
+      meters.record(isInvalid(e) ? meters.invalid : meters.error, startNanos);
+      fail.accept(e);
+      return;
+    }
+    ServableModel model = route.model();
+    InferenceMetrics.Meters meters = metrics.of(model, protocol);
+    InputBatch batch = batchOf.apply(request);
+    T decoded = request;
+    Context context = vertx.getOrCreateContext();
+    Thread caller = Thread.currentThread();
+    router
+        .score(route, batch, key, startNanos)
+        .whenComplete(
+            (scores, failure) -> {
+              Runnable finish =
+                  () -> {
+                    if (failure != null) {
+                      Throwable cause = unwrap(failure);
+                      meters.record(isInvalid(cause) ? meters.invalid : meters.error, startNanos);
+                      fail.accept(cause);
+                      return;
+                    }
+                    try {
+                      respond.respond(model, decoded, scores);
+                    } catch (RuntimeException e) {
+                      meters.record(meters.error, startNanos);
+                      fail.accept(e);
+                      return;
+                    }
+                    meters.record(meters.ok, startNanos);
+                    metrics.sampler().sample(model, batch);
+                  };
+              if (Thread.currentThread() == caller) {
+                finish.run();
+              } else {
+                context.runOnContext(ignored -> finish.run());
+              }
+            });
+  }
+
+  private static Throwable unwrap(Throwable failure) {
+    return failure instanceof CompletionException && failure.getCause() != null
+        ? failure.getCause()
+        : failure;
+  }
+
+  private static boolean isInvalid(Throwable e) {
+    return e instanceof EvergreenException ee && ee.kind() == ErrorKind.INVALID_INPUT;
+  }
+}

@@ -1,0 +1,242 @@
+package dev.evergreen.server;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import dev.evergreen.api.EvergreenException;
+import dev.evergreen.api.pipeline.BatchingSpec;
+import dev.evergreen.api.pipeline.CanarySpec;
+import dev.evergreen.api.pipeline.ShadowSpec;
+import dev.evergreen.core.Evergreen;
+import dev.evergreen.core.audit.AuditActions;
+import dev.evergreen.core.deployment.Canary;
+import dev.evergreen.core.deployment.CanaryWindow;
+import dev.evergreen.core.deployment.ServingState;
+import dev.evergreen.core.deployment.Shadow;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.ext.web.RoutingContext;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * REST endpoints that split a model's traffic: canary start, promote and abort, shadow start and
+ * stop, dynamic batching, and the serving state that shows them. Every change is audited.
+ */
+final class TrafficApi {
+  private final Vertx vertx;
+  private final Evergreen evergreen;
+
+  TrafficApi(Vertx vertx, Evergreen evergreen) {
+    this.vertx = vertx;
+    this.evergreen = evergreen;
+  }
+
+  /** {@code GET /api/v1/models/{name}/serving}: the slots, the canary window and batching. */
+  void serving(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    blocking(
+        ctx,
+        () -> {
+          if (evergreen.registry().versions(name).isEmpty()) {
+            throw EvergreenException.notFound(
+                "model '"
+                    + InferenceRequestDecoder.abbreviate(name)
+                    + "' not found; list models with GET /api/v1/models");
+          }
+          return describe(name, evergreen.deployments().serving(name).orElse(null));
+        });
+  }
+
+  /**
+   * {@code POST /api/v1/models/{name}/canary} with {@code {"version": N, "percent": P, "keyHeader":
+   * ..., "keyInput": ..., "rollback": {...}}}; fields other than version are optional.
+   */
+  void startCanary(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    JsonNode body = Json.parse(ctx.body().buffer());
+    int version = version(body, name);
+    CanarySpec spec = read(without(body, "version"), CanarySpec.class, "canary");
+    String actor = actor(ctx);
+    blocking(
+        ctx, () -> RestApi.result(evergreen.deployments().startCanary(name, version, spec, actor)));
+  }
+
+  void promoteCanary(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    String actor = actor(ctx);
+    blocking(ctx, () -> RestApi.result(evergreen.deployments().promoteCanary(name, actor)));
+  }
+
+  /** {@code POST /api/v1/models/{name}/canary/abort}, optionally with {@code {"reason": ...}}. */
+  void abortCanary(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    Buffer raw = ctx.body().buffer();
+    String reason = null;
+    if (raw != null && raw.length() > 0) {
+      JsonNode reasonNode = Json.parse(raw).get("reason");
+      reason = reasonNode == null || reasonNode.isNull() ? null : reasonNode.asText();
+    }
+    String actor = actor(ctx);
+    String why = reason;
+    blocking(ctx, () -> RestApi.result(evergreen.deployments().abortCanary(name, actor, why)));
+  }
+
+  /** {@code POST /api/v1/models/{name}/shadow} with {@code {"version": N, "percent": P}}. */
+  void startShadow(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    JsonNode body = Json.parse(ctx.body().buffer());
+    int version = version(body, name);
+    ShadowSpec spec = read(without(body, "version"), ShadowSpec.class, "shadow");
+    String actor = actor(ctx);
+    blocking(
+        ctx, () -> RestApi.result(evergreen.deployments().startShadow(name, version, spec, actor)));
+  }
+
+  void stopShadow(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    String actor = actor(ctx);
+    blocking(ctx, () -> RestApi.result(evergreen.deployments().stopShadow(name, actor)));
+  }
+
+  /**
+   * {@code PUT /api/v1/models/{name}/batching} with {@code {"maxBatchSize", "maxDelayMillis",
+   * "maxQueue"}}, each optional.
+   */
+  void putBatching(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    BatchingSpec spec = read(Json.parse(ctx.body().buffer()), BatchingSpec.class, "batching");
+    configureBatching(ctx, name, spec);
+  }
+
+  void deleteBatching(RoutingContext ctx) {
+    configureBatching(ctx, ctx.pathParam("name"), null);
+  }
+
+  private void configureBatching(RoutingContext ctx, String name, BatchingSpec spec) {
+    String actor = actor(ctx);
+    blocking(
+        ctx,
+        () -> {
+          if (evergreen.registry().versions(name).isEmpty()) {
+            throw EvergreenException.notFound(
+                "model '"
+                    + InferenceRequestDecoder.abbreviate(name)
+                    + "' not found; list models with GET /api/v1/models");
+          }
+          evergreen.router().configureBatching(name, spec);
+          Map<String, String> details = new LinkedHashMap<>();
+          details.put("batching", spec == null ? "off" : "on");
+          if (spec != null) {
+            details.put("max_batch_size", spec.maxBatchSize().toString());
+            details.put("max_delay_ms", spec.maxDelayMillis().toString());
+            details.put("max_queue", spec.maxQueue().toString());
+          }
+          evergreen
+              .audit()
+              .append(actor, AuditActions.BATCHING_CONFIGURED, Map.of("model", name), details);
+          return describe(name, evergreen.deployments().serving(name).orElse(null));
+        });
+  }
+
+  private Map<String, Object> describe(String name, ServingState state) {
+    Map<String, Object> body = new LinkedHashMap<>();
+    body.put("model", name);
+    body.put("active_version", state == null ? null : state.active().version());
+    body.put(
+        "standby_version",
+        state == null || state.standby() == null ? null : state.standby().version());
+    Canary canary = state == null ? null : state.canary();
+    if (canary == null) {
+      body.put("canary", null);
+    } else {
+      CanaryWindow.Summary summary = canary.window().summary();
+      Map<String, Object> section = new LinkedHashMap<>();
+      section.put("version", canary.model().version());
+      section.put("percent", canary.split().percent());
+      section.put("key_header", canary.spec().keyHeader());
+      section.put("key_input", canary.spec().keyInput());
+      section.put("rollback", canary.spec().rollback());
+      section.put("window_requests", summary.requests());
+      section.put("window_errors", summary.errors());
+      section.put("window_p99_ms", summary.p99Millis());
+      body.put("canary", section);
+    }
+    Shadow shadow = state == null ? null : state.shadow();
+    if (shadow == null) {
+      body.put("shadow", null);
+    } else {
+      Map<String, Object> section = new LinkedHashMap<>();
+      section.put("version", shadow.model().version());
+      section.put("percent", shadow.split().percent());
+      section.put("tolerance", shadow.spec().tolerance());
+      body.put("shadow", section);
+    }
+    body.put("batching", evergreen.router().batching().get(name));
+    return body;
+  }
+
+  private static int version(JsonNode body, String name) {
+    JsonNode version = body.get("version");
+    if (version == null || !version.canConvertToExactIntegral() || !version.canConvertToInt()) {
+      throw EvergreenException.invalid(
+          "request body needs \"version\": an integer version number of model '"
+              + name
+              + "', got "
+              + (version == null ? "nothing" : version.toString()));
+    }
+    return version.asInt();
+  }
+
+  private static JsonNode without(JsonNode body, String field) {
+    JsonNode copy = body.deepCopy();
+    if (copy.isObject()) {
+      ((com.fasterxml.jackson.databind.node.ObjectNode) copy).remove(field);
+    }
+    return copy;
+  }
+
+  /** Reads a spec from JSON, naming an unknown or mistyped field in a 400. */
+  private static <T> T read(JsonNode body, Class<T> type, String what) {
+    if (!body.isObject()) {
+      throw EvergreenException.invalid("the " + what + " request body must be a JSON object");
+    }
+    try {
+      return Json.MAPPER
+          .copy()
+          .configure(
+              com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES,
+              true)
+          .treeToValue(body, type);
+    } catch (UnrecognizedPropertyException e) {
+      throw EvergreenException.invalid(
+          "unknown field '"
+              + e.getPropertyName()
+              + "' in the "
+              + what
+              + " request; known fields: "
+              + e.getKnownPropertyIds());
+    } catch (JsonProcessingException e) {
+      throw EvergreenException.invalid(
+          "the " + what + " request does not fit: " + e.getOriginalMessage());
+    }
+  }
+
+  private static String actor(RoutingContext ctx) {
+    return Authenticator.token(ctx).name();
+  }
+
+  private <T> void blocking(RoutingContext ctx, Callable<T> work) {
+    vertx
+        .executeBlocking(work, false)
+        .onComplete(
+            result -> {
+              if (result.failed()) {
+                ctx.fail(result.cause());
+              } else {
+                RestApi.send(ctx, 200, result.result());
+              }
+            });
+  }
+}
