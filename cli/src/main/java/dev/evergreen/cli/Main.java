@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
       SchemaCommand.class,
       ModelsCommand.class,
       RollbackCommand.class,
+      TrafficCommand.class,
       RunsCommand.class,
       AuditCommand.class,
       LineageCommand.class,

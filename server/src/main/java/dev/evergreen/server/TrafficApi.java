@@ -50,8 +50,10 @@ final class TrafficApi {
   }
 
   /**
-   * {@code POST /api/v1/models/{name}/canary} with {@code {"version": N, "percent": P, "keyHeader":
-   * ..., "keyInput": ..., "rollback": {...}}}; fields other than version are optional.
+   * {@code POST /api/v1/models/{name}/canary} with {@code {"version": N, "percent": P,
+   * "key_header": ..., "key_input": ..., "rollback": {"max_error_rate", "max_p99_millis",
+   * "window_seconds", "min_requests"}}}, in the snake_case of the rest of the REST API; fields
+   * other than version are optional.
    */
   void startCanary(RoutingContext ctx) {
     String name = ctx.pathParam("name");
@@ -101,8 +103,8 @@ final class TrafficApi {
   }
 
   /**
-   * {@code PUT /api/v1/models/{name}/batching} with {@code {"maxBatchSize", "maxDelayMillis",
-   * "maxQueue"}}, each optional.
+   * {@code PUT /api/v1/models/{name}/batching} with {@code {"max_batch_size", "max_delay_millis",
+   * "max_queue"}}, each optional.
    */
   void putBatching(RoutingContext ctx) {
     String name = ctx.pathParam("name");

@@ -436,6 +436,22 @@ final class PipelineRunner {
       stepDone(run, spec, STEP_DEPLOY, start);
       return;
     }
+    if (previous != null && !deployment.strategy().equals(DeploymentSpec.BLUE_GREEN)) {
+      // Canary and shadow state lives in the serving process; a run in another process leaves
+      // the new version as the challenger for an operator to start there.
+      LOG.info(
+          "run {}: {} version {} is the challenger; no version serves in this process, so start"
+              + " its {} on the server with `evergreen traffic {} {} {}`",
+          run.id(),
+          model,
+          version.version(),
+          deployment.strategy(),
+          deployment.strategy(),
+          model,
+          version.version());
+      stepDone(run, spec, STEP_DEPLOY, start);
+      return;
+    }
     // The alias moves before the switch, so a server restarted after a crash loads the new
     // champion. A version that fails its check moves the alias back.
     evergreen

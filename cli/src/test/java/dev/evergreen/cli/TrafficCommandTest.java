@@ -1,0 +1,204 @@
+package dev.evergreen.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.evergreen.api.audit.AuditEntry;
+import dev.evergreen.api.model.Aliases;
+import dev.evergreen.core.audit.AuditActions;
+import dev.evergreen.core.deployment.ServingState;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The {@code traffic} commands against a running server, and a pipeline whose deployment strategy
+ * is canary.
+ */
+class TrafficCommandTest {
+  private static final String ADMIN = "evg_test_admin_secret";
+  private static final String MODEL = "flights-delay";
+
+  @TempDir Path work;
+
+  @Test
+  void canaryShadowAndBatchingThroughCommands() throws Exception {
+    Path home = work.resolve("home");
+    Path pipeline = FlightBatches.pipeline(work.resolve("pipeline"), 10);
+    Path batches = work.resolve("batches");
+    assertThat(
+            ContinuousTrainingLoopTest.run(
+                pipeline, FlightBatches.month(batches, 1, 5_000, null), home))
+        .isZero();
+    assertThat(
+            ContinuousTrainingLoopTest.run(
+                pipeline, FlightBatches.month(batches, 6, 5_000, null), home))
+        .isIn(0, 4);
+    int champion = ContinuousTrainingLoopTest.champion(home);
+    int other = champion == 1 ? 2 : 1;
+
+    try (ServerRuntime server =
+        ServerRuntime.start(home, "127.0.0.1", 0, List.of(), ADMIN, Duration.ofMillis(100))) {
+      String url = "http://127.0.0.1:" + server.port();
+      awaitServing(server, champion);
+
+      assertThat(
+              Main.execute(
+                  "traffic",
+                  "canary",
+                  MODEL,
+                  Integer.toString(other),
+                  "--percent",
+                  "25",
+                  "--max-error-rate",
+                  "0.1",
+                  "--url",
+                  url,
+                  "--token",
+                  ADMIN))
+          .isZero();
+      ServingState state = server.evergreen().deployments().serving(MODEL).orElseThrow();
+      assertThat(state.canary().model().version()).isEqualTo(other);
+      assertThat(state.canary().split().percent()).isEqualTo(25.0);
+      assertThat(state.canary().spec().rollback().maxErrorRate()).isEqualTo(0.1);
+      assertThat(Main.execute("traffic", "show", MODEL, "--url", url, "--token", ADMIN)).isZero();
+
+      assertThat(
+              Main.execute(
+                  "traffic",
+                  "abort",
+                  MODEL,
+                  "--reason",
+                  "manual check",
+                  "--url",
+                  url,
+                  "--token",
+                  ADMIN))
+          .isZero();
+      assertThat(server.evergreen().deployments().serving(MODEL).orElseThrow().canary()).isNull();
+      // A second abort has nothing to stop, so it fails.
+      assertThat(Main.execute("traffic", "abort", MODEL, "--url", url, "--token", ADMIN))
+          .isEqualTo(Main.EXIT_FAILED);
+
+      assertThat(
+              Main.execute(
+                  "traffic",
+                  "canary",
+                  MODEL,
+                  Integer.toString(other),
+                  "--url",
+                  url,
+                  "--token",
+                  ADMIN))
+          .isZero();
+      assertThat(Main.execute("traffic", "promote", MODEL, "--url", url, "--token", ADMIN))
+          .isZero();
+      assertThat(server.evergreen().deployments().serving(MODEL).orElseThrow().active().version())
+          .isEqualTo(other);
+      assertThat(server.evergreen().registry().aliases(MODEL))
+          .containsEntry(Aliases.CHAMPION, other);
+
+      assertThat(
+              Main.execute(
+                  "traffic",
+                  "shadow",
+                  MODEL,
+                  Integer.toString(champion),
+                  "--percent",
+                  "50",
+                  "--url",
+                  url,
+                  "--token",
+                  ADMIN))
+          .isZero();
+      assertThat(server.evergreen().deployments().serving(MODEL).orElseThrow().shadow())
+          .isNotNull();
+      assertThat(Main.execute("traffic", "shadow-stop", MODEL, "--url", url, "--token", ADMIN))
+          .isZero();
+
+      assertThat(
+              Main.execute(
+                  "traffic",
+                  "batching",
+                  MODEL,
+                  "--max-batch-size",
+                  "16",
+                  "--url",
+                  url,
+                  "--token",
+                  ADMIN))
+          .isZero();
+      assertThat(server.evergreen().router().batching().get(MODEL).maxBatchSize()).isEqualTo(16);
+      assertThat(
+              Main.execute("traffic", "batching", MODEL, "--off", "--url", url, "--token", ADMIN))
+          .isZero();
+      assertThat(server.evergreen().router().batching()).doesNotContainKey(MODEL);
+
+      List<String> actions =
+          server.evergreen().store().listAuditEntries(0, 10_000).stream()
+              .map(AuditEntry::action)
+              .toList();
+      assertThat(actions)
+          .contains(
+              AuditActions.CANARY_STARTED,
+              AuditActions.CANARY_ABORTED,
+              AuditActions.CANARY_PROMOTED,
+              AuditActions.SHADOW_STARTED,
+              AuditActions.SHADOW_STOPPED,
+              AuditActions.BATCHING_CONFIGURED);
+    }
+  }
+
+  @Test
+  void trafficCommandWithoutServerNamesTheFix() {
+    assertThat(Main.execute("traffic", "promote", MODEL, "--url", "", "--token", ADMIN))
+        .isEqualTo(Main.EXIT_FAILED);
+  }
+
+  @Test
+  void canaryPipelineRunInServerStartsCanary() throws Exception {
+    Path home = work.resolve("home");
+    Path pipeline = FlightBatches.pipeline(work.resolve("pipeline"), 10);
+    String canary =
+        Files.readString(pipeline)
+            .replace(
+                "  checkRows: 50\n",
+                "  checkRows: 50\n  strategy: canary\n  canary:\n    percent: 20\n");
+    Files.writeString(pipeline, canary);
+    Path batches = work.resolve("batches");
+    assertThat(
+            ContinuousTrainingLoopTest.run(
+                pipeline, FlightBatches.month(batches, 1, 5_000, null), home))
+        .isZero();
+
+    try (ServerRuntime server =
+        ServerRuntime.start(home, "127.0.0.1", 0, List.of(), ADMIN, Duration.ofMillis(100))) {
+      awaitServing(server, 1);
+      server
+          .evergreen()
+          .pipelines()
+          .run(pipeline, FlightBatches.month(batches, 6, 5_000, null), "test");
+
+      ServingState state = server.evergreen().deployments().serving(MODEL).orElseThrow();
+      assertThat(state.active().version()).isEqualTo(1);
+      assertThat(state.canary()).isNotNull();
+      assertThat(state.canary().model().version()).isEqualTo(2);
+      assertThat(state.canary().split().percent()).isEqualTo(20.0);
+      assertThat(server.evergreen().registry().aliases(MODEL)).containsEntry(Aliases.CHAMPION, 1);
+    }
+  }
+
+  private static void awaitServing(ServerRuntime server, int version) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (System.nanoTime() < deadline) {
+      var state = server.evergreen().deployments().serving(MODEL);
+      if (state.isPresent() && state.get().active().version() == version) {
+        return;
+      }
+      Thread.sleep(20);
+    }
+    throw new AssertionError("version " + version + " did not serve within 60 s");
+  }
+}
