@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
 /**
  * Dynamic batching of one model: requests wait in a bounded queue, and one worker thread scores the
  * requests that arrived within {@code maxDelayMillis} of the first as one batch of at most {@code
- * maxBatchSize} rows. A full queue refuses a request at once with UNAVAILABLE, so memory stays
+ * maxBatchSize} rows. A full queue rejects a request at once with UNAVAILABLE, so memory stays
  * bounded under any load.
  *
  * <p>Requests for different versions of the model (stable and canary) are never joined: a batch
@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
 final class DynamicBatcher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(DynamicBatcher.class);
 
-  /** Seconds a refused caller is told to wait, in {@code Retry-After}. */
+  /** Seconds a rejected caller should wait before retrying, sent as {@code Retry-After}. */
   static final int RETRY_AFTER_SECONDS = 1;
 
   private final String model;
