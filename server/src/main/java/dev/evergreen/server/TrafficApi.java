@@ -81,8 +81,9 @@ final class TrafficApi {
       reason = reasonNode == null || reasonNode.isNull() ? null : reasonNode.asText();
     }
     String actor = actor(ctx);
-    String why = reason;
-    blocking(ctx, () -> RestApi.result(evergreen.deployments().abortCanary(name, actor, why)));
+    String abortReason = reason;
+    blocking(
+        ctx, () -> RestApi.result(evergreen.deployments().abortCanary(name, actor, abortReason)));
   }
 
   /** {@code POST /api/v1/models/{name}/shadow} with {@code {"version": N, "percent": P}}. */
@@ -200,9 +201,9 @@ final class TrafficApi {
   }
 
   /** Reads a spec from JSON, naming an unknown or mistyped field in a 400. */
-  private static <T> T read(JsonNode body, Class<T> type, String what) {
+  private static <T> T read(JsonNode body, Class<T> type, String section) {
     if (!body.isObject()) {
-      throw EvergreenException.invalid("the " + what + " request body must be a JSON object");
+      throw EvergreenException.invalid("the " + section + " request body must be a JSON object");
     }
     try {
       return Json.MAPPER
@@ -216,12 +217,12 @@ final class TrafficApi {
           "unknown field '"
               + e.getPropertyName()
               + "' in the "
-              + what
+              + section
               + " request; known fields: "
               + e.getKnownPropertyIds());
     } catch (JsonProcessingException e) {
       throw EvergreenException.invalid(
-          "the " + what + " request does not fit: " + e.getOriginalMessage());
+          "the " + section + " request does not fit: " + e.getOriginalMessage());
     }
   }
 

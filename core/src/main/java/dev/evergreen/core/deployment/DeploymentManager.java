@@ -614,8 +614,8 @@ public final class DeploymentManager implements AutoCloseable {
 
   /**
    * Loads and checks a version and starts it as the shadow of a model: {@code spec.percent()} of
-   * the requests are also scored by it in the background and the answers compared. Callers never
-   * receive its answers.
+   * the requests are also scored by it in the background and the two scores compared. Callers only
+   * receive the active version's scores.
    *
    * @throws EvergreenException CONFLICT when no version serves, the version is the active one, or a
    *     shadow runs; NOT_FOUND when the version is not registered; INTERNAL when it fails to load
@@ -717,8 +717,9 @@ public final class DeploymentManager implements AutoCloseable {
 
   /**
    * Rolls back every canary whose window breaks a limit of its spec: an error rate above {@code
-   * maxErrorRate} or a p99 latency above {@code maxP99Millis}, judged once the window holds {@code
-   * minRequests} requests. Called every second by the monitor that {@link #startReconciler} starts.
+   * maxErrorRate} or a p99 latency above {@code maxP99Millis}, judged once the window contains
+   * {@code minRequests} requests. Called every second by the monitor that {@link #startReconciler}
+   * starts.
    *
    * @return the models whose canary was rolled back
    */

@@ -23,7 +23,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one scoring path of every inference protocol: picks the version that answers a request
+ * The one scoring path of every inference protocol: picks the version that scores a request
  * (stable, canary or an explicit version), scores the rows directly or through the model's dynamic
  * batcher, feeds the canary's rollback window, and copies a share of requests to a shadow version
  * in the background.
@@ -44,9 +44,9 @@ public final class InferenceRouter implements AutoCloseable {
   private final ThreadPoolExecutor shadows;
 
   /**
-   * The version that answers one request.
+   * The version that scores one request.
    *
-   * @param canary the canary of {@code state}, when it answers this request; null otherwise
+   * @param canary the canary of {@code state} when it scores this request, else null
    */
   public record Route(ServingState state, ServableModel model, Canary canary) {}
 
@@ -73,7 +73,7 @@ public final class InferenceRouter implements AutoCloseable {
   }
 
   /**
-   * Picks the version that answers a request.
+   * Picks the version that scores a request.
    *
    * @param version the version the request names, null for whichever serves it
    * @param key the request's routing key, null when it has none
@@ -221,7 +221,7 @@ public final class InferenceRouter implements AutoCloseable {
 
   /**
    * Turns dynamic batching of a model on with these settings, replacing earlier ones, or off when
-   * {@code spec} is null. Requests queued under earlier settings are refused with UNAVAILABLE.
+   * {@code spec} is null. Requests queued under earlier settings fail with UNAVAILABLE.
    */
   public void configureBatching(String model, BatchingSpec spec) {
     if (spec != null) {
