@@ -240,6 +240,8 @@ public final class EvergreenServer implements AutoCloseable {
         HttpMethod.GET, "/api/v1/models/:name/versions/:version", Role.VIEWER, rest::showVersion);
     routes.add(
         HttpMethod.GET, "/api/v1/models/:name/aliases/history", Role.VIEWER, rest::aliasHistory);
+    routes.add(
+        HttpMethod.POST, "/api/v1/models/:name/versions", Role.OPERATOR, rest::registerVersion);
     routes.add(HttpMethod.POST, "/api/v1/models/:name/deploy", Role.OPERATOR, rest::deploy);
     routes.add(HttpMethod.POST, "/api/v1/models/:name/rollback", Role.OPERATOR, rest::rollback);
     routes.add(HttpMethod.GET, "/api/v1/models/:name/lineage", Role.VIEWER, rest::modelLineage);

@@ -15,14 +15,18 @@ import dev.evergreen.core.deployment.ServingState;
 import dev.evergreen.core.pipeline.RegisteredPipeline;
 import dev.evergreen.core.pipeline.SubmittedRun;
 import dev.evergreen.core.security.IssuedToken;
+import dev.evergreen.core.serving.external.ExternalFormat;
+import dev.evergreen.core.serving.external.ExternalModels;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.ext.web.RoutingContext;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -138,6 +142,69 @@ final class RestApi {
     }
     String actor = actor(ctx);
     blocking(ctx, 200, () -> result(evergreen.deployments().deploy(name, version.asInt(), actor)));
+  }
+
+  /**
+   * Registers a model file trained elsewhere. The body is {@code {"format", "file" (base64),
+   * "file_name"?, "signature" (object), "check"? (object)}}; the signature and check objects have
+   * the format of the signature and check files of {@code evergreen models register}.
+   */
+  void registerVersion(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    JsonNode body = Json.parse(ctx.body().buffer());
+    JsonNode format = body.get("format");
+    if (format == null || !format.isTextual()) {
+      throw EvergreenException.invalid(
+          "request body needs \"format\": one of xgboost-json, xgboost-ubj, onnx");
+    }
+
+    JsonNode file = body.get("file");
+    if (file == null || !file.isTextual() || file.asText().isEmpty()) {
+      throw EvergreenException.invalid(
+          "request body needs \"file\": the model file encoded as base64");
+    }
+    byte[] model;
+    try {
+      // Line breaks, as `base64` writes them, are allowed. The MIME decoder is not used because
+      // it also skips characters outside the alphabet and so accepts a corrupted file.
+      model = Base64.getDecoder().decode(file.asText().replaceAll("\\s", ""));
+    } catch (IllegalArgumentException e) {
+      throw EvergreenException.invalid(
+          "request field 'file' is not valid base64: " + e.getMessage());
+    }
+
+    JsonNode signature = body.get("signature");
+    if (signature == null || !signature.isObject()) {
+      throw EvergreenException.invalid(
+          "request body needs \"signature\": an object with \"inputs\" and \"output\"");
+    }
+
+    JsonNode check = body.get("check");
+    JsonNode fileName = body.get("file_name");
+    ExternalFormat modelFormat = ExternalFormat.fromId(format.asText());
+    ExternalModels.Registration request =
+        new ExternalModels.Registration(
+            name,
+            modelFormat,
+            model,
+            fileName != null && fileName.isTextual() ? fileName.asText() : "(request field 'file')",
+            signature.toString().getBytes(StandardCharsets.UTF_8),
+            "(request field 'signature')",
+            check == null || check.isNull()
+                ? null
+                : check.toString().getBytes(StandardCharsets.UTF_8),
+            "(request field 'check')");
+    String actor = actor(ctx);
+    blocking(
+        ctx,
+        201,
+        () ->
+            new ExternalModels(
+                    evergreen.artifacts(),
+                    evergreen.registry(),
+                    evergreen.clock(),
+                    evergreen.settings().checkTolerance())
+                .register(request, actor));
   }
 
   void rollback(RoutingContext ctx) {

@@ -3,6 +3,8 @@ package dev.evergreen.core.serving;
 import dev.evergreen.api.ErrorKind;
 import dev.evergreen.api.EvergreenException;
 import dev.evergreen.api.model.ModelVersion;
+import dev.evergreen.core.serving.external.ExternalManifest;
+import dev.evergreen.core.serving.external.ExternalModels;
 import dev.evergreen.core.serving.xgboost.TreeEnsemble;
 import dev.evergreen.core.store.ArtifactStore;
 import dev.evergreen.core.training.ModelBundle;
@@ -16,8 +18,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Loads model versions from the artifact store into {@link ServableModel}s scored by {@link
- * TreeEnsemble}, without the native XGBoost library.
+ * Loads model versions from the artifact store into {@link ServableModel}s. Models Evergreen
+ * trained are scored by {@link TreeEnsemble}, without the native XGBoost library; models registered
+ * from files trained elsewhere (manifest kind {@code external-model}) are opened by {@link
+ * ExternalModels}.
  */
 public final class ModelLoader {
   private static final Logger LOG = LoggerFactory.getLogger(ModelLoader.class);
@@ -43,23 +47,13 @@ public final class ModelLoader {
   /** Loads a model version given its manifest key and the expected model SHA-256. */
   public ServableModel load(String model, int version, String manifestKey, String sha256) {
     String id = model + " version " + version;
-    ModelBundle bundle = ModelBundle.fromJson(read(manifestKey, id, "manifest"), manifestKey);
-    byte[] modelFile = read(bundle.modelKey(), id, "model file");
-    String actual = ModelBundles.sha256(modelFile);
-    if (!actual.equalsIgnoreCase(sha256)) {
-      throw new EvergreenException(
-          ErrorKind.INTERNAL,
-          "model "
-              + id
-              + ": model file "
-              + bundle.modelKey()
-              + " has SHA-256 "
-              + actual
-              + " but the registry recorded "
-              + sha256
-              + "; the artifact was altered or the registry entry is wrong, so the version"
-              + " cannot be served. Retrain or restore the artifact.");
+    byte[] manifest = read(manifestKey, id, "manifest");
+    if (ExternalManifest.isExternal(manifest)) {
+      return loadExternal(model, version, manifestKey, sha256, manifest);
     }
+    ModelBundle bundle = ModelBundle.fromJson(manifest, manifestKey);
+    byte[] modelFile = read(bundle.modelKey(), id, "model file");
+    checkSha256(id, bundle.modelKey(), modelFile, sha256);
     TreeEnsemble ensemble;
     try {
       ensemble = TreeEnsemble.parse(modelFile);
@@ -72,6 +66,45 @@ public final class ModelLoader {
     checkFits(id, bundle, ensemble);
     LOG.info("Loaded model {} from manifest {}: {}", id, manifestKey, ensemble);
     return new LoadedModel(model, version, bundle, ensemble);
+  }
+
+  /** Loads a model trained outside Evergreen, from a manifest of kind external-model. */
+  private ServableModel loadExternal(
+      String model, int version, String manifestKey, String sha256, byte[] manifestBytes) {
+    String id = model + " version " + version;
+    ExternalManifest manifest = ExternalManifest.fromJson(manifestBytes, manifestKey);
+    byte[] modelFile = read(manifest.modelKey(), id, "model file");
+    checkSha256(id, manifest.modelKey(), modelFile, sha256);
+    ServableModel loaded;
+    try {
+      loaded = ExternalModels.open(model, version, manifest, modelFile);
+    } catch (EvergreenException e) {
+      throw new EvergreenException(
+          ErrorKind.INTERNAL,
+          "model " + id + ": cannot open model file " + manifest.modelKey() + ": " + e.getMessage(),
+          e);
+    }
+    LOG.info(
+        "Loaded {} model {} from manifest {}: {}", manifest.format().id(), id, manifestKey, loaded);
+    return loaded;
+  }
+
+  private static void checkSha256(String id, String modelKey, byte[] modelFile, String sha256) {
+    String actual = ModelBundles.sha256(modelFile);
+    if (!actual.equalsIgnoreCase(sha256)) {
+      throw new EvergreenException(
+          ErrorKind.INTERNAL,
+          "model "
+              + id
+              + ": model file "
+              + modelKey
+              + " has SHA-256 "
+              + actual
+              + " but the registry recorded "
+              + sha256
+              + "; the artifact was altered or the registry entry is wrong, so the version"
+              + " cannot be served. Retrain or restore the artifact.");
+    }
   }
 
   private byte[] read(String key, String id, String artifactRole) {

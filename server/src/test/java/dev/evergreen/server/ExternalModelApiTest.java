@@ -1,0 +1,260 @@
+package dev.evergreen.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.evergreen.api.audit.AuditEntry;
+import dev.evergreen.core.audit.AuditActions;
+import dev.evergreen.core.serving.InputBatch;
+import dev.evergreen.core.serving.external.ExternalFixtures;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code POST /api/v1/models/{name}/versions}, then deploy and V2 inference over HTTP. */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ExternalModelApiTest {
+  private ServerFixture fixture;
+
+  @BeforeAll
+  void start(@TempDir Path dir) throws Exception {
+    fixture = new ServerFixture(dir);
+  }
+
+  @AfterAll
+  void stop() {
+    fixture.close();
+  }
+
+  private static ObjectNode registration(String format, String fileName, String signature)
+      throws Exception {
+    ObjectNode body = ServerFixture.JSON.createObjectNode();
+    body.put("format", format);
+    body.put("file_name", fileName);
+    body.put("file", Base64.getEncoder().encodeToString(ExternalFixtures.file(fileName)));
+    body.set("signature", ServerFixture.JSON.readTree(signature));
+    return body;
+  }
+
+  private HttpResponse<String> register(String model, ObjectNode body, String secret)
+      throws Exception {
+    return fixture.send("POST", "/api/v1/models/" + model + "/versions", secret, body.toString());
+  }
+
+  private void assertNotRegistered(String model) throws Exception {
+    HttpResponse<String> show =
+        fixture.send("GET", "/api/v1/models/" + model, fixture.viewerSecret, null);
+    assertThat(show.statusCode()).as(show.body()).isEqualTo(404);
+    for (AuditEntry entry : fixture.evergreen.store().listAuditEntries(0, 10_000)) {
+      if (entry.action().equals(AuditActions.MODEL_REGISTERED)) {
+        assertThat(entry.targets().get("model")).isNotEqualTo(model);
+      }
+    }
+  }
+
+  private void deploy(String model) throws Exception {
+    HttpResponse<String> deployed =
+        fixture.send(
+            "POST",
+            "/api/v1/models/" + model + "/deploy",
+            fixture.operatorSecret,
+            "{\"version\": 1}");
+    assertThat(deployed.statusCode()).as(deployed.body()).isEqualTo(200);
+  }
+
+  private static double[] data(JsonNode response) {
+    JsonNode data = response.get("outputs").get(0).get("data");
+    double[] values = new double[data.size()];
+    for (int i = 0; i < values.length; i++) {
+      values[i] = data.get(i).asDouble();
+    }
+    return values;
+  }
+
+  @Test
+  void registerXgboostThenDeployAndInferMatchesPython() throws Exception {
+    ObjectNode body =
+        registration(
+            "xgboost-json", "flights-xgboost.json", ExternalFixtures.XGBOOST_COLUMNS_SIGNATURE);
+    ObjectNode check = body.putObject("check");
+    ObjectNode checkInputs = check.putObject("inputs");
+    String[] names = {"distance", "hour", "day_of_week", "day_of_month"};
+    for (int i = 0; i < names.length; i++) {
+      double[] column = ExternalFixtures.column(i);
+      checkInputs.set(names[i], ServerFixture.JSON.valueToTree(column));
+    }
+    check.set("expected", ExternalFixtures.expected().get("xgboost"));
+
+    HttpResponse<String> registered = register("ext-xgb", body, fixture.operatorSecret);
+
+    assertThat(registered.statusCode()).as(registered.body()).isEqualTo(201);
+    JsonNode version = ServerFixture.json(registered);
+    assertThat(version.get("model").asText()).isEqualTo("ext-xgb");
+    assertThat(version.get("version").asInt()).isEqualTo(1);
+    assertThat(version.get("artifact_sha256").asText()).hasSize(64);
+
+    deploy("ext-xgb");
+    InputBatch rows =
+        new InputBatch(
+            20,
+            Map.of(
+                "distance", ExternalFixtures.column(0),
+                "hour", ExternalFixtures.column(1),
+                "day_of_week", ExternalFixtures.column(2),
+                "day_of_month", ExternalFixtures.column(3)),
+            Map.of());
+    HttpResponse<String> inferred =
+        fixture.send(
+            "POST",
+            "/v2/models/ext-xgb/infer",
+            fixture.viewerSecret,
+            ServerFixture.inferRequest(
+                    rows,
+                    fixture
+                        .evergreen
+                        .deployments()
+                        .serving("ext-xgb")
+                        .orElseThrow()
+                        .active()
+                        .signature()
+                        .inputs(),
+                    20)
+                .toString());
+
+    assertThat(inferred.statusCode()).as(inferred.body()).isEqualTo(200);
+    JsonNode response = ServerFixture.json(inferred);
+    assertThat(response.get("outputs").get(0).get("name").asText()).isEqualTo("probability");
+    assertThat(data(response)).containsExactly(ExternalFixtures.scores("xgboost"), within(1e-6));
+  }
+
+  @Test
+  void registerOnnxWithStringInputThenInfer() throws Exception {
+    ObjectNode body =
+        registration("onnx", "origin-late-rate.onnx", ExternalFixtures.ORIGIN_SIGNATURE);
+
+    HttpResponse<String> registered = register("ext-origin", body, fixture.operatorSecret);
+
+    assertThat(registered.statusCode()).as(registered.body()).isEqualTo(201);
+    deploy("ext-origin");
+    String request =
+        """
+        {"inputs": [{"name": "origin", "shape": [3], "datatype": "BYTES",
+                     "data": ["ATL", "ORD", "XXX"]}]}
+        """;
+    HttpResponse<String> inferred =
+        fixture.send("POST", "/v2/models/ext-origin/infer", fixture.viewerSecret, request);
+
+    assertThat(inferred.statusCode()).as(inferred.body()).isEqualTo(200);
+    double[] expected = ExternalFixtures.scores("origin_late_rate");
+    JsonNode origins = ExternalFixtures.expected().get("origins");
+    int atl = indexOf(origins, "ATL");
+    int ord = indexOf(origins, "ORD");
+    assertThat(data(ServerFixture.json(inferred)))
+        .containsExactly(new double[] {expected[atl], expected[ord], -1.0}, within(1e-6));
+  }
+
+  private static int indexOf(JsonNode values, String value) {
+    for (int i = 0; i < values.size(); i++) {
+      if (values.get(i).asText().equals(value)) {
+        return i;
+      }
+    }
+    throw new AssertionError(value + " not in " + values);
+  }
+
+  @Test
+  void registerRejectsTruncatedOnnxFile() throws Exception {
+    ObjectNode body = registration("onnx", "flights-tree.onnx", ExternalFixtures.TREE_SIGNATURE);
+    byte[] truncated = Arrays.copyOf(ExternalFixtures.file("flights-tree.onnx"), 500);
+    body.put("file", Base64.getEncoder().encodeToString(truncated));
+
+    HttpResponse<String> response = register("ext-broken", body, fixture.operatorSecret);
+
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
+    assertThat(response.body()).contains("ONNX Runtime cannot open the model file");
+    assertNotRegistered("ext-broken");
+  }
+
+  @Test
+  void registerRejectsSignatureThatDoesNotMatchModel() throws Exception {
+    ObjectNode body =
+        registration(
+            "onnx",
+            "flights-logistic-fp32.onnx",
+            ExternalFixtures.LOGISTIC_FP32_SIGNATURE.replace("[-1, 4]", "[-1, 3]"));
+
+    HttpResponse<String> response = register("ext-mismatch", body, fixture.operatorSecret);
+
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
+    assertThat(response.body())
+        .contains("input 'features' is declared with shape [-1, 3]")
+        .contains("the ONNX model has shape [-1, 4]");
+    assertNotRegistered("ext-mismatch");
+  }
+
+  @Test
+  void registerRejectsInvalidSignatureField() throws Exception {
+    ObjectNode body =
+        registration(
+            "onnx",
+            "flights-logistic-fp32.onnx",
+            ExternalFixtures.LOGISTIC_FP32_SIGNATURE.replace("\"FP32\"", "\"float\""));
+
+    HttpResponse<String> response = register("ext-bad-signature", body, fixture.operatorSecret);
+
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
+    assertThat(response.body())
+        .contains("(request field 'signature')")
+        .contains("field 'inputs[0].datatype' is \\\"float\\\"");
+    assertNotRegistered("ext-bad-signature");
+  }
+
+  @Test
+  void registerRejectsInvalidBase64() throws Exception {
+    ObjectNode body =
+        registration(
+            "onnx", "flights-logistic-fp32.onnx", ExternalFixtures.LOGISTIC_FP32_SIGNATURE);
+    body.put("file", "not base64 at all!");
+
+    HttpResponse<String> response = register("ext-base64", body, fixture.operatorSecret);
+
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
+    assertThat(response.body()).contains("request field 'file' is not valid base64");
+    assertNotRegistered("ext-base64");
+  }
+
+  @Test
+  void registerRejectsUnknownFormat() throws Exception {
+    ObjectNode body =
+        registration(
+            "onnx", "flights-logistic-fp32.onnx", ExternalFixtures.LOGISTIC_FP32_SIGNATURE);
+    body.put("format", "pmml");
+
+    HttpResponse<String> response = register("ext-format", body, fixture.operatorSecret);
+
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
+    assertThat(response.body()).contains("unknown model format 'pmml'");
+    assertNotRegistered("ext-format");
+  }
+
+  @Test
+  void registerNeedsOperatorRole() throws Exception {
+    ObjectNode body =
+        registration(
+            "onnx", "flights-logistic-fp32.onnx", ExternalFixtures.LOGISTIC_FP32_SIGNATURE);
+
+    HttpResponse<String> response = register("ext-viewer", body, fixture.viewerSecret);
+
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(403);
+    assertNotRegistered("ext-viewer");
+  }
+}
