@@ -30,7 +30,6 @@ import java.util.Map;
  */
 final class InferenceApi {
   static final String SERVER_NAME = "evergreen";
-  static final String PLATFORM = "xgboost";
 
   private static final CharSequence JSON_TYPE = HttpHeaders.createOptimized("application/json");
 
@@ -117,7 +116,7 @@ final class InferenceApi {
     Map<String, Object> metadata = new LinkedHashMap<>();
     metadata.put("name", name);
     metadata.put("versions", versions);
-    metadata.put("platform", PLATFORM);
+    metadata.put("platform", model.platform());
     metadata.put("inputs", tensors(model.signature().inputs()));
     metadata.put("outputs", tensors(model.signature().outputs()));
     sendJson(ctx, 200, metadata);

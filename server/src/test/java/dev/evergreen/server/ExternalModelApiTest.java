@@ -160,6 +160,10 @@ class ExternalModelApiTest {
     int ord = indexOf(origins, "ORD");
     assertThat(data(ServerFixture.json(inferred)))
         .containsExactly(new double[] {expected[atl], expected[ord], -1.0}, within(1e-6));
+    JsonNode metadata =
+        ServerFixture.json(
+            fixture.send("GET", "/v2/models/ext-origin", fixture.viewerSecret, null));
+    assertThat(metadata.get("platform").asText()).isEqualTo("onnxruntime_onnx");
   }
 
   private static int indexOf(JsonNode values, String value) {

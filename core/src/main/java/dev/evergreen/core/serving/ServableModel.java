@@ -11,6 +11,14 @@ public interface ServableModel {
 
   Signature signature();
 
+  /**
+   * Returns the framework that scores this model, the {@code platform} of Open Inference Protocol
+   * model metadata: {@code xgboost} or {@code onnxruntime_onnx}.
+   */
+  default String platform() {
+    return "xgboost";
+  }
+
   /** Values per row: 1 for binary classification and regression, the class count otherwise. */
   int outputWidth();
 

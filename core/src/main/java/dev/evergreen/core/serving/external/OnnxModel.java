@@ -43,6 +43,11 @@ import java.util.TreeSet;
  * column i is the i-th smallest class label.
  */
 final class OnnxModel extends ExternalModel {
+  @Override
+  public String platform() {
+    return "onnxruntime_onnx";
+  }
+
   private static final Cleaner CLEANER = Cleaner.create();
 
   /** ONNX element type of each signature datatype. */
