@@ -16,12 +16,16 @@ import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 
 /**
  * Reads a batch file as a snapshot would store it, without storing anything: for checking a file
@@ -64,8 +68,10 @@ public final class BatchFiles {
 
   /**
    * Reads {@code file} into DuckDB with the same checks, types and pseudonymisation as {@link
-   * #read}, and returns what {@code check} returns for the loaded table. Nothing is written: the
-   * table is checked in place and dropped with the connection when {@code check} returns.
+   * #read}, and returns what {@code check} returns for the loaded rows. Nothing is written: the
+   * rows are checked in place and dropped with the connection when {@code check} returns. For a
+   * Parquet file, {@code check} gets a view over the file instead of a table (see {@link
+   * BatchLoader}), unless pseudonymisation has to replace values.
    *
    * <p>The snapshot record passed to {@code check} differs from the one {@link #read} returns: its
    * {@code artifactKey} is null, and its profile holds only the row count and each column's null
@@ -85,15 +91,18 @@ public final class BatchFiles {
 
   /**
    * Writes the rows of {@code table} in file order, which is {@code rowid} order, to the Parquet
-   * file {@code parquet}.
+   * file {@code parquet}. The {@code rowid} column of a view from {@link #check} is not written.
    *
    * @throws IllegalArgumentException when DuckDB would read {@code parquet} as a glob pattern
    */
   public static void writeParquet(Connection connection, String table, Path parquet)
       throws SQLException {
     try (Statement statement = connection.createStatement()) {
+      String columns = hasRowidColumn(connection, table) ? "* EXCLUDE (rowid)" : "*";
       statement.execute(
-          "COPY (SELECT * FROM "
+          "COPY (SELECT "
+              + columns
+              + " FROM "
               + table
               + " ORDER BY rowid) TO "
               + DuckDb.path(parquet)
@@ -101,19 +110,36 @@ public final class BatchFiles {
     }
   }
 
-  /** A check of a batch loaded into a DuckDB table. */
+  /**
+   * Returns true when {@code rowid} is a real column of {@code table}, as in a view over a Parquet
+   * file, rather than DuckDB's row id.
+   */
+  private static boolean hasRowidColumn(Connection connection, String table) throws SQLException {
+    try (PreparedStatement statement =
+        connection.prepareStatement(
+            "SELECT count(*) FROM duckdb_columns() WHERE table_name = ? AND column_name = 'rowid'")) {
+      statement.setString(1, table);
+      try (ResultSet result = statement.executeQuery()) {
+        result.next();
+        return result.getLong(1) > 0;
+      }
+    }
+  }
+
+  /** A check of a batch loaded into a DuckDB table or view. */
   @FunctionalInterface
   public interface LoadedBatchCheck<T> {
     /**
-     * Checks {@code table} on {@code connection}. The table's {@code rowid + 1} is the 1-based row
-     * number in the file's order.
+     * Checks {@code table}, a table or view, on {@code connection}. Its {@code rowid + 1} is the
+     * 1-based row number in the file's order.
      */
     T check(Snapshot batch, Connection connection, String table) throws SQLException;
   }
 
   /**
-   * Loads and pseudonymises {@code file}, profiles it fully when {@code fullProfile} is true (else
-   * counts rows and nulls only), and runs {@code check} on the loaded table.
+   * Loads and pseudonymises {@code file}, profiles it fully when {@code fullProfile} is true, and
+   * runs {@code check} on the loaded rows. When {@code fullProfile} is false, it counts rows and
+   * nulls only and reads a Parquet file in place.
    */
   private static <T> T load(
       Path file,
@@ -127,20 +153,25 @@ public final class BatchFiles {
       throw EvergreenException.invalid(source + ": file not found. Check the path.");
     }
     boolean csv = isCsv(source, spec);
+    // The content hash of a stored snapshot reads every row in Java, which takes seconds on
+    // millions of rows. A file that is only checked is named by the hash of its bytes instead,
+    // computed on another thread while DuckDB opens the file and reads its metadata.
+    CompletableFuture<String> id = sha256Async(source);
     try (Connection connection = DuckDb.open(threads)) {
-      Schema schema = new BatchLoader(connection, source, csv, spec).load();
+      BatchLoader loader = new BatchLoader(connection, source, csv, spec, !fullProfile);
+      Schema schema = loader.load();
       List<String> tagged = Pseudonymizer.taggedColumns(schema, spec, pseudonymKey, source);
+      if (!tagged.isEmpty()) {
+        loader.materialize();
+      }
       schema = Pseudonymizer.apply(connection, BatchLoader.TABLE, schema, tagged, pseudonymKey);
-      // The content hash of a stored snapshot reads every row in Java, which takes seconds on
-      // millions of rows. A file that is only checked is named by the hash of its bytes instead.
-      String id = fileSha256(source);
       Profile profile =
           fullProfile
               ? Profiler.of(connection, BatchLoader.TABLE, schema)
               : Profiler.counts(connection, BatchLoader.TABLE, schema);
       Snapshot batch =
           new Snapshot(
-              id,
+              sha256(id),
               source.toString(),
               null,
               schema,
@@ -177,6 +208,44 @@ public final class BatchFiles {
     }
     throw EvergreenException.invalid(
         file + ": cannot tell the format from the file name; name the file *.csv or *.parquet.");
+  }
+
+  /**
+   * Starts computing the SHA-256 of {@code file} on a new daemon thread. A failure to read the file
+   * is thrown by {@link #sha256(CompletableFuture)}.
+   */
+  private static CompletableFuture<String> sha256Async(Path file) {
+    CompletableFuture<String> hash = new CompletableFuture<>();
+    Thread.ofPlatform()
+        .name("evergreen-sha256")
+        .daemon()
+        .start(
+            () -> {
+              try {
+                hash.complete(fileSha256(file));
+              } catch (IOException | RuntimeException e) {
+                hash.completeExceptionally(e);
+              }
+            });
+    return hash;
+  }
+
+  /** Waits for the hash that {@link #sha256Async} computes and returns it. */
+  private static String sha256(CompletableFuture<String> hash) throws IOException {
+    try {
+      return hash.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IOException("interrupted while hashing the file", e);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof IOException io) {
+        throw io;
+      }
+      if (e.getCause() instanceof RuntimeException runtime) {
+        throw runtime;
+      }
+      throw new IllegalStateException(e.getCause());
+    }
   }
 
   private static String fileSha256(Path file) throws IOException {

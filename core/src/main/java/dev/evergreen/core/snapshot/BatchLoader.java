@@ -32,6 +32,14 @@ import org.slf4j.LoggerFactory;
  * Loads one CSV or Parquet batch into the DuckDB table {@value #TABLE}, in file order, with the
  * column types a snapshot stores.
  *
+ * <p>With {@code readInPlace}, a Parquet file is not copied into DuckDB: {@value #TABLE} is a view
+ * over the file, whose column {@code rowid} is the 0-based row number in the file ({@code
+ * file_row_number} of DuckDB's {@code read_parquet}), so that {@code rowid + 1} is the row number
+ * as it is for the table. Every query then reads the file again, which is faster than a copy when
+ * the file is scanned once or twice, as {@code evergreen validate} does. A Parquet file with a
+ * column named {@code rowid} or {@code file_row_number}, and every CSV file, is loaded into a table
+ * as without {@code readInPlace}.
+ *
  * <p>A CSV file is read with every column as text, so that DuckDB's reader only checks the
  * structure (field count, quotes, encoding, line length) and reads every row. Types are then
  * decided over all rows, not a sample: a declared type from {@code data.columns}, otherwise the
@@ -45,6 +53,7 @@ final class BatchLoader {
   static final String TABLE = "batch";
 
   private static final String RAW = "raw_batch";
+  private static final String COPY = "batch_copy";
   private static final int MAX_VALUE_CHARS = 80;
 
   /**
@@ -84,13 +93,47 @@ final class BatchLoader {
   private final Path file;
   private final boolean csv;
   private final PipelineSpec spec;
+  private final boolean readInPlace;
   private final Map<String, MixedColumn> mixed = new LinkedHashMap<>();
+  private boolean view;
 
   BatchLoader(Connection connection, Path file, boolean csv, PipelineSpec spec) {
+    this(connection, file, csv, spec, false);
+  }
+
+  /**
+   * Creates a loader that, when {@code readInPlace} is true and the file is Parquet, makes {@value
+   * #TABLE} a view over the file instead of a table.
+   */
+  BatchLoader(
+      Connection connection, Path file, boolean csv, PipelineSpec spec, boolean readInPlace) {
     this.connection = connection;
     this.file = file;
     this.csv = csv;
     this.spec = spec;
+    this.readInPlace = readInPlace;
+  }
+
+  /**
+   * Copies the rows of the view {@value #TABLE} in file order into a table of the same name, for
+   * steps that change rows in place, such as pseudonymisation. Does nothing when it is a table.
+   */
+  void materialize() throws SQLException {
+    if (!view) {
+      return;
+    }
+    try (Statement statement = connection.createStatement()) {
+      statement.execute(
+          "CREATE TABLE "
+              + COPY
+              + " AS SELECT * EXCLUDE (rowid) FROM "
+              + TABLE
+              + " ORDER BY rowid");
+      statement.execute("DROP VIEW " + TABLE);
+      statement.execute("DROP VIEW IF EXISTS " + RAW);
+      statement.execute("ALTER TABLE " + COPY + " RENAME TO " + TABLE);
+    }
+    view = false;
   }
 
   /** Loads the file and returns the schema of the loaded table. */
@@ -159,9 +202,11 @@ final class BatchLoader {
   }
 
   private List<SourceColumn> readParquet() throws SQLException {
+    String read = "SELECT * FROM read_parquet(" + DuckDb.path(file) + ")";
     try (Statement statement = connection.createStatement()) {
-      statement.execute(
-          "CREATE TABLE " + RAW + " AS SELECT * FROM read_parquet(" + DuckDb.path(file) + ")");
+      // NOTE: a view reads only the file's metadata here. A damaged page fails a later query,
+      // which callers report as a DuckDB failure instead of an invalid Parquet file.
+      statement.execute((readInPlace ? "CREATE VIEW " : "CREATE TABLE ") + RAW + " AS " + read);
     } catch (SQLException e) {
       throw EvergreenException.invalid(
           file
@@ -181,7 +226,39 @@ final class BatchLoader {
         columns.add(new SourceColumn(result.getString(1), result.getString(2)));
       }
     }
+    if (readInPlace) {
+      replaceView(columns);
+    }
     return columns;
+  }
+
+  /**
+   * Replaces the view {@value #RAW} by one that adds the file's row numbers as column {@code
+   * rowid}, or by a table when a column of the file has the name of that column or of DuckDB's
+   * {@code file_row_number}.
+   */
+  private void replaceView(List<SourceColumn> columns) throws SQLException {
+    boolean clash =
+        columns.stream()
+            .anyMatch(
+                column ->
+                    column.name().equalsIgnoreCase("rowid")
+                        || column.name().equalsIgnoreCase("file_row_number"));
+    try (Statement statement = connection.createStatement()) {
+      if (clash) {
+        statement.execute("DROP VIEW " + RAW);
+        statement.execute(
+            "CREATE TABLE " + RAW + " AS SELECT * FROM read_parquet(" + DuckDb.path(file) + ")");
+        return;
+      }
+      statement.execute(
+          "CREATE OR REPLACE VIEW "
+              + RAW
+              + " AS SELECT * EXCLUDE (file_row_number), file_row_number AS rowid FROM read_parquet("
+              + DuckDb.path(file)
+              + ", file_row_number = true)");
+    }
+    view = true;
   }
 
   private long countRows() throws SQLException {
@@ -602,7 +679,12 @@ final class BatchLoader {
       columns.add(new Column(column.name(), type));
     }
     try (Statement statement = connection.createStatement()) {
-      if (converted) {
+      if (view && converted) {
+        // The conversions run in every query of the view, and the view depends on RAW.
+        statement.execute("CREATE VIEW " + TABLE + " AS SELECT " + select + ", rowid FROM " + RAW);
+      } else if (view) {
+        statement.execute("ALTER VIEW " + RAW + " RENAME TO " + TABLE);
+      } else if (converted) {
         statement.execute("CREATE TABLE " + TABLE + " AS SELECT " + select + " FROM " + RAW);
         statement.execute("DROP TABLE " + RAW);
       } else {

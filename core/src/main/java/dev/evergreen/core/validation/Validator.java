@@ -141,9 +141,9 @@ public final class Validator {
    * reads its rows from {@code table} on {@code connection} instead of a Parquet file. Drift is not
    * measured. The connection's thread setting applies, not this validator's.
    *
-   * @param table DuckDB table of {@code current}'s rows, whose {@code rowid + 1} is the 1-based row
-   *     number in the batch file's order, as {@link dev.evergreen.core.snapshot.BatchFiles#check}
-   *     provides it
+   * @param table DuckDB table or view of {@code current}'s rows, whose {@code rowid + 1} is the
+   *     1-based row number in the batch file's order, as {@link
+   *     dev.evergreen.core.snapshot.BatchFiles#check} provides it
    * @throws EvergreenException {@link ErrorKind#INVALID_INPUT} when a pattern, {@code where} or
    *     {@code condition} is not valid for the batch
    */
