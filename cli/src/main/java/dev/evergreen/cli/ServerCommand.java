@@ -15,13 +15,14 @@ import picocli.CommandLine.Option;
     name = "server",
     mixinStandardHelpOptions = true,
     description = {
-      "Serve the champion of each model over the Open Inference Protocol (V2 REST), the REST API"
-          + " and /metrics, and run pipelines on files arriving in their landing folders.",
+      "Serve the champion of each model over the Open Inference Protocol (V2 REST and gRPC), the"
+          + " REST API and /metrics, and run pipelines on files arriving in their landing folders.",
       "On first start an admin token is created and printed once; set EVERGREEN_ADMIN_TOKEN to"
           + " choose it instead."
     })
 final class ServerCommand implements Callable<Integer> {
   static final String ENV_PORT = "EVERGREEN_PORT";
+  static final String ENV_GRPC_PORT = "EVERGREEN_GRPC_PORT";
   static final String ENV_HOST = "EVERGREEN_HOST";
   static final String ENV_ADMIN_TOKEN = "EVERGREEN_ADMIN_TOKEN";
 
@@ -32,6 +33,14 @@ final class ServerCommand implements Callable<Integer> {
       paramLabel = "PORT",
       description = "TCP port (default: $EVERGREEN_PORT, else 8080; 0 picks a free port).")
   Integer port;
+
+  @Option(
+      names = "--grpc-port",
+      paramLabel = "PORT",
+      description =
+          "TCP port of the Open Inference Protocol gRPC service (default: $EVERGREEN_GRPC_PORT,"
+              + " else 8081; 0 picks a free port, -1 turns gRPC off).")
+  Integer grpcPort;
 
   @Option(
       names = "--host",
@@ -59,12 +68,14 @@ final class ServerCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     int resolvedPort = port != null ? port : intFromEnv(ENV_PORT, 8080);
+    int resolvedGrpcPort = grpcPort != null ? grpcPort : intFromEnv(ENV_GRPC_PORT, 8081);
     String resolvedHost = host != null ? host : envOr(ENV_HOST, "127.0.0.1");
     ServerRuntime runtime =
         ServerRuntime.start(
             home.resolve(),
             resolvedHost,
             resolvedPort,
+            resolvedGrpcPort,
             pipelines,
             System.getenv(ENV_ADMIN_TOKEN),
             Duration.ofMillis(pollMillis));
@@ -83,6 +94,10 @@ final class ServerCommand implements Callable<Integer> {
             + " (home "
             + home.resolve().toAbsolutePath()
             + ")");
+    if (runtime.grpcPort() >= 0) {
+      System.out.println(
+          "Open Inference Protocol gRPC on " + resolvedHost + ":" + runtime.grpcPort());
+    }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(

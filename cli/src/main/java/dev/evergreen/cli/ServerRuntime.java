@@ -61,6 +61,23 @@ final class ServerRuntime implements AutoCloseable {
       String adminSecret,
       Duration pollInterval)
       throws IOException {
+    return start(
+        home, host, port, ServerOptions.GRPC_OFF, pipelineFiles, adminSecret, pollInterval);
+  }
+
+  /**
+   * Starts a server on a data directory with the Open Inference Protocol gRPC service on {@code
+   * grpcPort}: 0 for an ephemeral port, -1 for no gRPC service.
+   */
+  static ServerRuntime start(
+      Path home,
+      String host,
+      int port,
+      int grpcPort,
+      List<Path> pipelineFiles,
+      String adminSecret,
+      Duration pollInterval)
+      throws IOException {
     ServerLock lock = ServerLock.acquire(home);
     PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     Evergreen evergreen;
@@ -86,7 +103,8 @@ final class ServerRuntime implements AutoCloseable {
       }
       evergreen.deployments().reconcile(ACTOR);
       evergreen.deployments().startReconciler(pollInterval, ACTOR);
-      EvergreenServer server = EvergreenServer.start(evergreen, new ServerOptions(host, port, 2));
+      EvergreenServer server =
+          EvergreenServer.start(evergreen, new ServerOptions(host, port, 2).withGrpcPort(grpcPort));
       LandingWatcher watcher = new LandingWatcher(evergreen.pipelines(), evergreen.clock(), ACTOR);
       watcher.start(pollInterval);
       return new ServerRuntime(evergreen, server, watcher, created, lock);
@@ -117,6 +135,11 @@ final class ServerRuntime implements AutoCloseable {
 
   int port() {
     return server.port();
+  }
+
+  /** Returns the gRPC port, -1 when the gRPC service is off. */
+  int grpcPort() {
+    return server.grpcPort();
   }
 
   /** Returns the admin secret created at this start, shown once; empty when none was created. */

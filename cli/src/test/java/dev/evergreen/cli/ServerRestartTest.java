@@ -102,6 +102,8 @@ class ServerRestartTest {
     command.add(home.toString());
     command.add("--port");
     command.add("0");
+    command.add("--grpc-port");
+    command.add("0");
     command.add("--pipeline");
     command.add(pipeline.toString());
     command.add("--poll-millis");

@@ -1,13 +1,14 @@
 package dev.evergreen.server;
 
+import dev.evergreen.api.ErrorKind;
 import dev.evergreen.api.security.Role;
 import dev.evergreen.api.security.Token;
 import dev.evergreen.core.security.TokenService;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.RoutingContext;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -58,79 +59,122 @@ final class Authenticator {
   }
 
   private void authenticate(RoutingContext ctx, Role required, String endpoint) {
-    String header = ctx.request().getHeader("Authorization");
+    verify(ctx.request().getHeader("Authorization"), required, endpoint, ctx.request().path())
+        .onComplete(
+            result -> {
+              if (result.succeeded()) {
+                ctx.put(TOKEN_KEY, result.result());
+                ctx.next();
+              } else if (result.cause() instanceof Rejection rejection) {
+                reject(ctx, rejection);
+              } else {
+                ctx.fail(result.cause());
+              }
+            });
+  }
+
+  /**
+   * A token check that failed: no token, an unknown token (UNAUTHENTICATED), or a role below the
+   * required one (FORBIDDEN).
+   *
+   * @param bearerError the {@code error} attribute of the {@code WWW-Authenticate} challenge, null
+   *     for none
+   */
+  static final class Rejection extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    final ErrorKind kind;
+    final String bearerError;
+
+    Rejection(ErrorKind kind, String message, String bearerError) {
+      super(message, null, false, false);
+      this.kind = kind;
+      this.bearerError = bearerError;
+    }
+  }
+
+  /**
+   * Checks an {@code Authorization} header value and returns its token, or fails with a {@link
+   * Rejection}. The future completes at once when the token is cached, else on the event loop after
+   * a store lookup on a worker thread.
+   *
+   * @param endpoint what the caller requested, for the message of a role that is too low
+   * @param target what the caller requested, for the debug log of an unknown token
+   */
+  Future<Token> verify(String header, Role required, String endpoint, String target) {
     if (header == null || header.isBlank()) {
-      unauthenticated(ctx, "missing bearer token: send 'Authorization: Bearer <token>'", null);
-      return;
+      return Future.failedFuture(
+          new Rejection(
+              ErrorKind.UNAUTHENTICATED,
+              "missing bearer token: send 'Authorization: Bearer <token>'",
+              null));
     }
     if (header.length() <= BEARER.length()
         || !header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
-      unauthenticated(
-          ctx,
-          "the Authorization header does not use the Bearer scheme: send 'Authorization: Bearer"
-              + " <token>'",
-          "invalid_request");
-      return;
+      return Future.failedFuture(
+          new Rejection(
+              ErrorKind.UNAUTHENTICATED,
+              "the Authorization header does not use the Bearer scheme: send 'Authorization:"
+                  + " Bearer <token>'",
+              "invalid_request"));
     }
     String secret = header.substring(BEARER.length()).trim();
     Cached cached = cache.get(secret);
     if (cached != null && cached.expiresAtNanos() - System.nanoTime() > 0) {
-      authorize(ctx, cached.token(), required, endpoint);
-      return;
+      return authorize(cached.token(), required, endpoint);
     }
-    // The store lookup blocks, so it runs on a worker thread; the route continues on the event
+    // The store lookup blocks, so it runs on a worker thread; the caller continues on the event
     // loop.
-    vertx
+    return vertx
         .executeBlocking(() -> tokens.authenticate(secret), false)
-        .onComplete(
-            result -> {
-              if (result.failed()) {
-                ctx.fail(result.cause());
-                return;
-              }
-              Optional<Token> token = result.result();
+        .compose(
+            token -> {
               if (token.isEmpty()) {
                 cache.remove(secret);
-                LOG.debug("Rejected an unknown bearer token for {}", ctx.request().path());
-                unauthenticated(
-                    ctx,
-                    "the bearer token is not valid: it matches no token, or its token was deleted;"
-                        + " ask an admin for a token",
-                    "invalid_token");
-                return;
+                LOG.debug("Rejected an unknown bearer token for {}", target);
+                return Future.failedFuture(
+                    new Rejection(
+                        ErrorKind.UNAUTHENTICATED,
+                        "the bearer token is not valid: it matches no token, or its token was"
+                            + " deleted; ask an admin for a token",
+                        "invalid_token"));
               }
               if (cache.size() >= MAX_CACHED) {
                 cache.clear();
               }
               cache.put(secret, new Cached(token.get(), System.nanoTime() + CACHE_NANOS));
-              authorize(ctx, token.get(), required, endpoint);
+              return authorize(token.get(), required, endpoint);
             });
   }
 
-  private static void authorize(RoutingContext ctx, Token token, Role required, String endpoint) {
+  private static Future<Token> authorize(Token token, Role required, String endpoint) {
     if (!token.role().includes(required)) {
-      HttpErrors.send(
-          ctx,
-          403,
-          "token '"
-              + token.name()
-              + "' has role "
-              + name(token.role())
-              + ", but "
-              + endpoint
-              + " requires role "
-              + name(required)
-              + (required == Role.ADMIN ? "" : " or higher"));
-      return;
+      return Future.failedFuture(
+          new Rejection(
+              ErrorKind.FORBIDDEN,
+              "token '"
+                  + token.name()
+                  + "' has role "
+                  + name(token.role())
+                  + ", but "
+                  + endpoint
+                  + " requires role "
+                  + name(required)
+                  + (required == Role.ADMIN ? "" : " or higher"),
+              null));
     }
-    ctx.put(TOKEN_KEY, token);
-    ctx.next();
+    return Future.succeededFuture(token);
   }
 
-  private static void unauthenticated(RoutingContext ctx, String message, String error) {
-    ctx.response()
-        .putHeader("WWW-Authenticate", error == null ? "Bearer" : "Bearer error=\"" + error + "\"");
-    HttpErrors.send(ctx, 401, message);
+  private static void reject(RoutingContext ctx, Rejection rejection) {
+    if (rejection.kind == ErrorKind.FORBIDDEN) {
+      HttpErrors.send(ctx, 403, rejection.getMessage());
+      return;
+    }
+    String challenge =
+        rejection.bearerError == null ? "Bearer" : "Bearer error=\"" + rejection.bearerError + "\"";
+    ctx.response().putHeader("WWW-Authenticate", challenge);
+    HttpErrors.send(ctx, 401, rejection.getMessage());
   }
 
   static String name(Role role) {

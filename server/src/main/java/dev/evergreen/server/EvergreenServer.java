@@ -16,21 +16,27 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.grpc.server.GrpcServer;
+import io.vertx.grpc.server.GrpcServerOptions;
 import java.time.Duration;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The Evergreen HTTP server: Open Inference Protocol (KServe V2) REST under {@code /v2}, the REST
  * API under {@code /api/v1} and Prometheus metrics at {@code /metrics}, on Vert.x with one HTTP
- * server instance per event loop sharing one port.
+ * server instance per event loop sharing one port. When {@link ServerOptions#grpcPort()} is not -1,
+ * the Open Inference Protocol gRPC service ({@link GrpcInferenceService}) listens on its own port,
+ * with one instance per event loop as well.
  *
  * <p>Every endpoint except {@code GET /v2/health/live}, {@code GET /v2/health/ready}, {@code GET
  * /ping} and {@code GET /health} requires a bearer token: viewer for reads and inference, operator
@@ -52,11 +58,13 @@ public final class EvergreenServer implements AutoCloseable {
   private final Vertx vertx;
   private final ServerOptions options;
   private final int port;
+  private final int grpcPort;
 
-  private EvergreenServer(Vertx vertx, ServerOptions options, int port) {
+  private EvergreenServer(Vertx vertx, ServerOptions options, int port, int grpcPort) {
     this.vertx = vertx;
     this.options = options;
     this.port = port;
+    this.grpcPort = grpcPort;
   }
 
   /**
@@ -73,23 +81,49 @@ public final class EvergreenServer implements AutoCloseable {
               evergreen.meters(),
               PredictionSampler.of(evergreen, options.predictionSample(), vertx));
       // A negative port requests a random port from Vert.x, shared by all instances with the same
-      // negative value; a positive port is shared by every instance that binds it.
+      // negative value; a positive port is shared by every instance that binds it. HTTP uses -1
+      // and gRPC -2, so the two get different random ports.
       int listenPort = options.port() == 0 ? -1 : options.port();
       int port =
           deploy(
               vertx,
-              evergreen,
-              authenticator,
-              metrics,
+              "HTTP",
+              bound ->
+                  new ServerVerticle(
+                      loop -> router(loop, evergreen, authenticator, metrics),
+                      options.host(),
+                      listenPort,
+                      bound),
               options.host(),
               listenPort,
               options.eventLoops());
-      EvergreenServer server = new EvergreenServer(vertx, options, port);
+      int grpcPort = ServerOptions.GRPC_OFF;
+      if (options.grpcPort() != ServerOptions.GRPC_OFF) {
+        int grpcListenPort = options.grpcPort() == 0 ? -2 : options.grpcPort();
+        grpcPort =
+            deploy(
+                vertx,
+                "gRPC",
+                bound ->
+                    new ServerVerticle(
+                        loop -> grpcServer(loop, evergreen, authenticator, metrics),
+                        options.host(),
+                        grpcListenPort,
+                        bound),
+                options.host(),
+                grpcListenPort,
+                options.eventLoops());
+      }
+      EvergreenServer server = new EvergreenServer(vertx, options, port, grpcPort);
       LOG.info(
           "Evergreen server listening on http://{}:{} with {} event loops",
           options.host(),
           port,
           options.eventLoops());
+      if (grpcPort != ServerOptions.GRPC_OFF) {
+        LOG.info(
+            "Open Inference Protocol gRPC service listening on {}:{}", options.host(), grpcPort);
+      }
       startReconciler(evergreen);
       return server;
     } catch (RuntimeException e) {
@@ -107,19 +141,22 @@ public final class EvergreenServer implements AutoCloseable {
     }
   }
 
+  /**
+   * Deploys one server verticle per event loop and returns the port they bound.
+   *
+   * @param verticles creates one verticle that stores its bound port in the given holder
+   */
   private static int deploy(
       Vertx vertx,
-      Evergreen evergreen,
-      Authenticator authenticator,
-      InferenceMetrics metrics,
+      String protocol,
+      Function<AtomicInteger, VerticleBase> verticles,
       String host,
       int port,
       int instances) {
     AtomicInteger boundPort = new AtomicInteger();
     Future<String> deployment =
         vertx.deployVerticle(
-            () -> new HttpVerticle(evergreen, authenticator, metrics, host, port, boundPort),
-            new DeploymentOptions().setInstances(instances));
+            () -> verticles.apply(boundPort), new DeploymentOptions().setInstances(instances));
     try {
       deployment
           .toCompletionStage()
@@ -128,7 +165,9 @@ public final class EvergreenServer implements AutoCloseable {
     } catch (ExecutionException e) {
       throw new EvergreenException(
           ErrorKind.UNAVAILABLE,
-          "cannot listen on "
+          "cannot listen for "
+              + protocol
+              + " on "
               + host
               + ":"
               + Math.max(port, 0)
@@ -139,7 +178,7 @@ public final class EvergreenServer implements AutoCloseable {
     } catch (TimeoutException e) {
       throw new EvergreenException(
           ErrorKind.UNAVAILABLE,
-          "the HTTP server did not start within " + START_TIMEOUT_SECONDS + " s",
+          "the " + protocol + " server did not start within " + START_TIMEOUT_SECONDS + " s",
           e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -151,6 +190,14 @@ public final class EvergreenServer implements AutoCloseable {
   /** Returns the port the server listens on, the bound one when an ephemeral port was requested. */
   public int port() {
     return port;
+  }
+
+  /**
+   * Returns the port of the Open Inference Protocol gRPC service, the bound one when an ephemeral
+   * port was requested, or -1 when the service is off.
+   */
+  public int grpcPort() {
+    return grpcPort;
   }
 
   public String host() {
@@ -170,25 +217,22 @@ public final class EvergreenServer implements AutoCloseable {
     }
   }
 
-  /** One HTTP server instance on one event loop. */
-  private static final class HttpVerticle extends VerticleBase {
-    private final Evergreen evergreen;
-    private final Authenticator authenticator;
-    private final InferenceMetrics metrics;
+  /**
+   * One HTTP server instance on one event loop, with the request handler that {@code handlers}
+   * creates for that loop's Vert.x: the router, or the gRPC server.
+   */
+  private static final class ServerVerticle extends VerticleBase {
+    private final Function<Vertx, Handler<HttpServerRequest>> handlers;
     private final String host;
     private final int port;
     private final AtomicInteger boundPort;
 
-    HttpVerticle(
-        Evergreen evergreen,
-        Authenticator authenticator,
-        InferenceMetrics metrics,
+    ServerVerticle(
+        Function<Vertx, Handler<HttpServerRequest>> handlers,
         String host,
         int port,
         AtomicInteger boundPort) {
-      this.evergreen = evergreen;
-      this.authenticator = authenticator;
-      this.metrics = metrics;
+      this.handlers = handlers;
       this.host = host;
       this.port = port;
       this.boundPort = boundPort;
@@ -196,15 +240,24 @@ public final class EvergreenServer implements AutoCloseable {
 
     @Override
     public Future<?> start() {
-      Router router = router(vertx, evergreen, authenticator, metrics);
       HttpServer server =
           vertx.createHttpServer(
               new HttpServerOptions().setHost(host).setPort(port).setTcpNoDelay(true));
       return server
-          .requestHandler(router)
+          .requestHandler(handlers.apply(vertx))
           .listen()
           .onSuccess(listening -> boundPort.set(listening.actualPort()));
     }
+  }
+
+  /** Creates the gRPC server of one event loop, with the Open Inference Protocol service. */
+  private static GrpcServer grpcServer(
+      Vertx vertx, Evergreen evergreen, Authenticator authenticator, InferenceMetrics metrics) {
+    GrpcServer grpc =
+        GrpcServer.server(
+            vertx, new GrpcServerOptions().setMaxMessageSize(HttpErrors.MAX_BODY_BYTES));
+    new GrpcInferenceService(vertx, evergreen, authenticator, metrics).register(grpc);
+    return grpc;
   }
 
   static Router router(

@@ -24,7 +24,9 @@ final class InferenceMetrics {
     /** KServe V1 prediction under {@code /v1}. */
     KSERVE_V1("v1"),
     /** MLflow scoring server format at {@code /invocations}. */
-    MLFLOW("mlflow");
+    MLFLOW("mlflow"),
+    /** Open Inference Protocol (KServe V2) gRPC, {@code inference.GRPCInferenceService}. */
+    GRPC("grpc");
 
     final String tag;
 

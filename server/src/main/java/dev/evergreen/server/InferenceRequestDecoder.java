@@ -13,36 +13,25 @@ import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Reads an Open Inference Protocol (KServe V2) inference request, {@code {"id"?, "parameters"?,
  * "inputs": [{"name", "shape", "datatype", "data", "parameters"?}], "outputs"?}}, with Jackson's
- * streaming parser and checks it against a model's signature.
+ * streaming parser, and binds its inputs to a model's signature with {@link TensorBinding}, which
+ * the gRPC decoder shares.
  *
  * <p>A numeric input ({@code FP64} in the signature) accepts {@code BOOL} data as {@code true} and
  * {@code false} (scored as 1 and 0), the integer datatypes {@code INT8} to {@code UINT64} with
  * values in the datatype's range, {@code FP32} and {@code FP64}. A {@code BYTES} input accepts
  * strings. {@code FP16} is rejected because JSON has no half-precision encoding, and so are the
  * parameters of the binary tensor data extension, which this server does not implement. {@code
- * data} may be flat or nested; its element count must equal the product of {@code shape}, whose
+ * data} may be flat or nested, and its element count must equal the product of {@code shape}, whose
  * first dimension is the row count. JSON {@code null} is a missing value. Every input of the
  * signature is required. Other {@code parameters} and unknown fields are accepted and ignored.
  */
 final class InferenceRequestDecoder {
-  /** Every tensor datatype of the Open Inference Protocol, in the order its specification lists. */
-  static final List<String> DATATYPES =
-      List.of(
-          "BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16", "INT32", "INT64", "FP16",
-          "FP32", "FP64", "BYTES");
-
-  private static final Set<String> NUMERIC_DATATYPES =
-      Set.of(
-          "FP64", "FP32", "INT64", "INT32", "INT16", "INT8", "UINT64", "UINT32", "UINT16", "UINT8");
-
   /** Parameters that request an Open Inference Protocol extension, with the extension's name. */
   private static final Map<String, String> UNSUPPORTED_PARAMETERS =
       Map.of(
@@ -51,24 +40,7 @@ final class InferenceRequestDecoder {
           "binary_data", "binary tensor data extension",
           "classification", "classification extension");
 
-  /** Inclusive value range of each integer datatype. */
-  private static final Map<String, BigInteger[]> INTEGER_RANGES =
-      Map.of(
-          "INT8", range(-(1L << 7), BigInteger.ONE.shiftLeft(7)),
-          "INT16", range(-(1L << 15), BigInteger.ONE.shiftLeft(15)),
-          "INT32", range(-(1L << 31), BigInteger.ONE.shiftLeft(31)),
-          "INT64", range(Long.MIN_VALUE, BigInteger.ONE.shiftLeft(63)),
-          "UINT8", range(0, BigInteger.ONE.shiftLeft(8)),
-          "UINT16", range(0, BigInteger.ONE.shiftLeft(16)),
-          "UINT32", range(0, BigInteger.ONE.shiftLeft(32)),
-          "UINT64", range(0, BigInteger.ONE.shiftLeft(64)));
-
   private InferenceRequestDecoder() {}
-
-  /** Returns {@code [min, maxExclusive - 1]}. */
-  private static BigInteger[] range(long min, BigInteger maxExclusive) {
-    return new BigInteger[] {BigInteger.valueOf(min), maxExclusive.subtract(BigInteger.ONE)};
-  }
 
   /**
    * A decoded request.
@@ -130,7 +102,7 @@ final class InferenceRequestDecoder {
           "request has no 'inputs'; send {\"inputs\": [{\"name\", \"shape\", \"datatype\","
               + " \"data\"}]}");
     }
-    InputBatch batch = toBatch(inputs, model);
+    InputBatch batch = TensorBinding.bind(inputs, model);
     if (outputs != null) {
       checkOutputs(outputs, model.signature());
     }
@@ -324,80 +296,6 @@ final class InferenceRequestDecoder {
     return names;
   }
 
-  private static InputBatch toBatch(List<RawInput> inputs, ServableModel model) {
-    Signature signature = model.signature();
-    Map<String, double[]> numeric = new HashMap<>();
-    Map<String, String[]> text = new HashMap<>();
-    int rows = -1;
-    String rowsInput = null;
-    for (RawInput input : inputs) {
-      TensorSpec spec = specOf(signature, input, model);
-      if (numeric.containsKey(input.name) || text.containsKey(input.name)) {
-        throw EvergreenException.invalid(
-            "input '" + input.name + "' appears more than once; send each input once");
-      }
-      int inputRows = input.checkShape();
-      if (rows < 0) {
-        rows = inputRows;
-        rowsInput = input.name;
-      } else if (inputRows != rows) {
-        throw EvergreenException.invalid(
-            "input '"
-                + input.name
-                + "' has "
-                + inputRows
-                + " rows but input '"
-                + rowsInput
-                + "' has "
-                + rows
-                + "; every input needs the same number of rows");
-      }
-      if ("BYTES".equals(spec.datatype())) {
-        text.put(input.name, input.texts(spec));
-      } else {
-        numeric.put(input.name, input.numbers(spec));
-      }
-    }
-    for (TensorSpec spec : signature.inputs()) {
-      if (!numeric.containsKey(spec.name()) && !text.containsKey(spec.name())) {
-        throw EvergreenException.invalid(
-            "missing input '"
-                + spec.name()
-                + "' ("
-                + spec.datatype()
-                + "); model '"
-                + model.model()
-                + "' version "
-                + model.version()
-                + " expects inputs "
-                + inputNames(signature)
-                + ", and null data values mark missing values");
-      }
-    }
-    return new InputBatch(Math.max(rows, 0), numeric, text);
-  }
-
-  private static TensorSpec specOf(Signature signature, RawInput input, ServableModel model) {
-    if (input.name == null) {
-      throw EvergreenException.invalid(
-          "inputs[" + input.index + "] has no 'name'; name one of " + inputNames(signature));
-    }
-    for (TensorSpec spec : signature.inputs()) {
-      if (spec.name().equals(input.name)) {
-        return spec;
-      }
-    }
-    throw EvergreenException.invalid(
-        "unknown input '"
-            + input.name
-            + "'; model '"
-            + model.model()
-            + "' version "
-            + model.version()
-            + " expects inputs "
-            + inputNames(signature));
-  }
-
   private static void checkOutputs(List<String> requested, Signature signature) {
     for (String name : requested) {
       boolean known = signature.outputs().stream().anyMatch(spec -> spec.name().equals(name));
@@ -442,7 +340,7 @@ final class InferenceRequestDecoder {
   }
 
   /** One input as read, before it is checked against the signature. */
-  private static final class RawInput {
+  private static final class RawInput implements TensorBinding.Tensor {
     final int index;
     String name;
     String datatype;
@@ -481,8 +379,29 @@ final class InferenceRequestDecoder {
       this.index = index;
     }
 
-    String label() {
-      return name == null ? "inputs[" + index + "]" : "input '" + name + "'";
+    @Override
+    public int index() {
+      return index;
+    }
+
+    @Override
+    public String name() {
+      return name;
+    }
+
+    @Override
+    public String datatype() {
+      return datatype;
+    }
+
+    @Override
+    public long[] shape() {
+      return shape;
+    }
+
+    @Override
+    public int count() {
+      return count;
     }
 
     void addNumber(JsonParser parser) throws IOException {
@@ -565,77 +484,24 @@ final class InferenceRequestDecoder {
       }
     }
 
-    /** Checks name, datatype, shape and data length, and returns the row count. */
-    int checkShape() {
-      if (datatype == null) {
-        throw EvergreenException.invalid(label() + " has no 'datatype'; use FP64 or BYTES");
-      }
+    @Override
+    public void checkEncoding() {
       if (datatype.equals("FP16")) {
         throw EvergreenException.invalid(
             label()
                 + " has datatype FP16, which the JSON tensor encoding cannot carry and this server"
-                + " does not accept as binary tensor data; send the values as FP32 or FP64");
-      }
-      if (!DATATYPES.contains(datatype)) {
-        throw EvergreenException.invalid(
-            label()
-                + " has the unknown datatype '"
-                + abbreviate(datatype)
-                + "'; use one of "
-                + String.join(", ", DATATYPES));
-      }
-      if (shape == null) {
-        throw EvergreenException.invalid(
-            label() + " has no 'shape'; send [rows] or [rows, 1] for one value per row");
+                + " does not accept as binary tensor data; send the values as FP32 or FP64, or"
+                + " FP16 as raw_input_contents over gRPC");
       }
       if (!hasData) {
         throw EvergreenException.invalid(label() + " has no 'data' array");
       }
-      long elements = elementCount(shape);
-      if (elements != count) {
-        throw EvergreenException.invalid(
-            label()
-                + " has shape "
-                + Arrays.toString(shape)
-                + ", which is "
-                + (elements < 0 ? "more than " + Integer.MAX_VALUE : elements)
-                + " elements, but its data has "
-                + count
-                + " values");
-      }
-      long rows = shape.length == 0 ? 1 : shape[0];
-      if (rows > 0 && elements / rows != 1) {
-        throw EvergreenException.invalid(
-            label()
-                + " has shape "
-                + Arrays.toString(shape)
-                + ", but the model takes one value per row; send shape [rows] or [rows, 1]");
-      }
-      return (int) rows;
     }
 
-    /** Returns the product of the dimensions, or -1 when it exceeds {@code Integer.MAX_VALUE}. */
-    private static long elementCount(long[] shape) {
-      long elements = 1;
-      for (long dimension : shape) {
-        if (dimension != 0 && elements > Integer.MAX_VALUE / dimension) {
-          return -1;
-        }
-        elements *= dimension;
-      }
-      return elements;
-    }
-
-    double[] numbers(TensorSpec spec) {
+    @Override
+    public double[] numbers() {
       if (datatype.equals("BOOL")) {
         return booleans();
-      }
-      if (!NUMERIC_DATATYPES.contains(datatype)) {
-        throw EvergreenException.invalid(
-            label()
-                + " has datatype "
-                + datatype
-                + " but the model expects numbers: send FP64, FP32, an integer datatype or BOOL");
       }
       if (firstBoolean >= 0) {
         throw EvergreenException.invalid(
@@ -696,7 +562,7 @@ final class InferenceRequestDecoder {
         checkBounds(max.negate(), max, "-3.4028235E38 to 3.4028235E38");
         return;
       }
-      BigInteger[] bounds = INTEGER_RANGES.get(datatype);
+      BigInteger[] bounds = TensorBinding.INTEGER_RANGES.get(datatype);
       if (bounds != null) {
         checkBounds(
             new BigDecimal(bounds[0]), new BigDecimal(bounds[1]), bounds[0] + " to " + bounds[1]);
@@ -740,24 +606,11 @@ final class InferenceRequestDecoder {
     }
 
     private EvergreenException outOfRange(String value, int index, String rangeText) {
-      return EvergreenException.invalid(
-          label()
-              + " has datatype "
-              + datatype
-              + " but the value "
-              + value
-              + " at data index "
-              + index
-              + " is outside its range of "
-              + rangeText
-              + "; send a wider datatype such as FP64");
+      return TensorBinding.outOfRange(this, value, index, rangeText);
     }
 
-    String[] texts(TensorSpec spec) {
-      if (!"BYTES".equals(datatype)) {
-        throw EvergreenException.invalid(
-            label() + " has datatype " + datatype + " but the model expects strings: send BYTES");
-      }
+    @Override
+    public String[] texts() {
       if (firstBoolean >= 0) {
         throw EvergreenException.invalid(
             label()

@@ -87,7 +87,7 @@ final class ServerFixture implements AutoCloseable {
     adminSecret = evergreen.tokens().create("test-admin", Role.ADMIN, "test").secret();
     operatorSecret = evergreen.tokens().create("test-operator", Role.OPERATOR, "test").secret();
     viewerSecret = evergreen.tokens().create("test-viewer", Role.VIEWER, "test").secret();
-    server = EvergreenServer.start(evergreen, new ServerOptions("127.0.0.1", 0, 2));
+    server = EvergreenServer.start(evergreen, new ServerOptions("127.0.0.1", 0, 2).withGrpcPort(0));
     awaitReady();
   }
 
