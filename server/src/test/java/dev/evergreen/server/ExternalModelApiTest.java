@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.evergreen.api.audit.AuditEntry;
 import dev.evergreen.core.audit.AuditActions;
@@ -134,6 +135,43 @@ class ExternalModelApiTest {
     JsonNode response = ServerFixture.json(inferred);
     assertThat(response.get("outputs").get(0).get("name").asText()).isEqualTo("probability");
     assertThat(data(response)).containsExactly(ExternalFixtures.scores("xgboost"), within(1e-6));
+  }
+
+  @Test
+  void onnxMatrixInputOverV2() throws Exception {
+    ObjectNode body =
+        registration(
+            "onnx", "flights-logistic-fp32.onnx", ExternalFixtures.LOGISTIC_FP32_SIGNATURE);
+    HttpResponse<String> registered = register("ext-matrix", body, fixture.operatorSecret);
+    assertThat(registered.statusCode()).as(registered.body()).isEqualTo(201);
+    deploy("ext-matrix");
+    InputBatch matrix = ExternalFixtures.featureMatrix();
+    ObjectNode request = ServerFixture.JSON.createObjectNode();
+    ObjectNode tensor = request.putArray("inputs").addObject();
+    tensor.put("name", "features");
+    tensor.putArray("shape").add(matrix.rows()).add(4);
+    tensor.put("datatype", "FP32");
+    ArrayNode data = tensor.putArray("data");
+    for (double value : matrix.numeric().get("features")) {
+      data.add(value);
+    }
+
+    HttpResponse<String> inferred =
+        fixture.send(
+            "POST", "/v2/models/ext-matrix/infer", fixture.viewerSecret, request.toString());
+    tensor.putArray("shape").add(matrix.rows()).add(5);
+    HttpResponse<String> wrongShape =
+        fixture.send(
+            "POST", "/v2/models/ext-matrix/infer", fixture.viewerSecret, request.toString());
+
+    assertThat(inferred.statusCode()).as(inferred.body()).isEqualTo(200);
+    JsonNode output = ServerFixture.json(inferred).get("outputs").get(0);
+    assertThat(output.get("shape").get(0).asInt()).isEqualTo(matrix.rows());
+    assertThat(output.get("shape").get(1).asInt()).isEqualTo(2);
+    assertThat(data(ServerFixture.json(inferred)))
+        .containsExactly(ExternalFixtures.scores("logistic"), within(1e-5));
+    assertThat(wrongShape.statusCode()).isEqualTo(400);
+    assertThat(wrongShape.body()).contains("features");
   }
 
   @Test
