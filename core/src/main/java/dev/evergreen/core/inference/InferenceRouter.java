@@ -36,7 +36,7 @@ public final class InferenceRouter implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(InferenceRouter.class);
 
   /** Shadow scorings waiting at most; more are dropped rather than delaying anyone. */
-  static final int SHADOW_QUEUE = 1_024;
+  public static final int SHADOW_QUEUE = 1_024;
 
   private final DeploymentManager deployments;
   private final InferenceMeters meters;

@@ -277,6 +277,31 @@ class CanaryDeploymentTest {
   }
 
   @Test
+  void blockedShadowNeverDelaysCaller() throws Exception {
+    java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+    scripted.put(2, new ScriptedModel(MODEL, 2, false, 0, gate));
+    manager.startShadow(MODEL, 2, new ShadowSpec(100.0, null), "alice");
+
+    // The shadow's worker is stuck at the gate, so its queue fills and further copies are dropped.
+    for (int caller = 0; caller < InferenceRouter.SHADOW_QUEUE + 50; caller++) {
+      InferenceRouter.Route route = router.route(state(), null, "caller-" + caller);
+      CompletableFuture<double[]> result =
+          router.score(route, ScriptedModel.row(2.0), "caller-" + caller, System.nanoTime());
+      assertThat(result).isCompleted();
+      assertThat(result.join()).containsExactly(2.5);
+    }
+
+    double dropped =
+        meters
+            .find("evergreen.shadow.comparisons")
+            .tags("outcome", "dropped", "version", "2")
+            .counter()
+            .count();
+    assertThat(dropped).isGreaterThanOrEqualTo(49);
+    gate.countDown();
+  }
+
+  @Test
   void shadowScoresCopiesWithoutChangingAnswers() throws Exception {
     manager.startShadow(MODEL, 2, new ShadowSpec(100.0, null), "alice");
 
@@ -288,7 +313,11 @@ class CanaryDeploymentTest {
     double compared = 0;
     while (System.nanoTime() < deadline) {
       compared =
-          meters.find("evergreen.shadow.comparisons").tag("outcome", "disagree").counter().count();
+          meters
+              .find("evergreen.shadow.comparisons")
+              .tags("outcome", "disagree", "version", "2")
+              .counter()
+              .count();
       if (compared == 50) {
         break;
       }
