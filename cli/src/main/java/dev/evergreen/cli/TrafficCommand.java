@@ -135,7 +135,7 @@ final class TrafficCommand {
     @Parameters(index = "1", paramLabel = "VERSION")
     int version;
 
-    @Option(names = "--percent", description = "Share of requests, above 0 and below 100.")
+    @Option(names = "--percent", description = "Share of requests, above 0 and below 100 (10).")
     Double percent;
 
     @Option(names = "--key-header", description = "Header that routes a request (X-Evergreen-Key).")
@@ -286,6 +286,11 @@ final class TrafficCommand {
     @Override
     public Integer call() throws Exception {
       if (off) {
+        if (maxBatchSize != null || maxDelayMillis != null || maxQueue != null) {
+          throw EvergreenException.invalid(
+              "--off turns batching off, so it takes no --max-batch-size, --max-delay-ms or"
+                  + " --max-queue; pass either --off or the settings");
+        }
         return server.send("DELETE", modelPath(model, "/batching"), null);
       }
       ObjectNode body = JSON.createObjectNode();

@@ -44,12 +44,14 @@ final class InferenceMetrics {
   static final class Meters {
     final Counter ok;
     final Counter invalid;
+    final Counter rejected;
     final Counter error;
     final Timer duration;
 
     private Meters(MeterRegistry registry, String model, String version, Protocol protocol) {
       ok = counter(registry, model, version, protocol, "ok");
       invalid = counter(registry, model, version, protocol, "invalid");
+      rejected = counter(registry, model, version, protocol, "rejected");
       error = counter(registry, model, version, protocol, "error");
       // Every protocol of one version shares this timer: Micrometer returns the registered meter
       // when the name and tags repeat.

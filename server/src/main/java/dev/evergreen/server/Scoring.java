@@ -75,21 +75,22 @@ final class Scoring<T> {
     T request;
     String key = headerKey;
     try {
-      route = router.route(state, version, key);
-      request = decoder.apply(route.model());
       String keyInput = state.canary() == null ? null : state.canary().spec().keyInput();
       if (key == null && version == null && keyInput != null) {
-        key = InferenceRouter.inputKey(batchOf.apply(request), keyInput);
-        InferenceRouter.Route keyed = router.route(state, null, key);
-        if (keyed.model() != route.model()) {
-          request = decoder.apply(keyed.model());
-        }
-        route = keyed;
+        // The key is read from the rows, so they are decoded before routing. Routing runs once,
+        // because a request without a key advances the count that splits unkeyed requests.
+        T probe = decoder.apply(state.active());
+        key = InferenceRouter.inputKey(batchOf.apply(probe), keyInput);
+        route = router.route(state, null, key);
+        request = route.model() == state.active() ? probe : decoder.apply(route.model());
+      } else {
+        route = router.route(state, version, key);
+        request = decoder.apply(route.model());
       }
     } catch (RuntimeException e) {
       ServableModel blamed = state.active();
       InferenceMetrics.Meters meters = metrics.of(blamed, protocol);
-      meters.record(isInvalid(e) ? meters.invalid : meters.error, startNanos);
+      meters.record(outcome(meters, e), startNanos);
       fail.accept(e);
       return;
     }
@@ -107,7 +108,7 @@ final class Scoring<T> {
                   () -> {
                     if (failure != null) {
                       Throwable cause = unwrap(failure);
-                      meters.record(isInvalid(cause) ? meters.invalid : meters.error, startNanos);
+                      meters.record(outcome(meters, cause), startNanos);
                       fail.accept(cause);
                       return;
                     }
@@ -135,7 +136,17 @@ final class Scoring<T> {
         : failure;
   }
 
-  private static boolean isInvalid(Throwable e) {
-    return e instanceof EvergreenException ee && ee.kind() == ErrorKind.INVALID_INPUT;
+  /** Returns the counter of a failed request: invalid input, rejected as overloaded, or error. */
+  private static io.micrometer.core.instrument.Counter outcome(
+      InferenceMetrics.Meters meters, Throwable e) {
+    if (e instanceof EvergreenException failure) {
+      if (failure.kind() == ErrorKind.INVALID_INPUT) {
+        return meters.invalid;
+      }
+      if (failure.kind() == ErrorKind.UNAVAILABLE) {
+        return meters.rejected;
+      }
+    }
+    return meters.error;
   }
 }

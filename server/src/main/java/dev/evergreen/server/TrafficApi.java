@@ -25,6 +25,20 @@ import java.util.concurrent.Callable;
  * stop, dynamic batching, and the serving state that shows them. Every change is audited.
  */
 final class TrafficApi {
+  /**
+   * Reads request bodies strictly: an unknown field, a number sent as a string and a fraction for
+   * an integer field are errors rather than silently converted.
+   */
+  private static final com.fasterxml.jackson.databind.ObjectMapper STRICT =
+      Json.MAPPER
+          .copy()
+          .configure(
+              com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES,
+              true)
+          .configure(
+              com.fasterxml.jackson.databind.DeserializationFeature.ACCEPT_FLOAT_AS_INT, false)
+          .configure(com.fasterxml.jackson.databind.MapperFeature.ALLOW_COERCION_OF_SCALARS, false);
+
   private final Vertx vertx;
   private final Evergreen evergreen;
 
@@ -75,13 +89,11 @@ final class TrafficApi {
   void abortCanary(RoutingContext ctx) {
     String name = ctx.pathParam("name");
     Buffer raw = ctx.body().buffer();
-    String reason = null;
-    if (raw != null && raw.length() > 0) {
-      JsonNode reasonNode = Json.parse(raw).get("reason");
-      reason = reasonNode == null || reasonNode.isNull() ? null : reasonNode.asText();
-    }
+    String abortReason =
+        raw == null || raw.length() == 0
+            ? null
+            : read(Json.parse(raw), AbortRequest.class, "abort").reason();
     String actor = actor(ctx);
-    String abortReason = reason;
     blocking(
         ctx, () -> RestApi.result(evergreen.deployments().abortCanary(name, actor, abortReason)));
   }
@@ -180,7 +192,14 @@ final class TrafficApi {
     return body;
   }
 
+  /** Body of a canary abort. */
+  record AbortRequest(String reason) {}
+
   private static int version(JsonNode body, String name) {
+    if (!body.isObject()) {
+      throw EvergreenException.invalid(
+          "the request body must be a JSON object such as {\"version\": 2}");
+    }
     JsonNode version = body.get("version");
     if (version == null || !version.canConvertToExactIntegral() || !version.canConvertToInt()) {
       throw EvergreenException.invalid(
@@ -206,12 +225,7 @@ final class TrafficApi {
       throw EvergreenException.invalid("the " + section + " request body must be a JSON object");
     }
     try {
-      return Json.MAPPER
-          .copy()
-          .configure(
-              com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES,
-              true)
-          .treeToValue(body, type);
+      return STRICT.treeToValue(body, type);
     } catch (UnrecognizedPropertyException e) {
       throw EvergreenException.invalid(
           "unknown field '"
@@ -219,11 +233,21 @@ final class TrafficApi {
               + "' in the "
               + section
               + " request; known fields: "
-              + e.getKnownPropertyIds());
+              + knownFields(type, e.getKnownPropertyIds()));
     } catch (JsonProcessingException e) {
       throw EvergreenException.invalid(
           "the " + section + " request does not fit: " + e.getOriginalMessage());
     }
+  }
+
+  /** Lists the fields of a request, with {@code version} for the bodies that carry one. */
+  private static String knownFields(Class<?> type, java.util.Collection<Object> fields) {
+    java.util.TreeSet<String> names = new java.util.TreeSet<>();
+    fields.forEach(field -> names.add(field.toString()));
+    if (type == CanarySpec.class || type == ShadowSpec.class) {
+      names.add("version");
+    }
+    return String.join(", ", names);
   }
 
   private static String actor(RoutingContext ctx) {

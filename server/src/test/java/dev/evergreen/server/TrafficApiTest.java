@@ -189,7 +189,10 @@ class TrafficApiTest {
         post("/api/v1/models/" + TWO_VERSIONS + "/canary", "{\"version\": 9}");
 
     assertThat(unknownField.statusCode()).isEqualTo(400);
-    assertThat(unknownField.body()).contains("unknown field 'percnt'").contains("percent");
+    assertThat(unknownField.body())
+        .contains("unknown field 'percnt'")
+        .contains("percent")
+        .contains("version");
     assertThat(badPercent.statusCode()).isEqualTo(400);
     assertThat(badPercent.body()).contains("canary percent must be above 0 and below 100, got 100");
     assertThat(sameVersion.statusCode()).isEqualTo(409);
@@ -197,6 +200,77 @@ class TrafficApiTest {
     assertThat(noCanary.statusCode()).isEqualTo(409);
     assertThat(noCanary.body()).contains("has no canary running");
     assertThat(unknownVersion.statusCode()).isEqualTo(404);
+  }
+
+  @Test
+  void keyInputCanaryKeepsShareWhenKeyMissing() throws Exception {
+    HttpResponse<String> started =
+        post(
+            "/api/v1/models/" + TWO_VERSIONS + "/canary",
+            "{\"version\": 2, \"percent\": 25, \"key_input\": \"origin\"}");
+    assertThat(started.statusCode()).as(started.body()).isEqualTo(200);
+    String noOrigin = oneRow.replaceFirst("\\[\"[A-Z]{3}\"\\]", "[null]");
+    assertThat(noOrigin).isNotEqualTo(oneRow);
+
+    int canary = 0;
+    for (int i = 0; i < 200; i++) {
+      HttpResponse<String> response =
+          fixture.send(
+              "POST", "/v2/models/" + TWO_VERSIONS + "/infer", fixture.viewerSecret, noOrigin);
+      assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+      canary += ServerFixture.json(response).get("model_version").asInt() == 2 ? 1 : 0;
+    }
+
+    assertThat(canary).isEqualTo(50);
+  }
+
+  @Test
+  void keyInputMustBeModelInput() throws Exception {
+    HttpResponse<String> response =
+        post(
+            "/api/v1/models/" + TWO_VERSIONS + "/canary",
+            "{\"version\": 2, \"key_input\": \"customer\"}");
+
+    assertThat(response.statusCode()).isEqualTo(400);
+    assertThat(response.body())
+        .contains("canary key_input 'customer' is not an input of version")
+        .contains("distance");
+  }
+
+  @Test
+  void shadowAndCanaryOfSameVersionConflict() throws Exception {
+    post("/api/v1/models/" + TWO_VERSIONS + "/canary", "{\"version\": 2}");
+
+    HttpResponse<String> shadow =
+        post("/api/v1/models/" + TWO_VERSIONS + "/shadow", "{\"version\": 2}");
+
+    assertThat(shadow.statusCode()).isEqualTo(409);
+    assertThat(shadow.body()).contains("runs as a canary");
+  }
+
+  @Test
+  void requestBodiesAreReadStrictly() throws Exception {
+    post("/api/v1/models/" + TWO_VERSIONS + "/canary", "{\"version\": 2}");
+    HttpResponse<String> stringPercent =
+        post("/api/v1/models/" + TWO_VERSIONS + "/shadow", "{\"version\": 1, \"percent\": \"10\"}");
+    HttpResponse<String> extraAbortField =
+        post(
+            "/api/v1/models/" + TWO_VERSIONS + "/canary/abort",
+            "{\"reason\": \"x\", \"extra\": 1}");
+    HttpResponse<String> fractionalBatch =
+        fixture.send(
+            "PUT",
+            "/api/v1/models/" + TWO_VERSIONS + "/batching",
+            fixture.operatorSecret,
+            "{\"max_batch_size\": 1.5}");
+
+    assertThat(stringPercent.statusCode()).isEqualTo(400);
+    assertThat(extraAbortField.statusCode()).isEqualTo(400);
+    assertThat(extraAbortField.body()).contains("unknown field 'extra'").contains("reason");
+    assertThat(fractionalBatch.statusCode()).isEqualTo(400);
+    assertThat(fixture.evergreen.deployments().serving(TWO_VERSIONS).orElseThrow().canary())
+        .isNotNull();
+    assertThat(fixture.evergreen.router().batching()).doesNotContainKey(TWO_VERSIONS);
   }
 
   @Test

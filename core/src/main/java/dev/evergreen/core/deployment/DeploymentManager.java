@@ -505,10 +505,20 @@ public final class DeploymentManager implements AutoCloseable {
                 + model
                 + "' already runs as a canary; promote or abort it first");
       }
+      if (current.shadow() != null && current.shadow().model().version() == version) {
+        throw new EvergreenException(
+            ErrorKind.CONFLICT,
+            "version "
+                + version
+                + " of model '"
+                + model
+                + "' runs as a shadow; stop the shadow before starting it as a canary");
+      }
       ServableModel candidate = current.loaded(version);
       if (candidate == null) {
         candidate = loadAndCheck(target, current, actor);
       }
+      checkKeyInput(spec, current.active(), candidate);
       Canary canary =
           new Canary(
               candidate,
@@ -533,6 +543,7 @@ public final class DeploymentManager implements AutoCloseable {
           "max_p99_ms",
           spec.rollback().maxP99Millis() == null ? "" : spec.rollback().maxP99Millis().toString());
       details.put("window_seconds", Integer.toString(spec.rollback().windowSeconds()));
+      details.put("min_requests", Integer.toString(spec.rollback().minRequests()));
       registerPercentGauge("evergreen.canary.percent", model, "canary");
       return commit(
           current,
@@ -653,6 +664,16 @@ public final class DeploymentManager implements AutoCloseable {
                 + " of model '"
                 + model
                 + "' already runs as a shadow; stop it first");
+      }
+      if (current.canary() != null && current.canary().model().version() == version) {
+        throw new EvergreenException(
+            ErrorKind.CONFLICT,
+            "version "
+                + version
+                + " of model '"
+                + model
+                + "' runs as a canary, so it already scores real requests; abort the canary"
+                + " before starting it as a shadow");
       }
       ServableModel candidate = current.loaded(version);
       if (candidate == null) {
@@ -851,6 +872,30 @@ public final class DeploymentManager implements AutoCloseable {
         .register(meters);
   }
 
+  /** Rejects a routing input that the stable or the canary version does not take. */
+  private static void checkKeyInput(
+      CanarySpec spec, ServableModel stable, ServableModel candidate) {
+    String input = spec.keyInput();
+    if (input == null) {
+      return;
+    }
+    for (ServableModel model : List.of(stable, candidate)) {
+      boolean known =
+          model.signature().inputs().stream().anyMatch(tensor -> tensor.name().equals(input));
+      if (!known) {
+        throw EvergreenException.invalid(
+            "canary key_input '"
+                + input
+                + "' is not an input of version "
+                + model.version()
+                + "; its inputs are "
+                + String.join(
+                    ", ",
+                    model.signature().inputs().stream().map(tensor -> tensor.name()).toList()));
+      }
+    }
+  }
+
   private static void checkCanarySpec(CanarySpec spec) {
     if (!(spec.percent() > 0 && spec.percent() < 100)) {
       throw EvergreenException.invalid(
@@ -859,25 +904,25 @@ public final class DeploymentManager implements AutoCloseable {
               + "; for all traffic deploy the version blue-green");
     }
     if (spec.keyHeader().isBlank()) {
-      throw EvergreenException.invalid("canary keyHeader must not be blank");
+      throw EvergreenException.invalid("canary key_header must not be blank");
     }
     RollbackSpec limits = spec.rollback();
     if (!(limits.maxErrorRate() >= 0 && limits.maxErrorRate() <= 1)) {
       throw EvergreenException.invalid(
-          "canary rollback maxErrorRate must be between 0 and 1, got " + limits.maxErrorRate());
+          "canary rollback max_error_rate must be between 0 and 1, got " + limits.maxErrorRate());
     }
     if (limits.maxP99Millis() != null && !(limits.maxP99Millis() > 0)) {
       throw EvergreenException.invalid(
-          "canary rollback maxP99Millis must be above 0, got " + limits.maxP99Millis());
+          "canary rollback max_p99_millis must be above 0, got " + limits.maxP99Millis());
     }
     if (limits.windowSeconds() < 1 || limits.windowSeconds() > 3_600) {
       throw EvergreenException.invalid(
-          "canary rollback windowSeconds must be between 1 and 3600, got "
+          "canary rollback window_seconds must be between 1 and 3600, got "
               + limits.windowSeconds());
     }
     if (limits.minRequests() < 1) {
       throw EvergreenException.invalid(
-          "canary rollback minRequests must be at least 1, got " + limits.minRequests());
+          "canary rollback min_requests must be at least 1, got " + limits.minRequests());
     }
   }
 
@@ -1086,6 +1131,10 @@ public final class DeploymentManager implements AutoCloseable {
             details.put("event", eventId);
             details.put("previous_version", previous == null ? "" : previous.toString());
             details.put("switch_ms", millis(switchTime));
+            if (current != null && current.shadow() != null && next.shadow() == null) {
+              // The shadow's version now takes all traffic, so it is no longer a shadow.
+              details.put("shadow_stopped", Integer.toString(current.shadow().model().version()));
+            }
             audit.append(actor, AuditActions.DEPLOYMENT_SWITCHED, targets(model, version), details);
             lineage.record(
                 LineageService.MODEL_VERSION,

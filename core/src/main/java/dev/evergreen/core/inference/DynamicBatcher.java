@@ -77,9 +77,9 @@ final class DynamicBatcher implements AutoCloseable {
         ErrorKind.UNAVAILABLE,
         "model '"
             + model
-            + "' is overloaded: "
+            + "' is overloaded: its batching queue is full (max_queue "
             + spec.maxQueue()
-            + " requests are already waiting; retry after "
+            + "); retry after "
             + RETRY_AFTER_SECONDS
             + " s");
   }

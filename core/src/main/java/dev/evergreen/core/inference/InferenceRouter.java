@@ -258,15 +258,15 @@ public final class InferenceRouter implements AutoCloseable {
   static void checkBatching(BatchingSpec spec) {
     if (spec.maxBatchSize() < 1 || spec.maxBatchSize() > 100_000) {
       throw EvergreenException.invalid(
-          "batching maxBatchSize must be between 1 and 100000, got " + spec.maxBatchSize());
+          "batching max_batch_size must be between 1 and 100000, got " + spec.maxBatchSize());
     }
     if (!(spec.maxDelayMillis() >= 0 && spec.maxDelayMillis() <= 1_000)) {
       throw EvergreenException.invalid(
-          "batching maxDelayMillis must be between 0 and 1000, got " + spec.maxDelayMillis());
+          "batching max_delay_millis must be between 0 and 1000, got " + spec.maxDelayMillis());
     }
     if (spec.maxQueue() < 1 || spec.maxQueue() > 1_000_000) {
       throw EvergreenException.invalid(
-          "batching maxQueue must be between 1 and 1000000, got " + spec.maxQueue());
+          "batching max_queue must be between 1 and 1000000, got " + spec.maxQueue());
     }
   }
 

@@ -78,7 +78,7 @@ class DynamicBatcherTest {
       assertThat(refused).isCompletedExceptionally();
       EvergreenException error = failure(refused);
       assertThat(error.kind()).isEqualTo(ErrorKind.UNAVAILABLE);
-      assertThat(error.getMessage()).contains("model 'm' is overloaded").contains("2 requests");
+      assertThat(error.getMessage()).contains("model 'm' is overloaded").contains("max_queue 2");
       gate.countDown();
       assertThat(held.join()).containsExactly(1.5);
       assertThat(queued1.join()).containsExactly(2.5);
