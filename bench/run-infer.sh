@@ -64,7 +64,7 @@ trap stop_server EXIT
 start_server() {
   local cpus=$1 log=$2
   taskset -c "$cpus" java --enable-native-access=ALL-UNNAMED -Xmx2g -jar "$JAR" server \
-    --home "$HOME_DIR" --port 0 >"$log" 2>&1 &
+    --home "$HOME_DIR" --port 0 --grpc-port -1 >"$log" 2>&1 &
   SERVER_PID=$!
   PORT=
   for _ in $(seq 1 120); do
