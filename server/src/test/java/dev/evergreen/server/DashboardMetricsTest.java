@@ -41,8 +41,6 @@ class DashboardMetricsTest {
       var deployments = fixture.evergreen.deployments();
       deployments.deploy(TWO_VERSIONS, 2, "test");
       deployments.deploy(TWO_VERSIONS, 1, "test");
-      deployments.startCanary(TWO_VERSIONS, 2, CanarySpec.DEFAULT, "test");
-      deployments.startShadow(TWO_VERSIONS, 2, ShadowSpec.DEFAULT, "test");
       fixture.evergreen.router().configureBatching(TWO_VERSIONS, new BatchingSpec(8, 1.0, 16));
       List<TensorSpec> inputs =
           List.of(
@@ -51,13 +49,14 @@ class DashboardMetricsTest {
               new TensorSpec("destination", "BYTES", List.of(-1L)),
               new TensorSpec("date", "BYTES", List.of(-1L)));
       String body = ServerFixture.inferRequest(fixture.binaryCheck.inputs(), inputs, 2).toString();
-      for (int i = 0; i < 40; i++) {
-        var response =
-            fixture.send(
-                "POST", "/v2/models/" + TWO_VERSIONS + "/infer", fixture.viewerSecret, body);
-        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
-      }
+      // A version cannot be shadow and canary at once, so version 2 is first one, then the other.
+      deployments.startShadow(TWO_VERSIONS, 2, ShadowSpec.DEFAULT, "test");
+      infer(fixture, body, 20);
       String exported = awaitShadowed(fixture);
+      deployments.stopShadow(TWO_VERSIONS, "test");
+      deployments.startCanary(TWO_VERSIONS, 2, CanarySpec.DEFAULT, "test");
+      infer(fixture, body, 20);
+      exported = "\n" + fixture.send("GET", "/metrics", fixture.viewerSecret, null).body();
 
       List<String> missing = new ArrayList<>();
       for (String series : queried) {
@@ -66,6 +65,14 @@ class DashboardMetricsTest {
         }
       }
       assertThat(missing).as("series the dashboard queries but /metrics lacks").isEmpty();
+    }
+  }
+
+  private static void infer(ServerFixture fixture, String body, int requests) throws Exception {
+    for (int i = 0; i < requests; i++) {
+      var response =
+          fixture.send("POST", "/v2/models/" + TWO_VERSIONS + "/infer", fixture.viewerSecret, body);
+      assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
     }
   }
 
