@@ -131,7 +131,17 @@ final class RestApi {
 
   void deploy(RoutingContext ctx) {
     String name = ctx.pathParam("name");
-    JsonNode body = Json.parse(ctx.body().buffer());
+    int version = versionField(Json.parse(ctx.body().buffer()), name);
+    String actor = actor(ctx);
+    blocking(ctx, 200, () -> result(evergreen.deployments().deploy(name, version, actor)));
+  }
+
+  /**
+   * Returns the {@code "version"} field of a request body.
+   *
+   * @throws EvergreenException INVALID_INPUT naming the value when it is missing or not an int
+   */
+  static int versionField(JsonNode body, String name) {
     JsonNode version = body.get("version");
     if (version == null || !version.canConvertToExactIntegral() || !version.canConvertToInt()) {
       throw EvergreenException.invalid(
@@ -140,8 +150,7 @@ final class RestApi {
               + "', got "
               + (version == null ? "nothing" : version.toString()));
     }
-    String actor = actor(ctx);
-    blocking(ctx, 200, () -> result(evergreen.deployments().deploy(name, version.asInt(), actor)));
+    return version.asInt();
   }
 
   /**
@@ -258,7 +267,7 @@ final class RestApi {
     }
   }
 
-  private static EvergreenException modelNotFound(String name) {
+  static EvergreenException modelNotFound(String name) {
     return EvergreenException.notFound(
         "model '"
             + InferenceRequestDecoder.abbreviate(name)
@@ -510,7 +519,7 @@ final class RestApi {
 
   // Helpers
 
-  private static String actor(RoutingContext ctx) {
+  static String actor(RoutingContext ctx) {
     return Authenticator.token(ctx).name();
   }
 

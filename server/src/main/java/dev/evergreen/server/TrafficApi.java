@@ -54,10 +54,7 @@ final class TrafficApi {
         ctx,
         () -> {
           if (evergreen.registry().versions(name).isEmpty()) {
-            throw EvergreenException.notFound(
-                "model '"
-                    + InferenceRequestDecoder.abbreviate(name)
-                    + "' not found; list models with GET /api/v1/models");
+            throw RestApi.modelNotFound(name);
           }
           return describe(name, evergreen.deployments().serving(name).orElse(null));
         });
@@ -74,14 +71,14 @@ final class TrafficApi {
     JsonNode body = Json.parse(ctx.body().buffer());
     int version = version(body, name);
     CanarySpec spec = read(without(body, "version"), CanarySpec.class, "canary");
-    String actor = actor(ctx);
+    String actor = RestApi.actor(ctx);
     blocking(
         ctx, () -> RestApi.result(evergreen.deployments().startCanary(name, version, spec, actor)));
   }
 
   void promoteCanary(RoutingContext ctx) {
     String name = ctx.pathParam("name");
-    String actor = actor(ctx);
+    String actor = RestApi.actor(ctx);
     blocking(ctx, () -> RestApi.result(evergreen.deployments().promoteCanary(name, actor)));
   }
 
@@ -93,7 +90,7 @@ final class TrafficApi {
         raw == null || raw.length() == 0
             ? null
             : read(Json.parse(raw), AbortRequest.class, "abort").reason();
-    String actor = actor(ctx);
+    String actor = RestApi.actor(ctx);
     blocking(
         ctx, () -> RestApi.result(evergreen.deployments().abortCanary(name, actor, abortReason)));
   }
@@ -104,14 +101,14 @@ final class TrafficApi {
     JsonNode body = Json.parse(ctx.body().buffer());
     int version = version(body, name);
     ShadowSpec spec = read(without(body, "version"), ShadowSpec.class, "shadow");
-    String actor = actor(ctx);
+    String actor = RestApi.actor(ctx);
     blocking(
         ctx, () -> RestApi.result(evergreen.deployments().startShadow(name, version, spec, actor)));
   }
 
   void stopShadow(RoutingContext ctx) {
     String name = ctx.pathParam("name");
-    String actor = actor(ctx);
+    String actor = RestApi.actor(ctx);
     blocking(ctx, () -> RestApi.result(evergreen.deployments().stopShadow(name, actor)));
   }
 
@@ -130,15 +127,12 @@ final class TrafficApi {
   }
 
   private void configureBatching(RoutingContext ctx, String name, BatchingSpec spec) {
-    String actor = actor(ctx);
+    String actor = RestApi.actor(ctx);
     blocking(
         ctx,
         () -> {
           if (evergreen.registry().versions(name).isEmpty()) {
-            throw EvergreenException.notFound(
-                "model '"
-                    + InferenceRequestDecoder.abbreviate(name)
-                    + "' not found; list models with GET /api/v1/models");
+            throw RestApi.modelNotFound(name);
           }
           evergreen.router().configureBatching(name, spec);
           Map<String, String> details = new LinkedHashMap<>();
@@ -200,15 +194,7 @@ final class TrafficApi {
       throw EvergreenException.invalid(
           "the request body must be a JSON object such as {\"version\": 2}");
     }
-    JsonNode version = body.get("version");
-    if (version == null || !version.canConvertToExactIntegral() || !version.canConvertToInt()) {
-      throw EvergreenException.invalid(
-          "request body needs \"version\": an integer version number of model '"
-              + name
-              + "', got "
-              + (version == null ? "nothing" : version.toString()));
-    }
-    return version.asInt();
+    return RestApi.versionField(body, name);
   }
 
   private static JsonNode without(JsonNode body, String field) {
@@ -248,10 +234,6 @@ final class TrafficApi {
       names.add("version");
     }
     return String.join(", ", names);
-  }
-
-  private static String actor(RoutingContext ctx) {
-    return Authenticator.token(ctx).name();
   }
 
   private <T> void blocking(RoutingContext ctx, Callable<T> work) {

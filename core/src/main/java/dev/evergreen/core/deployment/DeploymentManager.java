@@ -491,11 +491,7 @@ public final class DeploymentManager implements AutoCloseable {
                 + "' has no version serving, so there is nothing to compare a canary with;"
                 + " deploy a first version instead");
       }
-      if (current.active().version() == version) {
-        throw new EvergreenException(
-            ErrorKind.CONFLICT,
-            "version " + version + " of model '" + model + "' already takes all traffic");
-      }
+      requireNotActive(current, version);
       if (current.canary() != null) {
         throw new EvergreenException(
             ErrorKind.CONFLICT,
@@ -514,10 +510,7 @@ public final class DeploymentManager implements AutoCloseable {
                 + model
                 + "' runs as a shadow; stop the shadow before starting it as a canary");
       }
-      ServableModel candidate = current.loaded(version);
-      if (candidate == null) {
-        candidate = loadAndCheck(target, current, actor);
-      }
+      ServableModel candidate = loadedOrChecked(target, current, actor);
       checkKeyInput(spec, current.active(), candidate);
       Canary canary =
           new Canary(
@@ -651,11 +644,7 @@ public final class DeploymentManager implements AutoCloseable {
             ErrorKind.CONFLICT,
             "model '" + model + "' has no version serving, so no requests can be shadowed");
       }
-      if (current.active().version() == version) {
-        throw new EvergreenException(
-            ErrorKind.CONFLICT,
-            "version " + version + " of model '" + model + "' already takes all traffic");
-      }
+      requireNotActive(current, version);
       if (current.shadow() != null) {
         throw new EvergreenException(
             ErrorKind.CONFLICT,
@@ -675,10 +664,7 @@ public final class DeploymentManager implements AutoCloseable {
                 + "' runs as a canary, so it already scores real requests; abort the canary"
                 + " before starting it as a shadow");
       }
-      ServableModel candidate = current.loaded(version);
-      if (candidate == null) {
-        candidate = loadAndCheck(target, current, actor);
-      }
+      ServableModel candidate = loadedOrChecked(target, current, actor);
       Shadow shadow = new Shadow(candidate, new TrafficSplit(spec.percent()), spec, clock.millis());
       String detail =
           String.format(
@@ -870,6 +856,28 @@ public final class DeploymentManager implements AutoCloseable {
         .description("Percent of requests the " + slot + " version takes, 0 when none runs")
         .tags("model", model)
         .register(meters);
+  }
+
+  /** Rejects a version that already takes all traffic as a canary or shadow. */
+  private static void requireNotActive(ServingState current, int version) {
+    if (current.active().version() == version) {
+      throw new EvergreenException(
+          ErrorKind.CONFLICT,
+          "version "
+              + version
+              + " of model '"
+              + current.active().model()
+              + "' already takes all traffic");
+    }
+  }
+
+  /**
+   * Returns the version from a slot when it is loaded already, since it passed its check then, else
+   * loads and checks it.
+   */
+  private ServableModel loadedOrChecked(ModelVersion target, ServingState current, String actor) {
+    ServableModel loaded = current.loaded(target.version());
+    return loaded != null ? loaded : loadAndCheck(target, current, actor);
   }
 
   /** Rejects a routing input that the stable or the canary version does not take. */
