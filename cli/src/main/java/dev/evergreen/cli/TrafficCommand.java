@@ -88,7 +88,7 @@ final class TrafficCommand {
         response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
       } catch (java.net.ConnectException e) {
         throw EvergreenException.invalid(
-            "no server answers at " + base + "; start one with `evergreen server`");
+            "no server responds at " + base + "; start one with `evergreen server`");
       }
       if (response.statusCode() / 100 == 2) {
         System.out.println(response.body());
@@ -216,7 +216,7 @@ final class TrafficCommand {
       mixinStandardHelpOptions = true,
       description =
           "Load and check VERSION of MODEL and let it score a copy of --percent of requests in"
-              + " the background; callers only get the active version's answers.")
+              + " the background; callers only get the active version's scores.")
   static final class StartShadow implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL")
     String model;
@@ -272,7 +272,7 @@ final class TrafficCommand {
     @Option(names = "--max-batch-size", description = "Rows per batch at most (64).")
     Integer maxBatchSize;
 
-    @Option(names = "--max-delay-ms", description = "Longest wait of a batch's first request (2).")
+    @Option(names = "--max-delay-ms", description = "Maximum wait of a batch's first request (2).")
     Double maxDelayMillis;
 
     @Option(names = "--max-queue", description = "Waiting requests at most; more get 503 (1024).")

@@ -51,7 +51,7 @@ import org.slf4j.LoggerFactory;
  * need a viewer token in the {@code authorization} metadata, {@code Bearer <token>}. Errors are
  * gRPC statuses: INVALID_ARGUMENT for a request that does not fit the model, NOT_FOUND for an
  * unknown model or version, UNAVAILABLE for a registered model with no version serving,
- * UNAUTHENTICATED and PERMISSION_DENIED for tokens. ModelInfer answers with {@code
+ * UNAUTHENTICATED and PERMISSION_DENIED for tokens. ModelInfer responds with {@code
  * raw_output_contents} when the request sent {@code raw_input_contents}, and with typed {@code
  * contents} otherwise; the protocol leaves this choice to the server.
  */

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Switches versions while callers keep sending requests: 20 canary promotions, 20 canary aborts and
  * 20 blue-green switches under constant load, plus deploys of a version whose artifact was altered.
- * No request may fail, and the altered version may never answer.
+ * No request may fail, and the altered version may never score a request.
  */
 class ReliabilityTest {
   private static final List<TensorSpec> INPUTS =
@@ -157,7 +157,7 @@ class ReliabilityTest {
       }
     }
 
-    /** Waits until {@code count} more requests succeeded, so every state sees traffic. */
+    /** Waits until {@code count} more requests succeeded, so every state receives traffic. */
     void awaitRequests(long count) throws InterruptedException {
       long target = ok.get() + count;
       long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();

@@ -68,7 +68,7 @@ class TrafficApiTest {
     return fixture.send("POST", path, fixture.operatorSecret, body);
   }
 
-  /** Sends one row with a routing key and returns the version that answered. */
+  /** Sends one row with a routing key and returns the version that scored it. */
   private int inferWithKey(String key) throws Exception {
     HttpRequest.Builder request =
         HttpRequest.newBuilder(fixture.uri("/v2/models/" + TWO_VERSIONS + "/infer"))
@@ -163,7 +163,7 @@ class TrafficApiTest {
   }
 
   @Test
-  void canaryRequestsNeedAViewerRoleToReadAndOperatorToChange() throws Exception {
+  void viewerCannotStartCanary() throws Exception {
     HttpResponse<String> denied =
         fixture.send(
             "POST",

@@ -5,7 +5,7 @@ package dev.evergreen.api.pipeline;
  *
  * @param model registered model name
  * @param strategy {@code blue-green} (all traffic at once), {@code canary} (a share of traffic
- *     first, then promoted or aborted) or {@code shadow} (a copy of a share of traffic, answers
+ *     first, then promoted or aborted) or {@code shadow} (a copy of a share of traffic, scores
  *     discarded)
  * @param checkRows holdout rows scored by a newly loaded version before it takes traffic
  * @param checkTolerance largest absolute difference allowed between those scores and the ones

@@ -2,7 +2,7 @@ package dev.evergreen.api.pipeline;
 
 /**
  * A shadow: a share of the requests is also scored by the new version in the background, and the
- * two answers are compared; callers only ever receive the serving version's answer.
+ * two scores are compared. Callers only ever receive the serving version's scores.
  *
  * @param percent share of requests copied to the shadow, above 0 and at most 100
  * @param tolerance largest absolute difference between two scores that still counts as agreement

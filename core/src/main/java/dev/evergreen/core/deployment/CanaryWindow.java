@@ -2,11 +2,11 @@ package dev.evergreen.core.deployment;
 
 /**
  * Outcomes and latencies of a canary's recent requests over a sliding window, for automatic
- * rollback. The window is split into at most 60 slots; a slot is cleared when the clock comes round
+ * rollback. The window is split into at most 60 slots. A slot is cleared when the clock comes round
  * to it again, so memory stays fixed whatever the traffic.
  *
  * <p>Latencies go into buckets eight to a power of two of microseconds, so a reported percentile is
- * the upper bound of its bucket and at most 9% above the true value.
+ * the upper bound of its bucket and at most 12.5% above the true value.
  */
 public final class CanaryWindow {
   private static final int SUB_BUCKETS = 8;

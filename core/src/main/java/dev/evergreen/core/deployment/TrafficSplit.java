@@ -6,10 +6,10 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Chooses which requests take a share of traffic, in basis points (1/100 of a percent).
  *
- * <p>A request with a key is placed by a hash of the key, so one caller always gets the same answer
- * for the same split. Requests without a key are counted, and request {@code n} is taken when
- * {@code floor((n + 1) * share)} exceeds {@code floor(n * share)}, so after any number of unkeyed
- * requests the taken count differs from the exact share by less than one request.
+ * <p>A request with a key is placed by a hash of the key, so one caller always gets the same
+ * decision for the same split. Requests without a key are counted, and request {@code n} is taken
+ * when {@code floor((n + 1) * share)} exceeds {@code floor(n * share)}, so after any number of
+ * unkeyed requests the taken count differs from the exact share by less than one request.
  */
 public final class TrafficSplit {
   static final int SCALE = 10_000;

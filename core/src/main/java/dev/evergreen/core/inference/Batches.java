@@ -62,7 +62,7 @@ final class Batches {
   }
 
   private static boolean sameWidth(int lengthA, int rowsA, int lengthB, int rowsB) {
-    // Values per row: an input of shape [-1, n] holds n values per row.
+    // An input of shape [-1, n] contains n values per row.
     return (long) lengthA * rowsB == (long) lengthB * rowsA;
   }
 

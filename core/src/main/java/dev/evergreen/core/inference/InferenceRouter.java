@@ -23,10 +23,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one scoring path of every inference protocol: picks the version that scores a request
- * (stable, canary or an explicit version), scores the rows directly or through the model's dynamic
- * batcher, feeds the canary's rollback window, and copies a share of requests to a shadow version
- * in the background.
+ * The one scoring path of every inference protocol. It picks the version that scores a request
+ * (stable, canary or an explicit version) and scores the rows directly or through the model's
+ * dynamic batcher. It then feeds the canary's rollback window and copies a share of requests to a
+ * shadow version in the background.
  *
  * <p>Without batching, scoring runs on the caller's thread and the returned future is already
  * complete. A shadow scoring never delays the caller: it is handed to a bounded background queue

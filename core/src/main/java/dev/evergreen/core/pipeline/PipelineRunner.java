@@ -437,7 +437,7 @@ final class PipelineRunner {
       return;
     }
     if (previous != null && !deployment.strategy().equals(DeploymentSpec.BLUE_GREEN)) {
-      // Canary and shadow state lives in the serving process; a run in another process leaves
+      // Canary and shadow state lives in the serving process, so a run in another process leaves
       // the new version as the challenger for an operator to start there.
       LOG.info(
           "run {}: {} version {} is the challenger; no version serves in this process, so start"

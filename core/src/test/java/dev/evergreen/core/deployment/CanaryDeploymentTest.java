@@ -106,7 +106,7 @@ class CanaryDeploymentTest {
         .toList();
   }
 
-  /** Scores one row with key {@code key} and returns the version that answered. */
+  /** Scores one row with key {@code key} and returns the version that scored it. */
   private int score(String key) {
     InferenceRouter.Route route = router.route(state(), null, key);
     CompletableFuture<double[]> result =

@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A deterministic model for traffic tests: row {@code r} scores {@code version * x[r] + 0.5}. Its
- * check rows always score correctly, so it passes the deploy check; other requests can be made to
+ * check rows always score correctly, so it passes the deploy check. Other requests can be made to
  * fail, to take a fixed time or to wait for a latch.
  */
 public record ScriptedModel(

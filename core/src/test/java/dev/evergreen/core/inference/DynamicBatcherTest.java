@@ -26,7 +26,7 @@ class DynamicBatcherTest {
     ScriptedModel model = new ScriptedModel("m", 3, false, 0, gate);
     try (DynamicBatcher batcher =
         new DynamicBatcher("m", new BatchingSpec(64, 50.0, 100), meters)) {
-      // The first request holds the worker at the gate, so the next ones queue up.
+      // The first request keeps the worker waiting at the gate, so the next ones queue up.
       CompletableFuture<double[]> first = batcher.submit(model, ScriptedModel.row(0));
       List<CompletableFuture<double[]>> rest = new ArrayList<>();
       for (int i = 1; i <= 20; i++) {
@@ -69,18 +69,18 @@ class DynamicBatcherTest {
     CountDownLatch gate = new CountDownLatch(1);
     ScriptedModel model = new ScriptedModel("m", 1, false, 0, gate);
     try (DynamicBatcher batcher = new DynamicBatcher("m", new BatchingSpec(1, 0.0, 2), meters)) {
-      CompletableFuture<double[]> held = batcher.submit(model, ScriptedModel.row(1));
-      awaitTaken(batcher, held);
+      CompletableFuture<double[]> blocking = batcher.submit(model, ScriptedModel.row(1));
+      awaitTaken(batcher, blocking);
       CompletableFuture<double[]> queued1 = batcher.submit(model, ScriptedModel.row(2));
       CompletableFuture<double[]> queued2 = batcher.submit(model, ScriptedModel.row(3));
-      CompletableFuture<double[]> refused = batcher.submit(model, ScriptedModel.row(4));
+      CompletableFuture<double[]> rejected = batcher.submit(model, ScriptedModel.row(4));
 
-      assertThat(refused).isCompletedExceptionally();
-      EvergreenException error = failure(refused);
+      assertThat(rejected).isCompletedExceptionally();
+      EvergreenException error = failure(rejected);
       assertThat(error.kind()).isEqualTo(ErrorKind.UNAVAILABLE);
       assertThat(error.getMessage()).contains("model 'm' is overloaded").contains("max_queue 2");
       gate.countDown();
-      assertThat(held.join()).containsExactly(1.5);
+      assertThat(blocking.join()).containsExactly(1.5);
       assertThat(queued1.join()).containsExactly(2.5);
       assertThat(queued2.join()).containsExactly(3.5);
     }
@@ -113,14 +113,14 @@ class DynamicBatcherTest {
     return new InputBatch(count, Map.of("x", x), Map.of());
   }
 
-  /** Waits until the worker took the held request off the queue. */
-  private static void awaitTaken(DynamicBatcher batcher, CompletableFuture<double[]> held) {
+  /** Waits until the worker took the blocking request off the queue. */
+  private static void awaitTaken(DynamicBatcher batcher, CompletableFuture<double[]> blocking) {
     long deadline = System.nanoTime() + 10_000_000_000L;
     while (batcher.queued() > 0 && System.nanoTime() < deadline) {
       Thread.onSpinWait();
     }
     assertThat(batcher.queued()).isZero();
-    assertThat(held).isNotDone();
+    assertThat(blocking).isNotDone();
   }
 
   private static EvergreenException failure(CompletableFuture<double[]> result) {
