@@ -40,8 +40,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Every endpoint except {@code GET /v2/health/live}, {@code GET /v2/health/ready}, {@code GET
  * /ping} and {@code GET /health} requires a bearer token: viewer for reads and inference, operator
- * for runs, deploys and rollbacks, admin for tokens. Starting the server also starts the deployment
- * reconciler, which deploys each model's {@code champion} version.
+ * for runs, deploys and rollbacks, admin for tokens. Starting the server restores the stored
+ * batching settings and starts the deployment reconciler, which deploys each model's {@code
+ * champion} version and then restores the stored canaries and shadows.
  */
 public final class EvergreenServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(EvergreenServer.class);
@@ -124,6 +125,7 @@ public final class EvergreenServer implements AutoCloseable {
         LOG.info(
             "Open Inference Protocol gRPC service listening on {}:{}", options.host(), grpcPort);
       }
+      TrafficApi.restoreBatching(evergreen, RECONCILER_ACTOR);
       startReconciler(evergreen);
       return server;
     } catch (RuntimeException e) {

@@ -13,18 +13,24 @@ import dev.evergreen.core.deployment.Canary;
 import dev.evergreen.core.deployment.CanaryWindow;
 import dev.evergreen.core.deployment.ServingState;
 import dev.evergreen.core.deployment.Shadow;
+import dev.evergreen.core.store.TrafficSettings;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.RoutingContext;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * REST endpoints that split a model's traffic: canary start, promote and abort, shadow start and
- * stop, dynamic batching, and the serving state that shows them. Every change is audited.
+ * stop, dynamic batching, and the serving state that shows them. Every change is audited and
+ * stored, so a restarted server restores it.
  */
 final class TrafficApi {
+  private static final Logger LOG = LoggerFactory.getLogger(TrafficApi.class);
+
   /**
    * Reads request bodies strictly: an unknown field, a number sent as a string and a fraction for
    * an integer field are errors rather than silently converted.
@@ -134,19 +140,84 @@ final class TrafficApi {
           if (evergreen.registry().versions(name).isEmpty()) {
             throw RestApi.modelNotFound(name);
           }
+          BatchingSpec previous = evergreen.router().batching().get(name);
           evergreen.router().configureBatching(name, spec);
-          Map<String, String> details = new LinkedHashMap<>();
-          details.put("batching", spec == null ? "off" : "on");
-          if (spec != null) {
-            details.put("max_batch_size", spec.maxBatchSize().toString());
-            details.put("max_delay_ms", spec.maxDelayMillis().toString());
-            details.put("max_queue", spec.maxQueue().toString());
+          try {
+            evergreen
+                .store()
+                .inTransaction(
+                    () -> {
+                      evergreen.store().saveBatching(name, spec);
+                      evergreen
+                          .audit()
+                          .append(
+                              actor,
+                              AuditActions.BATCHING_CONFIGURED,
+                              Map.of("model", name),
+                              batchingDetails(spec, false));
+                    });
+          } catch (RuntimeException e) {
+            // The stored settings are what a restart restores, so memory goes back to match them.
+            evergreen.router().configureBatching(name, previous);
+            throw e;
           }
-          evergreen
-              .audit()
-              .append(actor, AuditActions.BATCHING_CONFIGURED, Map.of("model", name), details);
           return describe(name, evergreen.deployments().serving(name).orElse(null));
         });
+  }
+
+  /**
+   * Turns on the stored batching settings of each model that has none in this process, and audits
+   * each as {@code actor}. Settings that the router rejects are cleared, logged and audited with
+   * the reason.
+   */
+  static void restoreBatching(Evergreen evergreen, String actor) {
+    for (TrafficSettings settings : evergreen.store().listTrafficSettings()) {
+      String model = settings.model();
+      BatchingSpec spec = settings.batching();
+      if (spec == null || evergreen.router().batching().containsKey(model)) {
+        continue;
+      }
+      try {
+        evergreen.router().configureBatching(model, spec);
+        evergreen
+            .audit()
+            .append(
+                actor,
+                AuditActions.BATCHING_CONFIGURED,
+                Map.of("model", model),
+                batchingDetails(spec, true));
+      } catch (EvergreenException e) {
+        LOG.error("Stored batching of model {} was not restored and is cleared", model, e);
+        Map<String, String> details = new LinkedHashMap<>();
+        details.put("batching", "off");
+        details.put("restored", "false");
+        details.put("reason", e.getMessage());
+        evergreen
+            .store()
+            .inTransaction(
+                () -> {
+                  evergreen.store().saveBatching(model, null);
+                  evergreen
+                      .audit()
+                      .append(
+                          actor, AuditActions.BATCHING_CONFIGURED, Map.of("model", model), details);
+                });
+      }
+    }
+  }
+
+  private static Map<String, String> batchingDetails(BatchingSpec spec, boolean restored) {
+    Map<String, String> details = new LinkedHashMap<>();
+    details.put("batching", spec == null ? "off" : "on");
+    if (restored) {
+      details.put("restored", "true");
+    }
+    if (spec != null) {
+      details.put("max_batch_size", spec.maxBatchSize().toString());
+      details.put("max_delay_ms", spec.maxDelayMillis().toString());
+      details.put("max_queue", spec.maxQueue().toString());
+    }
+    return details;
   }
 
   private Map<String, Object> describe(String name, ServingState state) {

@@ -15,6 +15,7 @@ import dev.evergreen.core.serving.CheckSet;
 import dev.evergreen.core.serving.ServableModel;
 import dev.evergreen.core.store.DeploymentEvent;
 import dev.evergreen.core.store.MetadataStore;
+import dev.evergreen.core.store.TrafficSettings;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -75,6 +76,8 @@ public final class DeploymentManager implements AutoCloseable {
   static final String KIND_AUTO_ROLLBACK = "canary_rollback";
   static final String KIND_SHADOW = "shadow";
   static final String KIND_SHADOW_STOP = "shadow_stop";
+  static final String KIND_CANARY_NOT_RESTORED = "canary_not_restored";
+  static final String KIND_SHADOW_NOT_RESTORED = "shadow_not_restored";
 
   /** Actor recorded for rollbacks that the canary monitor decides. */
   public static final String AUTO_ROLLBACK_ACTOR = "system:canary-monitor";
@@ -277,6 +280,7 @@ public final class DeploymentManager implements AutoCloseable {
                   to.version(),
                   actor,
                   "rollback from version " + from.version());
+              saveSlotsIfChanged(current, next);
               store.insertDeploymentEvent(
                   event(
                       eventId, model, to.version(), from.version(), KIND_ROLLBACK, actor, detail));
@@ -375,7 +379,8 @@ public final class DeploymentManager implements AutoCloseable {
   }
 
   /**
-   * Starts daemon threads: one calls {@link #reconcile} at once and then whenever {@link
+   * Starts daemon threads: one calls {@link #reconcile} at once, followed by {@link
+   * #restoreTraffic}, and then calls {@link #reconcile} whenever {@link
    * MetadataStore#changeCounter()} changed, checking every {@code interval}; the other calls {@link
    * #checkCanaries} every second. {@link #close} stops them.
    *
@@ -442,6 +447,7 @@ public final class DeploymentManager implements AutoCloseable {
     private final String actor;
     private Long lastCounter;
     private long failures;
+    private boolean restored;
 
     ReconcileTask(String actor) {
       this.actor = actor;
@@ -455,6 +461,10 @@ public final class DeploymentManager implements AutoCloseable {
           return;
         }
         reconcile(actor);
+        if (!restored) {
+          restoreTraffic(actor);
+          restored = true;
+        }
         // Only a completed pass records the counter, so a failed pass is retried on the next poll.
         lastCounter = counter;
         failures = 0;
@@ -477,6 +487,11 @@ public final class DeploymentManager implements AutoCloseable {
    *     or fails its check, in which case it never receives traffic
    */
   public DeploymentResult startCanary(String model, int version, CanarySpec spec, String actor) {
+    return startCanary(model, version, spec, actor, false);
+  }
+
+  private DeploymentResult startCanary(
+      String model, int version, CanarySpec spec, String actor, boolean restored) {
     checkCanarySpec(spec);
     ReentrantLock lock = lockFor(model);
     lock.lock();
@@ -522,11 +537,15 @@ public final class DeploymentManager implements AutoCloseable {
       String detail =
           String.format(
               Locale.ROOT,
-              "version %d takes %.2f%% of requests as a canary, version %d the rest",
+              "%sversion %d takes %.2f%% of requests as a canary, version %d the rest",
+              restored ? "restored after restart: " : "",
               version,
               canary.split().percent(),
               current.active().version());
       Map<String, String> details = new LinkedHashMap<>();
+      if (restored) {
+        details.put("restored", "true");
+      }
       details.put("percent", Double.toString(canary.split().percent()));
       details.put("stable_version", Integer.toString(current.active().version()));
       details.put("key_header", spec.keyHeader());
@@ -626,6 +645,11 @@ public final class DeploymentManager implements AutoCloseable {
    *     or fails its check
    */
   public DeploymentResult startShadow(String model, int version, ShadowSpec spec, String actor) {
+    return startShadow(model, version, spec, actor, false);
+  }
+
+  private DeploymentResult startShadow(
+      String model, int version, ShadowSpec spec, String actor, boolean restored) {
     if (!(spec.percent() > 0 && spec.percent() <= 100)) {
       throw EvergreenException.invalid(
           "shadow percent must be above 0 and at most 100, got " + spec.percent());
@@ -669,11 +693,15 @@ public final class DeploymentManager implements AutoCloseable {
       String detail =
           String.format(
               Locale.ROOT,
-              "version %d scores a copy of %.2f%% of requests as a shadow of version %d",
+              "%sversion %d scores a copy of %.2f%% of requests as a shadow of version %d",
+              restored ? "restored after restart: " : "",
               version,
               shadow.split().percent(),
               current.active().version());
       Map<String, String> details = new LinkedHashMap<>();
+      if (restored) {
+        details.put("restored", "true");
+      }
       details.put("percent", Double.toString(shadow.split().percent()));
       details.put("serving_version", Integer.toString(current.active().version()));
       registerPercentGauge("evergreen.shadow.percent", model, "shadow");
@@ -719,6 +747,132 @@ public final class DeploymentManager implements AutoCloseable {
           null);
     } finally {
       lock.unlock();
+    }
+  }
+
+  /**
+   * Starts again the canaries and shadows that the store lists, so they survive a restart. Each
+   * version is loaded and checked as by {@link #startCanary} and {@link #startShadow}, and the
+   * start is recorded and audited as {@code actor}. A setting is not restored when its version
+   * fails to load or check, was deleted, or no version of its model serves. Such a setting is
+   * cleared, logged, recorded as a deployment event and audited with the reason. A model that
+   * already runs a canary or shadow in this process keeps it. A restored canary starts with an
+   * empty rollback window, so its limits are judged again only after {@code min_requests} new
+   * requests. The reconciler calls this once, after its first pass has deployed the champions.
+   */
+  public void restoreTraffic(String actor) {
+    for (TrafficSettings settings : store.listTrafficSettings()) {
+      String model = settings.model();
+      ReentrantLock lock = lockFor(model);
+      lock.lock();
+      try {
+        if (settings.canary() != null) {
+          restoreCanary(model, settings.canary(), settings.shadow(), actor);
+        }
+        if (settings.shadow() != null) {
+          restoreShadow(model, settings.shadow(), actor);
+        }
+      } finally {
+        lock.unlock();
+      }
+    }
+  }
+
+  private void restoreCanary(
+      String model,
+      TrafficSettings.CanarySetting stored,
+      TrafficSettings.ShadowSetting storedShadow,
+      String actor) {
+    ServingState current = serving.get(model);
+    if (current != null && current.canary() != null) {
+      // A canary started in this process after the settings were read, and its start stored it.
+      return;
+    }
+    try {
+      startCanary(model, stored.version(), stored.spec(), actor, true);
+      LOG.info("Restored canary version {} of model {}", stored.version(), model);
+    } catch (EvergreenException e) {
+      // The stored shadow has not been restored yet, so it is kept for restoreShadow.
+      recordNotRestored(
+          model,
+          stored.version(),
+          "canary",
+          KIND_CANARY_NOT_RESTORED,
+          AuditActions.CANARY_NOT_RESTORED,
+          actor,
+          e.getMessage(),
+          () -> store.saveTrafficSlots(model, null, storedShadow));
+    }
+  }
+
+  private void restoreShadow(String model, TrafficSettings.ShadowSetting stored, String actor) {
+    ServingState current = serving.get(model);
+    if (current != null && current.shadow() != null) {
+      // A shadow started in this process after the settings were read, and its start stored it.
+      return;
+    }
+    try {
+      startShadow(model, stored.version(), stored.spec(), actor, true);
+      LOG.info("Restored shadow version {} of model {}", stored.version(), model);
+    } catch (EvergreenException e) {
+      ServingState now = serving.get(model);
+      Canary canary = now == null ? null : now.canary();
+      TrafficSettings.CanarySetting keptCanary =
+          canary == null
+              ? null
+              : new TrafficSettings.CanarySetting(canary.model().version(), canary.spec());
+      recordNotRestored(
+          model,
+          stored.version(),
+          "shadow",
+          KIND_SHADOW_NOT_RESTORED,
+          AuditActions.SHADOW_NOT_RESTORED,
+          actor,
+          e.getMessage(),
+          () -> store.saveTrafficSlots(model, keptCanary, null));
+    }
+  }
+
+  /** Clears a stored slot that could not be restored and records why, in one transaction. */
+  private void recordNotRestored(
+      String model,
+      int version,
+      String slot,
+      String kind,
+      String auditAction,
+      String actor,
+      String reason,
+      Runnable clear) {
+    LOG.error(
+        "Stored {} version {} of model {} was not restored and is cleared: {}",
+        slot,
+        version,
+        model,
+        reason);
+    ServingState current = serving.get(model);
+    Integer servingVersion = current == null ? null : current.active().version();
+    String eventId = newEventId(model);
+    String detail =
+        "stored " + slot + " version " + version + " was not restored after restart: " + reason;
+    try {
+      store.inTransaction(
+          () -> {
+            clear.run();
+            store.insertDeploymentEvent(
+                event(eventId, model, version, servingVersion, kind, actor, detail));
+            Map<String, String> details = new LinkedHashMap<>();
+            details.put("event", eventId);
+            details.put("reason", reason);
+            details.put("serving_version", servingVersion == null ? "" : servingVersion.toString());
+            audit.append(actor, auditAction, targets(model, version), details);
+          });
+    } catch (RuntimeException e) {
+      LOG.error(
+          "Recording that {} version {} of model {} was not restored failed",
+          slot,
+          version,
+          model,
+          e);
     }
   }
 
@@ -935,9 +1089,10 @@ public final class DeploymentManager implements AutoCloseable {
   }
 
   /**
-   * Publishes {@code next} as the serving state and records the change, its audit entry and, when
-   * {@code championReason} is set, the move of the {@code champion} alias to {@code version}, in
-   * one transaction. When recording fails, {@code current} serves again.
+   * Publishes {@code next} as the serving state and records the change, its audit entry, the stored
+   * canary and shadow and, when {@code championReason} is set, the move of the {@code champion}
+   * alias to {@code version}, in one transaction. When recording fails, {@code current} serves
+   * again.
    */
   private DeploymentResult commit(
       ServingState current,
@@ -961,6 +1116,7 @@ public final class DeploymentManager implements AutoCloseable {
             if (championReason != null) {
               registry.moveAlias(model, Aliases.CHAMPION, version, actor, championReason);
             }
+            saveSlotsIfChanged(current, next);
             store.insertDeploymentEvent(
                 event(eventId, model, version, previous, kind, actor, detail));
             Map<String, String> all = new LinkedHashMap<>();
@@ -1133,6 +1289,7 @@ public final class DeploymentManager implements AutoCloseable {
           () -> {
             registry.moveAlias(
                 model, Aliases.CHAMPION, version, actor, "deployed version " + version);
+            saveSlotsIfChanged(current, next);
             store.insertDeploymentEvent(
                 event(eventId, model, version, previous, KIND_SWITCH, actor, detail));
             Map<String, String> details = new LinkedHashMap<>();
@@ -1183,6 +1340,29 @@ public final class DeploymentManager implements AutoCloseable {
         millis(switchTime),
         eventId);
     return new DeploymentResult(model, version, previous, true, detail, switchTime);
+  }
+
+  /**
+   * Stores the canary and shadow of {@code next} when they differ from those of {@code current}.
+   * Called inside the transaction that records the change, so the stored slots always match the
+   * deployment events. A process that started no canary or shadow, such as a CLI command that
+   * deploys, never writes, so it cannot clear the slots that a server stored.
+   */
+  private void saveSlotsIfChanged(ServingState current, ServingState next) {
+    if (current == null
+        || (current.canary() == next.canary() && current.shadow() == next.shadow())) {
+      return;
+    }
+    Canary canary = next.canary();
+    Shadow shadow = next.shadow();
+    store.saveTrafficSlots(
+        current.active().model(),
+        canary == null
+            ? null
+            : new TrafficSettings.CanarySetting(canary.model().version(), canary.spec()),
+        shadow == null
+            ? null
+            : new TrafficSettings.ShadowSetting(shadow.model().version(), shadow.spec()));
   }
 
   /** Returns the shadow of a state unless it is the version that now takes all traffic. */

@@ -7,6 +7,7 @@ import dev.evergreen.api.data.Snapshot;
 import dev.evergreen.api.lineage.LineageEdge;
 import dev.evergreen.api.model.AliasMove;
 import dev.evergreen.api.model.ModelVersion;
+import dev.evergreen.api.pipeline.BatchingSpec;
 import dev.evergreen.api.run.Run;
 import dev.evergreen.api.run.RunStatus;
 import dev.evergreen.api.security.Token;
@@ -180,6 +181,22 @@ public interface MetadataStore extends AutoCloseable {
 
   /** Returns deployment events of a model, oldest first. */
   List<DeploymentEvent> listDeploymentEvents(String model);
+
+  /**
+   * Replaces the stored canary and shadow of a model and keeps its batching settings. Null clears a
+   * slot.
+   */
+  void saveTrafficSlots(
+      String model, TrafficSettings.CanarySetting canary, TrafficSettings.ShadowSetting shadow);
+
+  /**
+   * Replaces the stored batching settings of a model and keeps its canary and shadow. Null means
+   * batching is off.
+   */
+  void saveBatching(String model, BatchingSpec batching);
+
+  /** Returns the traffic settings of every model that has at least one stored, sorted by model. */
+  List<TrafficSettings> listTrafficSettings();
 
   // Audit
 

@@ -7,6 +7,7 @@ import dev.evergreen.api.data.Snapshot;
 import dev.evergreen.api.lineage.LineageEdge;
 import dev.evergreen.api.model.AliasMove;
 import dev.evergreen.api.model.ModelVersion;
+import dev.evergreen.api.pipeline.BatchingSpec;
 import dev.evergreen.api.run.Run;
 import dev.evergreen.api.run.RunStatus;
 import dev.evergreen.api.security.Token;
@@ -14,6 +15,7 @@ import dev.evergreen.api.validation.ValidationReport;
 import dev.evergreen.core.store.DeploymentEvent;
 import dev.evergreen.core.store.MetadataStore;
 import dev.evergreen.core.store.PipelineState;
+import dev.evergreen.core.store.TrafficSettings;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -46,6 +48,7 @@ public final class InMemoryMetadataStore implements MetadataStore {
     final Map<String, Map<String, Integer>> aliases = new HashMap<>();
     final Map<String, List<AliasMove>> aliasMoves = new HashMap<>();
     final Map<String, List<DeploymentEvent>> deploymentEvents = new HashMap<>();
+    final Map<String, TrafficSettings> trafficSettings = new TreeMap<>();
     final List<AuditEntry> audit = new ArrayList<>();
     final List<LineageEdge> edges = new ArrayList<>();
     final Map<String, Token> tokens = new LinkedHashMap<>();
@@ -60,6 +63,7 @@ public final class InMemoryMetadataStore implements MetadataStore {
       aliases.forEach((k, v) -> copy.aliases.put(k, new HashMap<>(v)));
       aliasMoves.forEach((k, v) -> copy.aliasMoves.put(k, new ArrayList<>(v)));
       deploymentEvents.forEach((k, v) -> copy.deploymentEvents.put(k, new ArrayList<>(v)));
+      copy.trafficSettings.putAll(trafficSettings);
       copy.audit.addAll(audit);
       copy.edges.addAll(edges);
       copy.tokens.putAll(tokens);
@@ -264,6 +268,45 @@ public final class InMemoryMetadataStore implements MetadataStore {
   @Override
   public List<DeploymentEvent> listDeploymentEvents(String model) {
     return locked(() -> List.copyOf(state.deploymentEvents.getOrDefault(model, List.of())));
+  }
+
+  @Override
+  public void saveTrafficSlots(
+      String model, TrafficSettings.CanarySetting canary, TrafficSettings.ShadowSetting shadow) {
+    write(
+        () -> {
+          TrafficSettings stored = state.trafficSettings.get(model);
+          putTrafficSettings(
+              new TrafficSettings(
+                  model, canary, shadow, stored == null ? null : stored.batching()));
+          return null;
+        });
+  }
+
+  @Override
+  public void saveBatching(String model, BatchingSpec batching) {
+    write(
+        () -> {
+          TrafficSettings stored = state.trafficSettings.get(model);
+          putTrafficSettings(
+              stored == null
+                  ? new TrafficSettings(model, null, null, batching)
+                  : new TrafficSettings(model, stored.canary(), stored.shadow(), batching));
+          return null;
+        });
+  }
+
+  private void putTrafficSettings(TrafficSettings settings) {
+    if (settings.canary() == null && settings.shadow() == null && settings.batching() == null) {
+      state.trafficSettings.remove(settings.model());
+    } else {
+      state.trafficSettings.put(settings.model(), settings);
+    }
+  }
+
+  @Override
+  public List<TrafficSettings> listTrafficSettings() {
+    return locked(() -> List.copyOf(state.trafficSettings.values()));
   }
 
   @Override

@@ -16,7 +16,10 @@ import dev.evergreen.api.data.Snapshot;
 import dev.evergreen.api.lineage.LineageEdge;
 import dev.evergreen.api.model.AliasMove;
 import dev.evergreen.api.model.ModelVersion;
+import dev.evergreen.api.pipeline.BatchingSpec;
+import dev.evergreen.api.pipeline.CanarySpec;
 import dev.evergreen.api.pipeline.RuleSpec;
+import dev.evergreen.api.pipeline.ShadowSpec;
 import dev.evergreen.api.run.Provenance;
 import dev.evergreen.api.run.Run;
 import dev.evergreen.api.run.RunOutcome;
@@ -31,6 +34,7 @@ import dev.evergreen.core.registry.VersionMetadata;
 import dev.evergreen.core.store.DeploymentEvent;
 import dev.evergreen.core.store.MetadataStore;
 import dev.evergreen.core.store.PipelineState;
+import dev.evergreen.core.store.TrafficSettings;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -756,6 +760,7 @@ public final class SqliteMetadataStore implements MetadataStore {
                   "aliases",
                   "alias_moves",
                   "deployment_events",
+                  "traffic_settings",
                   "registered_model_tags",
                   "model_version_tags")) {
             Sql.update(
@@ -827,7 +832,8 @@ public final class SqliteMetadataStore implements MetadataStore {
                 setInstant(statement, 2, at);
                 statement.setString(3, name);
               });
-          for (String table : List.of("registered_model_tags", "model_version_tags")) {
+          for (String table :
+              List.of("registered_model_tags", "model_version_tags", "traffic_settings")) {
             Sql.update(
                 connection,
                 "DELETE FROM " + table + " WHERE model = ?",
@@ -1046,6 +1052,95 @@ public final class SqliteMetadataStore implements MetadataStore {
                         row.getString("actor"),
                         row.getString("detail"),
                         getInstant(row, "at"))));
+  }
+
+  @Override
+  public void saveTrafficSlots(
+      String model, TrafficSettings.CanarySetting canary, TrafficSettings.ShadowSetting shadow) {
+    database.write(
+        "save canary and shadow of model " + model,
+        connection -> {
+          Sql.update(
+              connection,
+              "INSERT INTO traffic_settings (model, canary_version, canary_json, shadow_version,"
+                  + " shadow_json) VALUES (?, ?, ?, ?, ?) ON CONFLICT (model) DO UPDATE SET"
+                  + " canary_version = excluded.canary_version, canary_json ="
+                  + " excluded.canary_json, shadow_version = excluded.shadow_version,"
+                  + " shadow_json = excluded.shadow_json",
+              statement -> {
+                statement.setString(1, model);
+                setInteger(statement, 2, canary == null ? null : canary.version());
+                statement.setString(3, canary == null ? null : Json.write(canary.spec()));
+                setInteger(statement, 4, shadow == null ? null : shadow.version());
+                statement.setString(5, shadow == null ? null : Json.write(shadow.spec()));
+              });
+          deleteEmptyTrafficSettings(connection, model);
+          return null;
+        });
+  }
+
+  @Override
+  public void saveBatching(String model, BatchingSpec batching) {
+    database.write(
+        "save batching of model " + model,
+        connection -> {
+          Sql.update(
+              connection,
+              "INSERT INTO traffic_settings (model, batching_json) VALUES (?, ?)"
+                  + " ON CONFLICT (model) DO UPDATE SET batching_json = excluded.batching_json",
+              statement -> {
+                statement.setString(1, model);
+                statement.setString(2, Json.write(batching));
+              });
+          deleteEmptyTrafficSettings(connection, model);
+          return null;
+        });
+  }
+
+  private static void deleteEmptyTrafficSettings(Connection connection, String model)
+      throws SQLException {
+    Sql.update(
+        connection,
+        "DELETE FROM traffic_settings WHERE model = ? AND canary_version IS NULL"
+            + " AND shadow_version IS NULL AND batching_json IS NULL",
+        statement -> statement.setString(1, model));
+  }
+
+  @Override
+  public List<TrafficSettings> listTrafficSettings() {
+    return database.read(
+        "list traffic settings",
+        connection ->
+            Sql.list(
+                connection,
+                "SELECT * FROM traffic_settings ORDER BY model",
+                statement -> {},
+                SqliteMetadataStore::trafficSettings));
+  }
+
+  private static TrafficSettings trafficSettings(ResultSet row) throws SQLException {
+    Integer canaryVersion = getInteger(row, "canary_version");
+    Integer shadowVersion = getInteger(row, "shadow_version");
+    return new TrafficSettings(
+        row.getString("model"),
+        canaryVersion == null
+            ? null
+            : new TrafficSettings.CanarySetting(
+                canaryVersion,
+                Json.read(
+                    row.getString("canary_json"),
+                    CanarySpec.class,
+                    "traffic_settings.canary_json")),
+        shadowVersion == null
+            ? null
+            : new TrafficSettings.ShadowSetting(
+                shadowVersion,
+                Json.read(
+                    row.getString("shadow_json"),
+                    ShadowSpec.class,
+                    "traffic_settings.shadow_json")),
+        Json.read(
+            row.getString("batching_json"), BatchingSpec.class, "traffic_settings.batching_json"));
   }
 
   // Audit

@@ -1,0 +1,343 @@
+package dev.evergreen.core.deployment;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.evergreen.api.ErrorKind;
+import dev.evergreen.api.EvergreenException;
+import dev.evergreen.api.audit.AuditEntry;
+import dev.evergreen.api.model.ModelVersion;
+import dev.evergreen.api.pipeline.CanarySpec;
+import dev.evergreen.api.pipeline.RollbackSpec;
+import dev.evergreen.api.pipeline.ShadowSpec;
+import dev.evergreen.core.audit.AuditActions;
+import dev.evergreen.core.audit.AuditLog;
+import dev.evergreen.core.inference.InferenceRouter;
+import dev.evergreen.core.lineage.LineageService;
+import dev.evergreen.core.registry.ModelRegistry;
+import dev.evergreen.core.serving.ServableModel;
+import dev.evergreen.core.store.DeploymentEvent;
+import dev.evergreen.core.store.TrafficSettings;
+import dev.evergreen.core.testing.InMemoryMetadataStore;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The canary and shadow that {@link DeploymentManager} stores with each change, and their restore
+ * by a second manager over the same store, as after a server restart.
+ */
+class StoredTrafficTest {
+  private static final String MODEL = "delays";
+  private static final String RESTORER = "reconciler";
+
+  private static final CanarySpec CANARY =
+      new CanarySpec(25.0, "X-Caller", null, new RollbackSpec(0.1, 40.0, 30, 5));
+  private static final ShadowSpec SHADOW = new ShadowSpec(50.0, 1e-3);
+
+  private final Clock clock = Clock.systemUTC();
+  private InMemoryMetadataStore store;
+  private AuditLog audit;
+  private LineageService lineage;
+  private ModelRegistry registry;
+  private DeploymentManager manager;
+
+  /** Versions whose load fails. */
+  private final Set<Integer> broken = ConcurrentHashMap.newKeySet();
+
+  /** Versions whose requests fail after they passed their check. */
+  private final Set<Integer> failing = ConcurrentHashMap.newKeySet();
+
+  @BeforeEach
+  void createServices() {
+    store = new InMemoryMetadataStore();
+    audit = new AuditLog(store, clock);
+    lineage = new LineageService(store, clock);
+    registry = new ModelRegistry(store, audit, lineage, clock);
+    for (int i = 0; i < 3; i++) {
+      registry.register(
+          new ModelVersion(
+              MODEL,
+              0,
+              "sha256/" + "a".repeat(64),
+              "b".repeat(64),
+              null,
+              null,
+              Map.of(),
+              null,
+              Instant.now()),
+          "trainer");
+    }
+    manager = newManager();
+    manager.deploy(MODEL, 1, "alice");
+  }
+
+  @AfterEach
+  void close() {
+    manager.close();
+    store.close();
+  }
+
+  private DeploymentManager newManager() {
+    return new DeploymentManager(
+        store, registry, this::load, audit, lineage, new SimpleMeterRegistry(), clock, 1e-6);
+  }
+
+  private ServableModel load(ModelVersion version) {
+    if (broken.contains(version.version())) {
+      throw new EvergreenException(ErrorKind.INTERNAL, "artifact is unreadable");
+    }
+    return new ScriptedModel(
+        version.model(), version.version(), failing.contains(version.version()), 0, null);
+  }
+
+  /**
+   * Replaces the manager with a new one over the same store, deploys the champion as the reconciler
+   * does at start, and restores the stored traffic.
+   */
+  private void restart() {
+    manager.close();
+    manager = newManager();
+    manager.reconcile(RESTORER);
+    manager.restoreTraffic(RESTORER);
+  }
+
+  private TrafficSettings stored() {
+    List<TrafficSettings> all = store.listTrafficSettings();
+    assertThat(all).hasSizeLessThanOrEqualTo(1);
+    return all.isEmpty() ? null : all.get(0);
+  }
+
+  private ServingState state() {
+    return manager.serving(MODEL).orElseThrow();
+  }
+
+  private List<DeploymentEvent> events(String kind) {
+    return store.listDeploymentEvents(MODEL).stream().filter(e -> e.kind().equals(kind)).toList();
+  }
+
+  private List<AuditEntry> audit(String action) {
+    return store.listAuditEntries(0, 1_000).stream()
+        .filter(e -> e.action().equals(action))
+        .toList();
+  }
+
+  /** Returns the version that scores each of 400 keys under the current manager. */
+  private int[] versionsByKey() {
+    try (InferenceRouter router = new InferenceRouter(manager, new SimpleMeterRegistry())) {
+      int[] versions = new int[400];
+      for (int caller = 0; caller < versions.length; caller++) {
+        String key = "caller-" + caller;
+        InferenceRouter.Route route = router.route(state(), null, key);
+        versions[caller] = route.model().version();
+      }
+      return versions;
+    }
+  }
+
+  @Test
+  void startCanaryStoresVersionAndSpec() {
+    manager.startCanary(MODEL, 2, CANARY, "alice");
+
+    TrafficSettings settings = stored();
+    assertThat(settings.model()).isEqualTo(MODEL);
+    assertThat(settings.canary()).isEqualTo(new TrafficSettings.CanarySetting(2, CANARY));
+    assertThat(settings.shadow()).isNull();
+    assertThat(settings.batching()).isNull();
+  }
+
+  @Test
+  void restartRestoresCanaryWithSameRouting() {
+    manager.startCanary(MODEL, 2, CANARY, "alice");
+    int[] before = versionsByKey();
+
+    restart();
+
+    Canary canary = state().canary();
+    assertThat(canary).isNotNull();
+    assertThat(canary.model().version()).isEqualTo(2);
+    assertThat(canary.spec()).isEqualTo(CANARY);
+    assertThat(canary.window().summary().requests()).isZero();
+    assertThat(state().active().version()).isEqualTo(1);
+    assertThat(versionsByKey()).isEqualTo(before);
+    assertThat(stored().canary()).isEqualTo(new TrafficSettings.CanarySetting(2, CANARY));
+    AuditEntry restored = audit(AuditActions.CANARY_STARTED).getLast();
+    assertThat(restored.actor()).isEqualTo(RESTORER);
+    assertThat(restored.details()).containsEntry("restored", "true");
+    assertThat(events(DeploymentManager.KIND_CANARY).getLast().detail())
+        .startsWith("restored after restart: version 2 takes 25.00% of requests");
+  }
+
+  @Test
+  void restartRestoresShadowWithSpec() {
+    manager.startShadow(MODEL, 3, SHADOW, "alice");
+
+    restart();
+
+    Shadow shadow = state().shadow();
+    assertThat(shadow).isNotNull();
+    assertThat(shadow.model().version()).isEqualTo(3);
+    assertThat(shadow.spec()).isEqualTo(SHADOW);
+    assertThat(audit(AuditActions.SHADOW_STARTED).getLast().actor()).isEqualTo(RESTORER);
+  }
+
+  @Test
+  void restartRestoresCanaryAndShadowTogether() {
+    manager.startCanary(MODEL, 2, CANARY, "alice");
+    manager.startShadow(MODEL, 3, SHADOW, "alice");
+
+    restart();
+
+    assertThat(state().canary().model().version()).isEqualTo(2);
+    assertThat(state().shadow().model().version()).isEqualTo(3);
+    assertThat(stored().canary().version()).isEqualTo(2);
+    assertThat(stored().shadow().version()).isEqualTo(3);
+  }
+
+  @Test
+  void secondRestoreChangesNothing() {
+    manager.startCanary(MODEL, 2, CANARY, "alice");
+    restart();
+    int events = store.listDeploymentEvents(MODEL).size();
+
+    manager.restoreTraffic(RESTORER);
+
+    assertThat(store.listDeploymentEvents(MODEL)).hasSize(events);
+    assertThat(state().canary().model().version()).isEqualTo(2);
+  }
+
+  @Test
+  void promoteClearsStoredCanary() {
+    manager.startCanary(MODEL, 2, CANARY, "alice");
+
+    manager.promoteCanary(MODEL, "alice");
+
+    assertThat(stored()).isNull();
+    restart();
+    assertThat(state().active().version()).isEqualTo(2);
+    assertThat(state().canary()).isNull();
+  }
+
+  @Test
+  void abortClearsStoredCanary() {
+    manager.startCanary(MODEL, 2, CANARY, "alice");
+
+    manager.abortCanary(MODEL, "alice", "enough");
+
+    assertThat(stored()).isNull();
+    restart();
+    assertThat(state().canary()).isNull();
+  }
+
+  @Test
+  void automaticRollbackClearsStoredCanary() {
+    failing.add(2);
+    manager.startCanary(
+        MODEL, 2, new CanarySpec(50.0, null, null, new RollbackSpec(0.1, null, 60, 20)), "alice");
+    try (InferenceRouter router = new InferenceRouter(manager, new SimpleMeterRegistry())) {
+      for (int caller = 0; caller < 100; caller++) {
+        InferenceRouter.Route route = router.route(state(), null, "caller-" + caller);
+        CompletableFuture<double[]> result =
+            router.score(route, ScriptedModel.row(1.0), "caller-" + caller, System.nanoTime());
+        assertThat(result).isNotNull();
+      }
+    }
+
+    assertThat(manager.checkCanaries()).containsExactly(MODEL);
+
+    assertThat(stored()).isNull();
+  }
+
+  @Test
+  void abortKeepsStoredShadow() {
+    manager.startShadow(MODEL, 3, SHADOW, "alice");
+    manager.startCanary(MODEL, 2, CANARY, "alice");
+
+    manager.abortCanary(MODEL, "alice", null);
+
+    assertThat(stored().canary()).isNull();
+    assertThat(stored().shadow()).isEqualTo(new TrafficSettings.ShadowSetting(3, SHADOW));
+  }
+
+  @Test
+  void stopShadowClearsStoredShadow() {
+    manager.startShadow(MODEL, 3, SHADOW, "alice");
+
+    manager.stopShadow(MODEL, "alice");
+
+    assertThat(stored()).isNull();
+  }
+
+  @Test
+  void deployingShadowVersionClearsStoredShadow() {
+    manager.startShadow(MODEL, 3, SHADOW, "alice");
+
+    manager.deploy(MODEL, 3, "alice");
+
+    assertThat(state().shadow()).isNull();
+    assertThat(stored()).isNull();
+  }
+
+  @Test
+  void brokenCanaryIsNotRestoredAndCleared() {
+    manager.startCanary(MODEL, 2, CANARY, "alice");
+    manager.startShadow(MODEL, 3, SHADOW, "alice");
+    broken.add(2);
+
+    restart();
+
+    assertThat(state().active().version()).isEqualTo(1);
+    assertThat(state().canary()).isNull();
+    assertThat(state().shadow().model().version()).isEqualTo(3);
+    assertThat(stored().canary()).isNull();
+    assertThat(stored().shadow()).isEqualTo(new TrafficSettings.ShadowSetting(3, SHADOW));
+    DeploymentEvent event = events(DeploymentManager.KIND_CANARY_NOT_RESTORED).getLast();
+    assertThat(event.version()).isEqualTo(2);
+    assertThat(event.previousVersion()).isEqualTo(1);
+    assertThat(event.actor()).isEqualTo(RESTORER);
+    assertThat(event.detail())
+        .contains("stored canary version 2 was not restored")
+        .contains("artifact is unreadable");
+    AuditEntry entry = audit(AuditActions.CANARY_NOT_RESTORED).getLast();
+    assertThat(entry.actor()).isEqualTo(RESTORER);
+    assertThat(entry.details().get("reason")).contains("artifact is unreadable");
+    assertThat(events(DeploymentManager.KIND_FAILED)).hasSize(1);
+  }
+
+  @Test
+  void brokenShadowIsNotRestoredAndKeepsCanary() {
+    manager.startCanary(MODEL, 2, CANARY, "alice");
+    manager.startShadow(MODEL, 3, SHADOW, "alice");
+    broken.add(3);
+
+    restart();
+
+    assertThat(state().canary().model().version()).isEqualTo(2);
+    assertThat(state().shadow()).isNull();
+    assertThat(stored().canary()).isEqualTo(new TrafficSettings.CanarySetting(2, CANARY));
+    assertThat(stored().shadow()).isNull();
+    assertThat(events(DeploymentManager.KIND_SHADOW_NOT_RESTORED).getLast().detail())
+        .contains("artifact is unreadable");
+    assertThat(audit(AuditActions.SHADOW_NOT_RESTORED)).hasSize(1);
+  }
+
+  @Test
+  void canaryIsNotRestoredWithoutServingVersion() {
+    manager.startCanary(MODEL, 2, CANARY, "alice");
+    broken.add(1);
+
+    restart();
+
+    assertThat(manager.serving(MODEL)).isEmpty();
+    assertThat(stored()).isNull();
+    assertThat(events(DeploymentManager.KIND_CANARY_NOT_RESTORED).getLast().detail())
+        .contains("has no version serving");
+  }
+}
