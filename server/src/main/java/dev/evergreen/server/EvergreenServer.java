@@ -342,7 +342,7 @@ public final class EvergreenServer implements AutoCloseable {
 
     router.route().failureHandler(HttpErrors::handleFailure);
     router.errorHandler(404, ctx -> HttpErrors.send(ctx, 404, HttpErrors.statusMessage(ctx, 404)));
-    router.errorHandler(405, ctx -> HttpErrors.send(ctx, 405, HttpErrors.statusMessage(ctx, 405)));
+    router.errorHandler(405, AllowedMethods.methodNotAllowed(router));
     router.errorHandler(413, ctx -> HttpErrors.send(ctx, 413, HttpErrors.statusMessage(ctx, 413)));
     router.errorHandler(500, HttpErrors::handleFailure);
     return router;

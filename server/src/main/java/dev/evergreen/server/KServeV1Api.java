@@ -18,7 +18,10 @@ import java.util.Map;
  *
  * <p>A predict body is {@code {"instances": [row, ...]}}, each row an object keyed by input name or
  * an array of values in signature order, or {@code {"inputs": ...}} with the same rows or with
- * columns, {@code {"input name": [value per row]}}. The response is {@code {"predictions": [...]}}.
+ * columns, {@code {"input name": [value per row]}}. An input of shape {@code [-1, d1, ...]} takes a
+ * nested array of shape {@code [d1, ...]} as its value in each row, and for a model with one input
+ * each instance may be that value itself, such as {@code {"instances": [[5.1, 3.5, 1.4, 0.2]]}} for
+ * an input of shape {@code [-1, 4]}. The response is {@code {"predictions": [...]}}.
  */
 final class KServeV1Api {
   // The model name ends at the first ':', where ':predict' starts. The MLflow API rejects model
@@ -36,10 +39,12 @@ final class KServeV1Api {
     KServeV1Api api = new KServeV1Api(inference);
     router
         .postWithRegex(PREDICT_PATH)
+        .putMetadata(AllowedMethods.PATH_REGEX, PREDICT_PATH)
         .handler(authenticator.require(Role.VIEWER, "POST /v1/models/{name}:predict"))
         .handler(api::predict);
     router
         .getWithRegex(MODEL_PATH)
+        .putMetadata(AllowedMethods.PATH_REGEX, MODEL_PATH)
         .handler(authenticator.require(Role.VIEWER, "GET /v1/models/{name}"))
         .handler(api::modelReady);
   }
@@ -80,12 +85,12 @@ final class KServeV1Api {
               + (instances == null ? "neither" : "both"));
     }
     if (instances != null) {
-      return TabularDecoder.fromRows(instances, "instances", model);
+      return TabularDecoder.fromRows(instances, "instances", model, true);
     }
     if (inputs.isObject()) {
       return TabularDecoder.fromColumns(inputs, "inputs", model);
     }
-    return TabularDecoder.fromRows(inputs, "inputs", model);
+    return TabularDecoder.fromRows(inputs, "inputs", model, true);
   }
 
   /** Responds {@code {"name", "ready": true}} when a version serves, else fails with 404 or 503. */

@@ -27,6 +27,12 @@ import java.util.Map;
  * has exactly one of {@code dataframe_split}, {@code dataframe_records}, {@code instances} and
  * {@code inputs}, and may have {@code params}; a {@code text/csv} body has a header row. The
  * response is {@code {"predictions": [...]}} and errors have the body {@code {"error": "..."}}.
+ *
+ * <p>{@code instances} and {@code inputs} also take MLflow's tensor input format: for a model with
+ * one input, a nested array whose first dimension is the row, such as {@code {"inputs": [[5.1, 3.5,
+ * 1.4, 0.2], ...]}} for an input of shape {@code [-1, 4]}, and for several inputs rows or columns
+ * keyed by input name with a nested array per row. The pandas formats and CSV carry one value per
+ * column, so they reject a model with a multi-dimensional input.
  */
 final class MlflowScoringApi {
   private static final List<String> JSON_FIELDS =
@@ -191,11 +197,11 @@ final class MlflowScoringApi {
     }
     return switch (format) {
       case "dataframe_split" -> TabularDecoder.fromSplit(data, format, model);
-      case "dataframe_records" -> TabularDecoder.fromRows(data, format, model);
+      case "dataframe_records" -> TabularDecoder.fromRows(data, format, model, false);
       default ->
           data.isObject()
               ? TabularDecoder.fromColumns(data, format, model)
-              : TabularDecoder.fromRows(data, format, model);
+              : TabularDecoder.fromRows(data, format, model, true);
     };
   }
 

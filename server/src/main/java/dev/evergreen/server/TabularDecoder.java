@@ -21,25 +21,37 @@ import java.util.Map;
  * BYTES} input takes strings and null. Null, a key missing from one row and an empty CSV field are
  * missing values. Every input must appear in at least one row or column, and an unknown input name
  * is rejected, as in V2 inference.
+ *
+ * <p>An input of shape {@code [-1, d1, ...]} other than {@code [-1, 1]} takes one nested array per
+ * row, read by {@link NestedTensor}, but only from the formats that allow tensors: the rows and
+ * columns of KServe V1 and of MLflow's {@code instances} and {@code inputs}. The pandas formats and
+ * CSV carry one value per column, so they reject such a model. When the model has one input, a row
+ * that is not an object is that input's value, as in TensorFlow Serving's row format. Every request
+ * is bound with {@link TensorBinding}, which checks the shapes as for V2 inference.
  */
 final class TabularDecoder {
   private TabularDecoder() {}
 
   /**
-   * Reads rows, each an object keyed by input name or an array of values in signature order.
+   * Reads rows, each an object keyed by input name or an array of values in signature order. With
+   * {@code tensors}, a model with one input may also take each row as that input's value.
    *
    * @param field the request field that contains the rows, for error messages
+   * @param tensors whether the format allows a nested array per row for a multi-dimensional input
    */
-  static InputBatch fromRows(JsonNode rows, String field, ServableModel model) {
+  static InputBatch fromRows(JsonNode rows, String field, ServableModel model, boolean tensors) {
     if (!rows.isArray()) {
       throw EvergreenException.invalid(
           "'" + field + "' must be an array of rows, got " + describe(rows));
     }
-    Columns columns = new Columns(model, rows.size());
+    Columns columns = new Columns(model, rows.size(), tensors ? null : "'" + field + "'");
+    boolean singleInput = tensors && columns.specs.size() == 1;
     for (int row = 0; row < rows.size(); row++) {
       JsonNode values = rows.get(row);
       String where = field + "[" + row + "]";
-      if (values.isObject()) {
+      if (singleInput && !values.isObject() && (!values.isArray() || columns.isTensor(0))) {
+        columns.set(0, row, values, where);
+      } else if (values.isObject()) {
         Iterator<Map.Entry<String, JsonNode>> fields = values.fields();
         while (fields.hasNext()) {
           Map.Entry<String, JsonNode> entry = fields.next();
@@ -65,7 +77,10 @@ final class TabularDecoder {
     return columns.toBatch();
   }
 
-  /** Reads {@code {"input name": [value per row], ...}}. */
+  /**
+   * Reads {@code {"input name": [value per row], ...}}, where a multi-dimensional input has a
+   * nested array per row.
+   */
   static InputBatch fromColumns(JsonNode object, String field, ServableModel model) {
     if (!object.isObject()) {
       throw EvergreenException.invalid(
@@ -104,7 +119,7 @@ final class TabularDecoder {
       }
       entries.add(entry);
     }
-    Columns columns = new Columns(model, Math.max(rows, 0));
+    Columns columns = new Columns(model, Math.max(rows, 0), null);
     for (Map.Entry<String, JsonNode> entry : entries) {
       String where = field + "." + entry.getKey();
       int input = columns.indexOf(entry.getKey(), field);
@@ -131,7 +146,7 @@ final class TabularDecoder {
           "'" + field + ".data' must be an array of rows, got " + describe(data));
     }
     JsonNode names = split.get("columns");
-    Columns columns = new Columns(model, data.size());
+    Columns columns = new Columns(model, data.size(), "'" + field + "'");
     int[] inputs;
     if (names == null || names.isNull()) {
       inputs = new int[columns.specs.size()];
@@ -189,7 +204,7 @@ final class TabularDecoder {
               + ", then one row per prediction");
     }
     CsvRecord header = records.get(0);
-    Columns columns = new Columns(model, records.size() - 1);
+    Columns columns = new Columns(model, records.size() - 1, "CSV");
     int[] inputs = new int[header.fields().size()];
     for (int i = 0; i < inputs.length; i++) {
       String name = header.fields().get(i).strip();
@@ -236,7 +251,10 @@ final class TabularDecoder {
     };
   }
 
-  /** Column arrays under construction, one per signature input. */
+  /**
+   * Column arrays under construction, one per signature input. A multi-dimensional input keeps the
+   * JSON value of each row until {@link #toBatch} reads them into a {@link NestedTensor}.
+   */
   private static final class Columns {
     final ServableModel model;
     final List<TensorSpec> specs;
@@ -244,25 +262,55 @@ final class TabularDecoder {
     final Map<String, Integer> indexByName = new HashMap<>();
     final double[][] numbers;
     final String[][] texts;
+    final JsonNode[][] nested;
+    final String[][] nestedLocations;
     final boolean[] seen;
 
-    Columns(ServableModel model, int rows) {
+    /**
+     * @param scalarFormat the name of the request format for error messages when the format carries
+     *     one value per input and row, or null when it allows nested arrays
+     * @throws EvergreenException INVALID_INPUT when a scalar format meets a multi-dimensional input
+     */
+    Columns(ServableModel model, int rows, String scalarFormat) {
       this.model = model;
       this.specs = model.signature().inputs();
       this.rows = rows;
       numbers = new double[specs.size()][];
       texts = new String[specs.size()][];
+      nested = new JsonNode[specs.size()][];
+      nestedLocations = new String[specs.size()][];
       seen = new boolean[specs.size()];
       for (int i = 0; i < specs.size(); i++) {
         TensorSpec spec = specs.get(i);
         indexByName.put(spec.name(), i);
-        if (isText(spec)) {
+        if (!TensorBinding.isOneValuePerRow(spec.shape())) {
+          if (scalarFormat != null) {
+            throw EvergreenException.invalid(
+                "input '"
+                    + spec.name()
+                    + "' has shape "
+                    + spec.shape()
+                    + ", but "
+                    + scalarFormat
+                    + " carries one value per input and row; send this model's rows as nested"
+                    + " arrays in 'instances' or 'inputs', such as {\"inputs\": {\""
+                    + spec.name()
+                    + "\": [row, ...]}}");
+          }
+          nested[i] = new JsonNode[rows];
+          nestedLocations[i] = new String[rows];
+        } else if (isText(spec)) {
           texts[i] = new String[rows];
         } else {
           numbers[i] = new double[rows];
           java.util.Arrays.fill(numbers[i], Double.NaN);
         }
       }
+    }
+
+    /** Returns whether the input takes a nested array per row. */
+    boolean isTensor(int input) {
+      return nested[input] != null;
     }
 
     private static boolean isText(TensorSpec spec) {
@@ -304,6 +352,15 @@ final class TabularDecoder {
     void set(int input, int row, JsonNode value, String where) {
       seen[input] = true;
       TensorSpec spec = specs.get(input);
+      if (isTensor(input)) {
+        nested[input][row] = value;
+        nestedLocations[input][row] = where;
+        return;
+      }
+      if (value != null && value.isArray() && value.size() == 1 && spec.shape().size() > 1) {
+        // An input of shape [-1, 1] takes [value] per row, as a V2 tensor of shape [rows, 1] does.
+        value = value.get(0);
+      }
       if (value == null || value.isNull()) {
         return;
       }
@@ -357,9 +414,12 @@ final class TabularDecoder {
       }
     }
 
+    /**
+     * Checks that every input is present and binds the columns with {@link TensorBinding}, which
+     * checks each multi-dimensional input's shape against the signature.
+     */
     InputBatch toBatch() {
-      Map<String, double[]> numeric = new HashMap<>();
-      Map<String, String[]> text = new HashMap<>();
+      List<TensorBinding.Tensor> tensors = new ArrayList<>();
       for (int i = 0; i < specs.size(); i++) {
         TensorSpec spec = specs.get(i);
         if (!seen[i] && rows > 0) {
@@ -376,13 +436,59 @@ final class TabularDecoder {
                   + InferenceRequestDecoder.inputNames(model.signature())
                   + ", and null values mark missing values");
         }
-        if (isText(spec)) {
-          text.put(spec.name(), texts[i]);
+        if (isTensor(i)) {
+          checkEveryRow(i);
+          tensors.add(new NestedTensor(i, spec, nested[i], nestedLocations[i]));
         } else {
-          numeric.put(spec.name(), numbers[i]);
+          tensors.add(new ColumnTensor(i, spec, numbers[i], texts[i]));
         }
       }
-      return new InputBatch(rows, numeric, text);
+      return TensorBinding.bind(tensors, model);
+    }
+
+    /** Rejects a row without a value for a multi-dimensional input, which has no missing form. */
+    private void checkEveryRow(int input) {
+      TensorSpec spec = specs.get(input);
+      for (int row = 0; row < rows; row++) {
+        JsonNode value = nested[input][row];
+        if (value == null || value.isNull()) {
+          throw EvergreenException.invalid(
+              "row "
+                  + row
+                  + " has no value for input '"
+                  + spec.name()
+                  + "' of shape "
+                  + spec.shape()
+                  + "; send a nested array in every row, with null for a missing element");
+        }
+      }
+    }
+  }
+
+  /** One column of values, one per row, as a tensor of shape {@code [rows]}. */
+  private record ColumnTensor(int index, TensorSpec spec, double[] numbers, String[] texts)
+      implements TensorBinding.Tensor {
+    @Override
+    public String name() {
+      return spec.name();
+    }
+
+    @Override
+    public String datatype() {
+      return spec.datatype();
+    }
+
+    @Override
+    public long[] shape() {
+      return new long[] {count()};
+    }
+
+    @Override
+    public void checkEncoding() {}
+
+    @Override
+    public int count() {
+      return numbers != null ? numbers.length : texts.length;
     }
   }
 

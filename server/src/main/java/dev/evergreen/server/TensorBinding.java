@@ -243,10 +243,10 @@ final class TensorBinding {
    * fits: {@code [rows]}, {@code [rows, 1]}, and a scalar {@code []} as one row.
    */
   static boolean shapeFits(long[] shape, List<Long> specShape) {
-    List<Long> trailing = specShape.isEmpty() ? List.of() : specShape.subList(1, specShape.size());
-    if (trailing.stream().allMatch(dimension -> dimension == 1)) {
+    if (isOneValuePerRow(specShape)) {
       return shape.length == 0 || shape[0] == 0 || elementCount(shape) == shape[0];
     }
+    List<Long> trailing = specShape.subList(1, specShape.size());
     if (shape.length != trailing.size() + 1) {
       return false;
     }
@@ -257,6 +257,15 @@ final class TensorBinding {
       }
     }
     return true;
+  }
+
+  /**
+   * Returns whether an input of this shape takes one value per row: {@code []}, {@code [-1]} or
+   * {@code [-1, 1, ...]}. Any other input takes a tensor of at least two dimensions per batch.
+   */
+  static boolean isOneValuePerRow(List<Long> specShape) {
+    return specShape.size() <= 1
+        || specShape.subList(1, specShape.size()).stream().allMatch(dimension -> dimension == 1);
   }
 
   private static String expectedShapeText(List<Long> specShape) {
