@@ -2,17 +2,24 @@
 # Compares Evergreen's model server with two Python reference servers that serve the same XGBoost
 # model file: Flask under gunicorn speaking MLflow's scoring format (POST /invocations), and
 # FastAPI under uvicorn speaking V2 REST (POST /v2/models/{name}/infer). For 1-row and 100-row
-# requests it measures the maximum throughput with wrk, then p50 and p99 latency at one fixed rate
-# common to all three servers with the open-loop generator InferLoad. Evergreen's gRPC service
-# (ModelInfer) is measured the same way with GrpcInferLoad, in closed loop and at the same rates.
-# Each server runs alone, pinned to SERVER_CPU; wrk and InferLoad run pinned to CLIENT_CPU.
+# requests it measures the maximum throughput with wrk, then p50 and p99 latency at fixed rates
+# with the open-loop generator InferLoad, which busy-polls its CPU so that its own wake-ups stay
+# out of the figures. Single-row latency is measured at several rates: RATE_FRACTION times the
+# lowest maximum of the three HTTP servers (a rate all of them sustain), and each of
+# V2_RATE_FRACTIONS times FastAPI's maximum, because the p99 target compares Evergreen with FastAPI
+# at the same rate. A server is not measured at a rate above 0.9 times its own maximum. 100-row
+# latency is measured at one rate. Evergreen's gRPC service (ModelInfer) is measured the same way
+# with GrpcInferLoad, in closed loop and at the same rates. Each server runs alone, pinned to
+# SERVER_CPU; wrk and InferLoad run pinned to CLIENT_CPU. Before the measured runs, each server is
+# warmed up by wrk and then for LOW_WARMUP_SECONDS at the lowest rate, so that the code paths of a
+# lightly loaded server are compiled before they are timed.
 # Usage: bench/run-serving.sh
 # Settings (environment): REPEATS (3), WRK_SECONDS (15), LOAD_SECONDS (20), WARMUP_SECONDS (5),
-# CONNECTIONS (16), SERVER_CPU (1), CLIENT_CPU (0), GUNICORN_THREADS (4), RATE_FRACTION (0.5),
-# SERVERS (the servers to measure, "evergreen mlflow v2 grpc"), RATE_1 and RATE_100 (fixed rates
-# in requests/s). A SERVERS list without the three HTTP servers needs RATE_1 and RATE_100. Unless set, each fixed rate is RATE_FRACTION
-# times the lowest median wrk throughput of the three servers for that body, rounded down to a
-# multiple of 50.
+# LOW_WARMUP_SECONDS (30), CONNECTIONS (16), SERVER_CPU (1), CLIENT_CPU (0), GUNICORN_THREADS (4),
+# RATE_FRACTION (0.5), V2_RATE_FRACTIONS ("0.25 0.5 0.75"), SERVERS (the servers to measure,
+# "evergreen mlflow v2 grpc"), RATES_1 (single-row rates in requests/s, space-separated) and
+# RATE_100 (the 100-row rate). A SERVERS list without the three HTTP servers needs RATES_1 and
+# RATE_100. Unless set, rates are rounded down to multiples of 50.
 # Output: bench/target/results/serving.txt (report), serving.tsv (one line per run), server logs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,12 +29,14 @@ REPEATS=${REPEATS:-3}
 WRK_SECONDS=${WRK_SECONDS:-15}
 LOAD_SECONDS=${LOAD_SECONDS:-20}
 WARMUP_SECONDS=${WARMUP_SECONDS:-5}
+LOW_WARMUP_SECONDS=${LOW_WARMUP_SECONDS:-30}
 CONNECTIONS=${CONNECTIONS:-16}
 SERVER_CPU=${SERVER_CPU:-1}
 CLIENT_CPU=${CLIENT_CPU:-0}
 GUNICORN_THREADS=${GUNICORN_THREADS:-4}
 RATE_FRACTION=${RATE_FRACTION:-0.5}
-RATE_1=${RATE_1:-}
+V2_RATE_FRACTIONS=${V2_RATE_FRACTIONS:-0.25 0.5 0.75}
+RATES_1=${RATES_1:-}
 RATE_100=${RATE_100:-}
 WORK=bench/target/serving
 HOME_DIR=$PWD/$WORK/home
@@ -274,28 +283,59 @@ grpc_throughput() {
   done
 }
 
-# latency NAME RATE_1 RATE_100: InferLoad at the fixed rates; appends one TSV line per run.
+# run_load NAME ROWS RATE WARMUP SECONDS LABEL: one open-loop run of the matching generator against
+# the running server; prints the generator's output.
+run_load() {
+  local name=$1 rows=$2 rate=$3 warmup=$4 seconds=$5 label=$6
+  if [[ $name == grpc ]]; then
+    grpc_load --body "$(body_of "$name" "$rows")" --rate "$rate" --seconds "$seconds" \
+      --warmup-seconds "$warmup" --server-pid "${WORKERS[$name]}" --label "$label"
+  else
+    taskset -c "$CLIENT_CPU" java -Xmx1g \
+      -cp "bench/target/classes:$(cat bench/target/classpath.txt)" \
+      dev.evergreen.bench.InferLoad --url "$(url_of "$name")" \
+      --body "$(body_of "$name" "$rows")" --rate "$rate" --seconds "$seconds" \
+      --warmup-seconds "$warmup" --connections "$CONNECTIONS" \
+      --server-pid "${WORKERS[$name]}" --label "$label"
+  fi
+}
+
+# median_max NAME ROWS: the median maximum throughput of a server from the wrk (or closed-loop
+# gRPC) runs, 0 when it was not measured.
+median_max() {
+  awk -F'\t' -v server="$1" -v rows="$2" '
+    $1 == "throughput" && $2 == server && $3 == rows { n++; v[n] = $6 }
+    END {
+      if (n == 0) { print 0; exit }
+      for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+      print (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+    }' "$TSV"
+}
+
+# latency NAME: InferLoad at each single-row rate the server sustains and at the 100-row rate;
+# appends one TSV line per run.
 latency() {
-  local name=$1 rows repeat rate out load_before result
+  local name=$1 rows repeat rate out load_before result lowest cases=() case limit
   start_server "$name"
   warm_up "$name"
-  for rows in 1 100; do
-    rate=$([[ $rows == 1 ]] && echo "$2" || echo "$3")
+  lowest=${RATES_1%% *}
+  echo "-- warm-up of $name at $lowest req/s for $LOW_WARMUP_SECONDS s"
+  run_load "$name" 1 "$lowest" "$LOW_WARMUP_SECONDS" 1 warm-up | grep '^RESULT' || true
+  for rate in $RATES_1; do cases+=("1:$rate"); done
+  cases+=("100:$RATE_100")
+  for case in "${cases[@]}"; do
+    rows=${case%%:*}
+    rate=${case#*:}
+    limit=$(awk -v m="$(median_max "$name" "$rows")" 'BEGIN { printf "%d", m * 0.9 }')
+    if ((limit > 0 && rate > limit)); then
+      echo "-- $name rows=$rows: $rate req/s is above 0.9 times its maximum throughput; not measured"
+      continue
+    fi
     for repeat in $(seq 1 "$REPEATS"); do
       load_before=$(load1)
       echo "-- fixed rate $name rows=$rows rate=$rate repeat=$repeat"
-      if [[ $name == grpc ]]; then
-        out=$(grpc_load --body "$(body_of "$name" "$rows")" --rate "$rate" \
-          --seconds "$LOAD_SECONDS" --warmup-seconds "$WARMUP_SECONDS" \
-          --server-pid "${WORKERS[$name]}" --label "$name-rows$rows-rate$rate-r$repeat")
-      else
-        out=$(taskset -c "$CLIENT_CPU" java -Xmx1g \
-          -cp "bench/target/classes:$(cat bench/target/classpath.txt)" \
-          dev.evergreen.bench.InferLoad --url "$(url_of "$name")" \
-          --body "$(body_of "$name" "$rows")" --rate "$rate" --seconds "$LOAD_SECONDS" \
-          --warmup-seconds "$WARMUP_SECONDS" --connections "$CONNECTIONS" \
-          --server-pid "${WORKERS[$name]}" --label "$name-rows$rows-rate$rate-r$repeat")
-      fi
+      out=$(run_load "$name" "$rows" "$rate" "$WARMUP_SECONDS" "$LOAD_SECONDS" \
+        "$name-rows$rows-rate$rate-r$repeat")
       echo "$out"
       echo "load average $load_before before, $(load1) after"
       result=$(grep '^RESULT ' <<<"$out" || true)
@@ -317,23 +357,34 @@ latency() {
   stop_server "$name"
 }
 
-# common_rate ROWS: RATE_FRACTION times the lowest median wrk throughput of the HTTP servers, down
-# to a multiple of 50.
+# fraction_of FRACTION THROUGHPUT: the fraction of a throughput, down to a multiple of 50, at least
+# 50.
+fraction_of() {
+  awk -v f="$1" -v t="$2" 'BEGIN { r = int(f * t / 50) * 50; print (r < 50 ? 50 : r) }'
+}
+
+# common_rate ROWS: RATE_FRACTION times the lowest median wrk throughput of the HTTP servers.
 common_rate() {
-  awk -F'\t' -v rows="$1" -v fraction="$RATE_FRACTION" '
-    $1 == "throughput" && $2 != "grpc" && $3 == rows { n[$2]++; v[$2, n[$2]] = $6 }
-    END {
-      lowest = -1
-      for (s in n) {
-        m = n[s]
-        for (i = 1; i <= m; i++) a[i] = v[s, i]
-        for (i = 1; i <= m; i++) for (j = i + 1; j <= m; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-        median = (m % 2) ? a[(m + 1) / 2] : (a[m / 2] + a[m / 2 + 1]) / 2
-        if (lowest < 0 || median < lowest) lowest = median
-      }
-      rate = int(lowest * fraction / 50) * 50
-      print (rate < 50 ? 50 : rate)
-    }' "$TSV"
+  local name lowest=-1 m
+  for name in evergreen mlflow v2; do
+    m=$(median_max "$name" "$1")
+    if awk -v m="$m" -v l="$lowest" 'BEGIN { exit !(m > 0 && (l < 0 || m < l)) }'; then
+      lowest=$m
+    fi
+  done
+  fraction_of "$RATE_FRACTION" "$lowest"
+}
+
+# single_row_rates: the common rate and V2_RATE_FRACTIONS times FastAPI's maximum, ascending.
+single_row_rates() {
+  local fraction v2_max
+  {
+    common_rate 1
+    v2_max=$(median_max v2 1)
+    if awk -v m="$v2_max" 'BEGIN { exit !(m > 0) }'; then
+      for fraction in $V2_RATE_FRACTIONS; do fraction_of "$fraction" "$v2_max"; done
+    fi
+  } | sort -n | uniq | tr '\n' ' ' | sed 's/ $//'
 }
 
 versions() {
@@ -370,10 +421,10 @@ stop_all
 echo "== maximum throughput (wrk)"
 for name in $SERVERS; do throughput "$name"; done
 
-RATE_1=${RATE_1:-$(common_rate 1)}
+RATES_1=${RATES_1:-$(single_row_rates)}
 RATE_100=${RATE_100:-$(common_rate 100)}
-echo "== latency at a fixed rate (InferLoad): $RATE_1 req/s for 1 row, $RATE_100 req/s for 100 rows"
-for name in $SERVERS; do latency "$name" "$RATE_1" "$RATE_100"; done
+echo "== latency at fixed rates (InferLoad): $RATES_1 req/s for 1 row, $RATE_100 req/s for 100 rows"
+for name in $SERVERS; do latency "$name"; done
 
 echo "== summary"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
