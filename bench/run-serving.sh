@@ -4,8 +4,8 @@
 # FastAPI under uvicorn speaking V2 REST (POST /v2/models/{name}/infer). For 1-row and 100-row
 # requests it measures the maximum throughput with wrk, then p50 and p99 latency at fixed rates
 # with the open-loop generator InferLoad, which busy-polls its CPU so that its own wake-ups stay
-# out of the figures. Single-row latency is measured at several rates: RATE_FRACTION times the
-# lowest maximum of the three HTTP servers (a rate all of them sustain), and each of
+# out of the figures. Single-row latency is measured at several rates. One is RATE_FRACTION times
+# the lowest maximum of the three HTTP servers, a rate all of them sustain. The others are each of
 # V2_RATE_FRACTIONS times FastAPI's maximum, because the p99 target compares Evergreen with FastAPI
 # at the same rate. A server is not measured at a rate above 0.9 times its own maximum. 100-row
 # latency is measured at one rate. Evergreen's gRPC service (ModelInfer) is measured the same way
@@ -283,8 +283,8 @@ grpc_throughput() {
   done
 }
 
-# run_load NAME ROWS RATE WARMUP SECONDS LABEL: one open-loop run of the matching generator against
-# the running server; prints the generator's output.
+# run_load NAME ROWS RATE WARMUP SECONDS LABEL: runs the matching open-loop generator once against
+# the running server and prints its output.
 run_load() {
   local name=$1 rows=$2 rate=$3 warmup=$4 seconds=$5 label=$6
   if [[ $name == grpc ]]; then
@@ -292,9 +292,9 @@ run_load() {
       --warmup-seconds "$warmup" --server-pid "${WORKERS[$name]}" --label "$label"
   else
     # C1 alone compiles the generator's per-response code within seconds. C2 compiles it only
-    # after thousands of calls (HotSpot's Tier4 thresholds), tens of seconds at 400 requests/s,
-    # and its compiler thread then shares CLIENT_CPU with the polling loop during the run: with
-    # C2 and a 5 s warm-up, the send lag's p99 was 0.9 ms, with C1 alone 0.001 ms.
+    # after thousands of calls (HotSpot's Tier4 thresholds), tens of seconds at 400 requests/s.
+    # Its compiler thread then shares CLIENT_CPU with the polling loop during the run. With C2 and
+    # a 5 s warm-up, the send lag's p99 was 0.9 ms; with C1 alone it was 0.001 ms.
     taskset -c "$CLIENT_CPU" java -Xmx1g -XX:TieredStopAtLevel=1 \
       -cp "bench/target/classes:$(cat bench/target/classpath.txt)" \
       dev.evergreen.bench.InferLoad --url "$(url_of "$name")" \
@@ -304,8 +304,8 @@ run_load() {
   fi
 }
 
-# median_max NAME ROWS: the median maximum throughput of a server from the wrk (or closed-loop
-# gRPC) runs, 0 when it was not measured.
+# median_max NAME ROWS: prints the median maximum throughput of a server from the wrk (or
+# closed-loop gRPC) runs, or 0 when it was not measured.
 median_max() {
   awk -F'\t' -v server="$1" -v rows="$2" '
     $1 == "throughput" && $2 == server && $3 == rows { n++; v[n] = $6 }
@@ -361,13 +361,14 @@ latency() {
   stop_server "$name"
 }
 
-# fraction_of FRACTION THROUGHPUT: the fraction of a throughput, down to a multiple of 50, at least
-# 50.
+# fraction_of FRACTION THROUGHPUT: prints the fraction of a throughput, rounded down to a multiple
+# of 50, and at least 50.
 fraction_of() {
   awk -v f="$1" -v t="$2" 'BEGIN { r = int(f * t / 50) * 50; print (r < 50 ? 50 : r) }'
 }
 
-# common_rate ROWS: RATE_FRACTION times the lowest median wrk throughput of the HTTP servers.
+# common_rate ROWS: prints RATE_FRACTION times the lowest median wrk throughput of the HTTP
+# servers.
 common_rate() {
   local name lowest=-1 m
   for name in evergreen mlflow v2; do
