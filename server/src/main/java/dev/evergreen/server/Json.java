@@ -17,9 +17,13 @@ import java.io.IOException;
 
 /** JSON reading and writing for the HTTP API: snake_case names, ISO 8601 instants. */
 final class Json {
-  /** Streaming factory for the inference path; thread-safe. */
+  /**
+   * Streaming factory for the inference path; thread-safe. A key repeated in one object is an
+   * error, because which of the two values a reader keeps differs between JSON libraries.
+   */
   static final JsonFactory FACTORY =
       JsonFactory.builder()
+          .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
           .enable(StreamReadFeature.USE_FAST_DOUBLE_PARSER)
           .enable(StreamWriteFeature.USE_FAST_DOUBLE_WRITER)
           .build();
