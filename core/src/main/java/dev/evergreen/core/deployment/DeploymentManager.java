@@ -20,6 +20,8 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.io.IOException;
+import java.nio.file.NoSuchFileException;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
@@ -31,7 +33,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -94,12 +95,26 @@ public final class DeploymentManager implements AutoCloseable {
   private final ConcurrentHashMap<String, ServingState> serving = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, ReentrantLock> locks = new ConcurrentHashMap<>();
 
+  /** First wait before the reconciler loads a champion again after a read error, in ms. */
+  static final long RETRY_FIRST_MILLIS = 5_000;
+
+  /** Maximum wait between the reconciler's attempts at a champion that hit read errors, in ms. */
+  static final long RETRY_MAX_MILLIS = 300_000;
+
   /**
-   * {@code model:version} keys of versions whose last deploy failed. The reconciler does not retry
-   * them, so a broken champion does not cause a failed deploy on every poll; an explicit deploy
-   * does.
+   * Versions whose last deploy failed, by {@code model:version} key. The reconciler does not retry
+   * a version that failed its check, was altered or is missing, so a broken champion does not cause
+   * a failed deploy on every poll. An explicit deploy does retry it. A version that failed because
+   * its artifact could not be read may pass later (a network store, a full disk), so it is retried
+   * after {@link #RETRY_FIRST_MILLIS}, doubling up to {@link #RETRY_MAX_MILLIS}.
    */
-  private final Set<String> failedVersions = ConcurrentHashMap.newKeySet();
+  private final ConcurrentHashMap<String, FailedDeploy> failedVersions = new ConcurrentHashMap<>();
+
+  /**
+   * @param attempts failed deploys in a row
+   * @param retryAtMillis when the reconciler may try again, or {@link Long#MAX_VALUE} for never
+   */
+  private record FailedDeploy(int attempts, long retryAtMillis) {}
 
   private final Object reconcilerLock = new Object();
   private ScheduledExecutorService reconciler;
@@ -131,6 +146,54 @@ public final class DeploymentManager implements AutoCloseable {
     this.meters = meters;
     this.clock = clock;
     this.checkTolerance = checkTolerance;
+    registry.setDeleteGuard(this::requireNotLoaded);
+  }
+
+  /**
+   * Rejects deleting a version that this process holds in a serving slot, or a model with any
+   * version serving, because the version would keep answering requests and a later promote or
+   * rollback could not be recorded.
+   *
+   * @param version the version to delete, or null for the whole model
+   * @throws EvergreenException CONFLICT naming the slot and what to do first
+   */
+  void requireNotLoaded(String model, Integer version) {
+    ServingState current = serving.get(model);
+    if (current == null) {
+      return;
+    }
+    if (version == null) {
+      throw new EvergreenException(
+          ErrorKind.CONFLICT,
+          "model '"
+              + model
+              + "' is serving version "
+              + current.active().version()
+              + " in this server, so it cannot be deleted; move its 'champion' alias away and"
+              + " restart the server first");
+    }
+    String slot = current.slotOf(version);
+    if (slot == null || registry.aliases(model).containsValue(version)) {
+      // The store rejects deleting a version an alias points to, with a message naming the alias.
+      return;
+    }
+    String next =
+        switch (slot) {
+          case "canary" -> "abort or promote the canary first";
+          case "shadow" -> "stop the shadow first";
+          case "standby" -> "deploy another version first, which replaces the standby";
+          default -> "deploy other versions until it leaves the active and standby slots";
+        };
+    throw new EvergreenException(
+        ErrorKind.CONFLICT,
+        "version "
+            + version
+            + " of model '"
+            + model
+            + "' is loaded as the "
+            + slot
+            + " version, so it cannot be deleted; "
+            + next);
   }
 
   /** Returns what serves a model now, empty when no version was deployed in this process. */
@@ -360,12 +423,20 @@ public final class DeploymentManager implements AutoCloseable {
       if (current != null && current.active().version() == champion) {
         return;
       }
-      if (failedVersions.contains(key(model, champion))) {
+      FailedDeploy failed = failedVersions.get(key(model, champion));
+      if (failed != null && clock.millis() < failed.retryAtMillis()) {
         LOG.debug(
-            "Champion version {} of model {} failed to deploy before; not retrying it",
+            "Champion version {} of model {} failed to deploy before; not retrying it yet",
             champion,
             model);
         return;
+      }
+      if (failed != null) {
+        LOG.info(
+            "Retrying champion version {} of model {} after {} failed deploys",
+            champion,
+            model,
+            failed.attempts());
       }
       LOG.info(
           "Champion of model {} is version {} but {} serves; deploying it",
@@ -457,7 +528,7 @@ public final class DeploymentManager implements AutoCloseable {
     public void run() {
       try {
         long counter = store.changeCounter();
-        if (lastCounter != null && lastCounter == counter) {
+        if (lastCounter != null && lastCounter == counter && !retryDue()) {
           return;
         }
         reconcile(actor);
@@ -1219,12 +1290,45 @@ public final class DeploymentManager implements AutoCloseable {
     return null;
   }
 
+  /**
+   * Returns whether a failure came from reading an artifact, which may pass on a later attempt, as
+   * opposed to a missing or altered artifact or a failed check, which need a person.
+   */
+  static boolean isReadError(Throwable failure) {
+    for (Throwable at = failure; at != null; at = at.getCause()) {
+      if (at instanceof IOException && !(at instanceof NoSuchFileException)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Returns whether some champion that hit a read error may be tried again now. */
+  private boolean retryDue() {
+    long now = clock.millis();
+    for (FailedDeploy failed : failedVersions.values()) {
+      if (failed.retryAtMillis() <= now) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Records a failed deploy and returns the exception to throw. */
   private EvergreenException fail(
       ModelVersion target, ServingState current, String actor, String reason, Throwable cause) {
     String model = target.model();
     int version = target.version();
-    failedVersions.add(key(model, version));
+    failedVersions.compute(
+        key(model, version),
+        (key, before) -> {
+          int attempts = before == null ? 1 : before.attempts() + 1;
+          if (!isReadError(cause)) {
+            return new FailedDeploy(attempts, Long.MAX_VALUE);
+          }
+          long wait = RETRY_FIRST_MILLIS << Math.min(attempts - 1, 16);
+          return new FailedDeploy(attempts, clock.millis() + Math.min(wait, RETRY_MAX_MILLIS));
+        });
     Integer previous = current == null ? null : current.active().version();
     String eventId = newEventId(model);
     EvergreenException error =

@@ -39,6 +39,23 @@ public record ServingState(
     return active;
   }
 
+  /** Returns the slot of a version: active, canary, standby or shadow, or null when in none. */
+  public String slotOf(int version) {
+    if (active.version() == version) {
+      return "active";
+    }
+    if (canary != null && canary.model().version() == version) {
+      return "canary";
+    }
+    if (standby != null && standby.version() == version) {
+      return "standby";
+    }
+    if (shadow != null && shadow.model().version() == version) {
+      return "shadow";
+    }
+    return null;
+  }
+
   /** Returns the loaded version with this number from any slot, or null. */
   public ServableModel loaded(int version) {
     if (active.version() == version) {

@@ -36,6 +36,12 @@ public final class ModelRegistry {
   private final LineageService lineage;
   private final Clock clock;
 
+  /**
+   * Called before a model or one of its versions is deleted, with the version or null for the whole
+   * model; throws to keep what still serves. Set by the deployment manager.
+   */
+  private volatile java.util.function.BiConsumer<String, Integer> deleteGuard = (model, v) -> {};
+
   public ModelRegistry(MetadataStore store, AuditLog audit, LineageService lineage, Clock clock) {
     this.store = store;
     this.audit = audit;
@@ -253,6 +259,7 @@ public final class ModelRegistry {
                     + aliases.get(Aliases.CHAMPION)
                     + " serves it; a serving model cannot be deleted");
           }
+          deleteGuard.accept(name, null);
           for (String alias : aliases.keySet()) {
             moveAlias(name, alias, null, actor, "model deleted");
           }
@@ -379,6 +386,14 @@ public final class ModelRegistry {
   }
 
   /**
+   * Sets the check that runs before each delete, such as one that rejects deleting a loaded
+   * version.
+   */
+  public void setDeleteGuard(java.util.function.BiConsumer<String, Integer> guard) {
+    this.deleteGuard = guard;
+  }
+
+  /**
    * Deletes a version. Its number is not reused.
    *
    * @throws EvergreenException INVALID_INPUT naming the alias when an alias points to the version
@@ -387,6 +402,7 @@ public final class ModelRegistry {
     store.inTransaction(
         () -> {
           require(name, version);
+          deleteGuard.accept(name, version);
           Instant now = now();
           store.deleteModelVersion(name, version, now);
           store.updateRegisteredModel(requireModel(name).withUpdatedAt(now));

@@ -1,6 +1,7 @@
 package dev.evergreen.core.deployment;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.evergreen.api.ErrorKind;
@@ -113,6 +114,28 @@ class CanaryDeploymentTest {
         router.score(route, ScriptedModel.row(2.0), key, System.nanoTime());
     double score = result.join()[0];
     return (int) Math.round((score - 0.5) / 2.0);
+  }
+
+  @Test
+  void deleteVersionRejectsCanaryAndShadow() {
+    manager.startCanary(MODEL, 2, canary(20, null), "alice");
+    manager.startShadow(MODEL, 3, new ShadowSpec(50.0, null), "alice");
+
+    assertThatThrownBy(() -> registry.deleteVersion(MODEL, 2, "alice"))
+        .isInstanceOf(EvergreenException.class)
+        .hasMessageContaining("loaded as the canary version")
+        .hasMessageContaining("abort or promote the canary first")
+        .extracting(e -> ((EvergreenException) e).kind())
+        .isEqualTo(ErrorKind.CONFLICT);
+    assertThatThrownBy(() -> registry.deleteVersion(MODEL, 3, "alice"))
+        .isInstanceOf(EvergreenException.class)
+        .hasMessageContaining("loaded as the shadow version")
+        .hasMessageContaining("stop the shadow first");
+
+    manager.abortCanary(MODEL, "alice", "test");
+
+    assertThat(state().canary()).isNull();
+    assertThatCode(() -> manager.requireNotLoaded(MODEL, 2)).doesNotThrowAnyException();
   }
 
   @Test

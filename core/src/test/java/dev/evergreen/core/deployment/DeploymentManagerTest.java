@@ -1,6 +1,7 @@
 package dev.evergreen.core.deployment;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.evergreen.api.ErrorKind;
@@ -72,7 +73,8 @@ class DeploymentManagerTest {
     GOOD,
     WRONG_CHECK_SET,
     NON_FINITE_SCORES,
-    LOAD_FAILS
+    LOAD_FAILS,
+    READ_FAILS
   }
 
   @BeforeEach
@@ -149,6 +151,11 @@ class DeploymentManagerTest {
       case LOAD_FAILS ->
           throw new EvergreenException(
               ErrorKind.INTERNAL, "artifact of version " + version.version() + " is unreadable");
+      case READ_FAILS ->
+          throw new EvergreenException(
+              ErrorKind.INTERNAL,
+              "cannot read the model file of version " + version.version(),
+              new java.io.IOException("connection reset by the artifact store"));
     };
   }
 
@@ -468,6 +475,150 @@ class DeploymentManagerTest {
 
     assertThat(servingVersion()).isEqualTo(1);
     assertThat(events(DeploymentManager.KIND_FAILED)).hasSize(1);
+  }
+
+  /** A clock that moves only when a test moves it. */
+  private static final class ManualClock extends Clock {
+    private final AtomicLong millis =
+        new AtomicLong(Instant.parse("2026-01-05T10:00:00Z").toEpochMilli());
+
+    void advance(Duration by) {
+      millis.addAndGet(by.toMillis());
+    }
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return java.time.ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+
+    @Override
+    public Instant instant() {
+      return Instant.ofEpochMilli(millis.get());
+    }
+  }
+
+  @Test
+  void reconcileRetriesChampionAfterReadError() {
+    ManualClock manual = new ManualClock();
+    manager.close();
+    manager =
+        new DeploymentManager(
+            store, registry, this::loadLinear, audit, lineage, meters, manual, TOLERANCE);
+    registerVersions(2);
+    manager.deploy(MODEL, 1, "alice");
+    behaviours.put(2, Behaviour.READ_FAILS);
+    registry.moveAlias(MODEL, Aliases.CHAMPION, 2, "pipeline", "better auc");
+
+    manager.reconcile("reconciler");
+    manager.reconcile("reconciler");
+    assertThat(events(DeploymentManager.KIND_FAILED)).hasSize(1);
+
+    behaviours.put(2, Behaviour.GOOD);
+    manual.advance(Duration.ofMillis(DeploymentManager.RETRY_FIRST_MILLIS));
+    manager.reconcile("reconciler");
+
+    assertThat(servingVersion()).isEqualTo(2);
+    assertThat(events(DeploymentManager.KIND_FAILED)).hasSize(1);
+  }
+
+  @Test
+  void reconcileDoublesWaitAfterEachReadError() {
+    ManualClock manual = new ManualClock();
+    manager.close();
+    manager =
+        new DeploymentManager(
+            store, registry, this::loadLinear, audit, lineage, meters, manual, TOLERANCE);
+    registerVersions(2);
+    manager.deploy(MODEL, 1, "alice");
+    behaviours.put(2, Behaviour.READ_FAILS);
+    registry.moveAlias(MODEL, Aliases.CHAMPION, 2, "pipeline", "better auc");
+    Duration first = Duration.ofMillis(DeploymentManager.RETRY_FIRST_MILLIS);
+
+    manager.reconcile("reconciler");
+    manual.advance(first);
+    manager.reconcile("reconciler");
+    assertThat(events(DeploymentManager.KIND_FAILED)).hasSize(2);
+
+    manual.advance(first);
+    manager.reconcile("reconciler");
+    assertThat(events(DeploymentManager.KIND_FAILED)).hasSize(2);
+
+    manual.advance(first);
+    manager.reconcile("reconciler");
+    assertThat(events(DeploymentManager.KIND_FAILED)).hasSize(3);
+    assertThat(servingVersion()).isEqualTo(1);
+  }
+
+  @Test
+  void reconcileNeverRetriesChampionThatFailedItsCheck() {
+    ManualClock manual = new ManualClock();
+    manager.close();
+    manager =
+        new DeploymentManager(
+            store, registry, this::loadLinear, audit, lineage, meters, manual, TOLERANCE);
+    registerVersions(2);
+    manager.deploy(MODEL, 1, "alice");
+    behaviours.put(2, Behaviour.WRONG_CHECK_SET);
+    registry.moveAlias(MODEL, Aliases.CHAMPION, 2, "pipeline", "better auc");
+
+    manager.reconcile("reconciler");
+    manual.advance(Duration.ofDays(1));
+    manager.reconcile("reconciler");
+
+    assertThat(events(DeploymentManager.KIND_FAILED)).hasSize(1);
+    assertThat(servingVersion()).isEqualTo(1);
+  }
+
+  @Test
+  void isReadErrorSeparatesReadErrorsFromMissingFiles() {
+    assertThat(
+            DeploymentManager.isReadError(
+                new EvergreenException(
+                    ErrorKind.INTERNAL, "cannot read", new java.io.IOException("reset"))))
+        .isTrue();
+    assertThat(
+            DeploymentManager.isReadError(
+                new EvergreenException(
+                    ErrorKind.INTERNAL,
+                    "missing",
+                    new java.nio.file.NoSuchFileException("model.json"))))
+        .isFalse();
+    assertThat(DeploymentManager.isReadError(null)).isFalse();
+  }
+
+  @Test
+  void deleteVersionRejectsStandbyUntilItLeaves() {
+    registerVersions(3);
+    manager.deploy(MODEL, 1, "alice");
+    manager.deploy(MODEL, 2, "alice");
+
+    assertThatThrownBy(() -> registry.deleteVersion(MODEL, 1, "alice"))
+        .isInstanceOf(EvergreenException.class)
+        .hasMessageContaining("loaded as the standby version")
+        .extracting(e -> ((EvergreenException) e).kind())
+        .isEqualTo(ErrorKind.CONFLICT);
+    assertThat(registry.version(MODEL, 1)).isPresent();
+
+    manager.deploy(MODEL, 3, "alice");
+
+    assertThatCode(() -> manager.requireNotLoaded(MODEL, 1)).doesNotThrowAnyException();
+  }
+
+  @Test
+  void deleteModelRejectsServingModel() {
+    registerVersions(1);
+    manager.deploy(MODEL, 1, "alice");
+
+    assertThatThrownBy(() -> manager.requireNotLoaded(MODEL, null))
+        .isInstanceOf(EvergreenException.class)
+        .hasMessageContaining("is serving version 1")
+        .extracting(e -> ((EvergreenException) e).kind())
+        .isEqualTo(ErrorKind.CONFLICT);
   }
 
   @Test
