@@ -502,8 +502,11 @@ class DeploymentManagerTest {
     }
   }
 
-  @Test
-  void reconcileRetriesChampionAfterReadError() {
+  /**
+   * Serves version 1 with a manager on a manual clock, then moves the champion to version 2, which
+   * loads as {@code behaviour}; returns the clock.
+   */
+  private ManualClock championFailing(Behaviour behaviour) {
     ManualClock manual = new ManualClock();
     manager.close();
     manager =
@@ -511,8 +514,14 @@ class DeploymentManagerTest {
             store, registry, this::loadLinear, audit, lineage, meters, manual, TOLERANCE);
     registerVersions(2);
     manager.deploy(MODEL, 1, "alice");
-    behaviours.put(2, Behaviour.READ_FAILS);
+    behaviours.put(2, behaviour);
     registry.moveAlias(MODEL, Aliases.CHAMPION, 2, "pipeline", "better auc");
+    return manual;
+  }
+
+  @Test
+  void reconcileRetriesChampionAfterReadError() {
+    ManualClock manual = championFailing(Behaviour.READ_FAILS);
 
     manager.reconcile("reconciler");
     manager.reconcile("reconciler");
@@ -528,15 +537,7 @@ class DeploymentManagerTest {
 
   @Test
   void reconcileDoublesWaitAfterEachReadError() {
-    ManualClock manual = new ManualClock();
-    manager.close();
-    manager =
-        new DeploymentManager(
-            store, registry, this::loadLinear, audit, lineage, meters, manual, TOLERANCE);
-    registerVersions(2);
-    manager.deploy(MODEL, 1, "alice");
-    behaviours.put(2, Behaviour.READ_FAILS);
-    registry.moveAlias(MODEL, Aliases.CHAMPION, 2, "pipeline", "better auc");
+    ManualClock manual = championFailing(Behaviour.READ_FAILS);
     Duration first = Duration.ofMillis(DeploymentManager.RETRY_FIRST_MILLIS);
 
     manager.reconcile("reconciler");
@@ -556,15 +557,7 @@ class DeploymentManagerTest {
 
   @Test
   void reconcileNeverRetriesChampionThatFailedItsCheck() {
-    ManualClock manual = new ManualClock();
-    manager.close();
-    manager =
-        new DeploymentManager(
-            store, registry, this::loadLinear, audit, lineage, meters, manual, TOLERANCE);
-    registerVersions(2);
-    manager.deploy(MODEL, 1, "alice");
-    behaviours.put(2, Behaviour.WRONG_CHECK_SET);
-    registry.moveAlias(MODEL, Aliases.CHAMPION, 2, "pipeline", "better auc");
+    ManualClock manual = championFailing(Behaviour.WRONG_CHECK_SET);
 
     manager.reconcile("reconciler");
     manual.advance(Duration.ofDays(1));
