@@ -615,6 +615,18 @@ class DeploymentManagerTest {
   }
 
   @Test
+  void firstDeployExportsZeroCanaryAndShadowGauges() {
+    registerVersions(1);
+
+    manager.deploy(MODEL, 1, "alice");
+
+    assertThat(meters.find("evergreen.canary.percent").tag("model", MODEL).gauge().value())
+        .isZero();
+    assertThat(meters.find("evergreen.shadow.percent").tag("model", MODEL).gauge().value())
+        .isZero();
+  }
+
+  @Test
   void reconcilerThreadFollowsAliasMoves() throws Exception {
     registerVersions(2);
     registry.moveAlias(MODEL, Aliases.CHAMPION, 1, "pipeline", "first model");
