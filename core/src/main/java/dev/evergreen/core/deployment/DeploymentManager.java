@@ -1180,12 +1180,6 @@ public final class DeploymentManager implements AutoCloseable {
     long swapStart = System.nanoTime();
     serving.put(model, next);
     Duration switchTime = Duration.ofNanos(System.nanoTime() - swapStart);
-    if (current == null) {
-      // Every serving model exports both gauges from its first deploy, as 0 until a canary or
-      // shadow runs, so dashboards and alerts see the series before the first rollout.
-      registerPercentGauge("evergreen.canary.percent", model, "canary");
-      registerPercentGauge("evergreen.shadow.percent", model, "shadow");
-    }
     String eventId = newEventId(model);
     try {
       store.inTransaction(
