@@ -156,7 +156,7 @@ final class NestedTensor implements TensorBinding.Tensor {
       if (leaf.isNull()) {
         values[i] = Double.NaN;
       } else if (leaf.isNumber()) {
-        values[i] = leaf.doubleValue();
+        values[i] = TabularDecoder.inRange(leaf.doubleValue(), leaf.asText(), spec, location(i));
       } else if (leaf.isBoolean()) {
         values[i] = leaf.booleanValue() ? 1 : 0;
       } else {

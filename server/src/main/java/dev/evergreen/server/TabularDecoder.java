@@ -236,6 +236,35 @@ final class TabularDecoder {
     return columns.toBatch();
   }
 
+  /**
+   * Returns a number read from a request after checking that it is finite and, for an FP32 input,
+   * within FP32's range.
+   *
+   * @param text the number as the request wrote it, for the error message
+   * @param where the request field, for the error message
+   */
+  static double inRange(double value, String text, TensorSpec spec, String where) {
+    if (Double.isInfinite(value)) {
+      throw EvergreenException.invalid(
+          where
+              + " is "
+              + text
+              + ", which is outside the range of a 64-bit float for input '"
+              + spec.name()
+              + "'; send a finite number");
+    }
+    if ("FP32".equals(spec.datatype()) && Math.abs(value) > Float.MAX_VALUE) {
+      throw EvergreenException.invalid(
+          where
+              + " is "
+              + text
+              + ", which is outside the FP32 range of input '"
+              + spec.name()
+              + "' (at most 3.4028235E38 in magnitude); send a smaller value");
+    }
+    return value;
+  }
+
   static String describe(JsonNode node) {
     if (node == null || node.isMissingNode()) {
       return "nothing";
@@ -376,7 +405,7 @@ final class TabularDecoder {
         }
         texts[input][row] = value.asText();
       } else if (value.isNumber()) {
-        numbers[input][row] = value.doubleValue();
+        numbers[input][row] = inRange(value.doubleValue(), value.asText(), spec, where);
       } else if (value.isBoolean()) {
         numbers[input][row] = value.booleanValue() ? 1 : 0;
       } else {
@@ -402,7 +431,8 @@ final class TabularDecoder {
         return;
       }
       try {
-        numbers[input][row] = Double.parseDouble(field.strip());
+        numbers[input][row] =
+            inRange(Double.parseDouble(field.strip()), field.strip(), spec, where);
       } catch (NumberFormatException e) {
         throw EvergreenException.invalid(
             where

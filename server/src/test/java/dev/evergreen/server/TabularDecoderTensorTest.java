@@ -35,6 +35,27 @@ class TabularDecoderTensorTest {
   }
 
   @Test
+  void nestedValueBeyondFp32RangeIsRejected() throws Exception {
+    JsonNode rows = json("[{\"image\": [[1, 2], [3e39, 4]], \"tag\": \"a\"}]");
+
+    EvergreenException error =
+        rejection(() -> TabularDecoder.fromRows(rows, "instances", twoInputs, true));
+
+    assertThat(error.getMessage()).contains("outside the FP32 range of input 'image'");
+  }
+
+  @Test
+  void scalarBeyondDoubleRangeIsRejected() throws Exception {
+    ServableModel scalar = model(new TensorSpec("x", "FP64", List.of(-1L)));
+    JsonNode rows = json("[{\"x\": 1e400}]");
+
+    EvergreenException error =
+        rejection(() -> TabularDecoder.fromRows(rows, "instances", scalar, true));
+
+    assertThat(error.getMessage()).contains("instances[0]").contains("send a finite number");
+  }
+
+  @Test
   void rowsKeyedByNameReadNestedArrays() throws Exception {
     JsonNode rows =
         json(
