@@ -30,11 +30,11 @@ import java.util.Locale;
  *
  * <p>One thread does everything and never sleeps: it polls the clock and the non-blocking sockets
  * in a loop, so it occupies one CPU for the whole run. A generator that sleeps between requests
- * adds its own wake-up delay to every measured latency: on these virtual machines, a thread parked
- * until the scheduled time woke 90 microseconds late at the median and 230 at the 99th percentile,
- * and a thread blocked in a socket read adds a second such delay when the response arrives. Busy
- * polling takes both out, so the latencies are the server's and the loopback's. Pin the generator
- * to a CPU the server does not use.
+ * adds its own wake-up delay to every measured latency. On these virtual machines, a thread parked
+ * until the scheduled time woke 90 microseconds late at the median and 230 at the 99th percentile.
+ * A thread blocked in a socket read adds a second such delay when the response arrives. Busy
+ * polling removes both, so the latencies are the server's and the loopback's. Pin the generator to
+ * a CPU the server does not use.
  *
  * <p>Requests scheduled during the warm-up are sent but not recorded. Only loopback URLs are
  * accepted; rate, duration and connections are bounded, and a connection that gets no response for
@@ -58,7 +58,7 @@ public final class InferLoad {
   /** Time after the last scheduled request at which the run gives up, in nanoseconds. */
   private static final long GRACE_NANOS = 30_000_000_000L;
 
-  /** Largest response head or body accepted, in bytes; inference answers are far smaller. */
+  /** Maximum size of a response's head and body, in bytes, far above any inference response. */
   private static final int MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
   private final InetSocketAddress address;
@@ -223,8 +223,8 @@ public final class InferLoad {
   }
 
   /**
-   * The generator's loop: releases every request whose time has come to its connection's queue,
-   * sends the head of each idle connection's queue, and reads whatever responses have arrived.
+   * Runs the generator's loop: queues every request whose time has come on its connection, sends
+   * the oldest queued request of each idle connection, and reads the responses that have arrived.
    */
   private void poll(List<Connection> open, Selector selector, long start) throws IOException {
     long deadline = start + total * 1_000_000_000L / rate + GRACE_NANOS;

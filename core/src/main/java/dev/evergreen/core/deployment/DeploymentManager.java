@@ -150,9 +150,9 @@ public final class DeploymentManager implements AutoCloseable {
   }
 
   /**
-   * Rejects deleting a version that this process holds in a serving slot, or a model with any
-   * version serving, because the version would keep answering requests and a later promote or
-   * rollback could not be recorded.
+   * Rejects deleting a version that is in a serving slot of this process, or a model with any
+   * version serving. A deleted version would keep scoring requests, and a later promote or rollback
+   * could not be recorded.
    *
    * @param version the version to delete, or null for the whole model
    * @throws EvergreenException CONFLICT naming the slot and what to do first

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.BiConsumer;
 
 /**
  * Registered models, their immutable versions and their aliases. Every change is written with its
@@ -37,10 +38,10 @@ public final class ModelRegistry {
   private final Clock clock;
 
   /**
-   * Called before a model or one of its versions is deleted, with the version or null for the whole
-   * model; throws to keep what still serves. Set by the deployment manager.
+   * Check that runs before a model or one of its versions is deleted, with the version or null for
+   * the whole model. It throws to keep what still serves, and the deployment manager sets it.
    */
-  private volatile java.util.function.BiConsumer<String, Integer> deleteGuard = (model, v) -> {};
+  private volatile BiConsumer<String, Integer> deleteGuard = (model, version) -> {};
 
   public ModelRegistry(MetadataStore store, AuditLog audit, LineageService lineage, Clock clock) {
     this.store = store;
@@ -389,7 +390,7 @@ public final class ModelRegistry {
    * Sets the check that runs before each delete, such as one that rejects deleting a loaded
    * version.
    */
-  public void setDeleteGuard(java.util.function.BiConsumer<String, Integer> guard) {
+  public void setDeleteGuard(BiConsumer<String, Integer> guard) {
     this.deleteGuard = guard;
   }
 

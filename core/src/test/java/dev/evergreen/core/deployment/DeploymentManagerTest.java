@@ -568,7 +568,7 @@ class DeploymentManagerTest {
   }
 
   @Test
-  void isReadErrorSeparatesReadErrorsFromMissingFiles() {
+  void isReadErrorExcludesMissingFiles() {
     assertThat(
             DeploymentManager.isReadError(
                 new EvergreenException(
