@@ -5,6 +5,7 @@ import dev.evergreen.core.serving.CheckSet;
 import dev.evergreen.core.serving.InputBatch;
 import dev.evergreen.core.serving.TensorSpec;
 import dev.evergreen.core.serving.xgboost.TreeEnsemble;
+import java.util.List;
 
 /**
  * An XGBoost model saved by another program (JSON or UBJSON), scored in plain Java by {@link
@@ -60,6 +61,7 @@ final class XgboostFileModel extends ExternalModel {
               + ") but the XGBoost model has num_feature "
               + ensemble.featureCount());
     }
+    checkFeatureNames(declared, ensemble.featureNames());
     TensorSpec output = declared.output();
     long declaredWidth = ExternalSignature.valuesPerRow(output);
     if (declaredWidth != ensemble.outputWidth()) {
@@ -75,6 +77,46 @@ final class XgboostFileModel extends ExternalModel {
               + " value(s) per row");
     }
     return new XgboostFileModel(model, version, declared, checkSet, ensemble);
+  }
+
+  /**
+   * Checks each one-value input against the model's saved feature name at the same position,
+   * because XGBoost itself rejects a matrix whose column names differ from the training names. An
+   * input with several values per row covers a slice of features that has no single name, so it is
+   * not compared. A model saved without names is not checked.
+   */
+  private static void checkFeatureNames(ExternalSignature declared, List<String> featureNames) {
+    if (featureNames.isEmpty()) {
+      return;
+    }
+    int position = 0;
+    for (TensorSpec input : declared.inputs()) {
+      int width = (int) ExternalSignature.valuesPerRow(input);
+      if (width == 1 && !input.name().equals(featureNames.get(position))) {
+        int modelPosition = featureNames.indexOf(input.name());
+        String found =
+            modelPosition < 0
+                ? "the model has no feature of that name"
+                : "the model has it as feature " + modelPosition;
+        throw EvergreenException.invalid(
+            "input '"
+                + input.name()
+                + "' is feature "
+                + position
+                + " of the signature, but the XGBoost model names feature "
+                + position
+                + " '"
+                + featureNames.get(position)
+                + "' ("
+                + found
+                + "). The model's feature_names, in order: "
+                + featureNames
+                + ". Declare the inputs with these names in this order, or as one [-1, "
+                + featureNames.size()
+                + "] input");
+      }
+      position += width;
+    }
   }
 
   @Override

@@ -1,5 +1,6 @@
 package dev.evergreen.core.serving.xgboost;
 
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -20,6 +21,10 @@ import java.util.Objects;
 public final class TreeEnsemble {
   private final Objective objective;
   private final int featureCount;
+
+  /** The model's {@code feature_names}, one per feature, or empty when it has none. */
+  private final List<String> featureNames;
+
   private final int groupCount;
   private final int outputWidth;
 
@@ -47,6 +52,7 @@ public final class TreeEnsemble {
   TreeEnsemble(
       Objective objective,
       int featureCount,
+      List<String> featureNames,
       float[] baseMargins,
       int[] groupTreeStart,
       int[] treeRoots,
@@ -56,6 +62,7 @@ public final class TreeEnsemble {
       boolean[] nodeDefaultLeft) {
     this.objective = objective;
     this.featureCount = featureCount;
+    this.featureNames = featureNames;
     this.groupCount = baseMargins.length;
     this.outputWidth = objective.link == Objective.Link.ARGMAX ? 1 : groupCount;
     this.baseMargins = baseMargins;
@@ -82,6 +89,14 @@ public final class TreeEnsemble {
   /** Returns the number of input features, {@code num_feature} in the model. */
   public int featureCount() {
     return featureCount;
+  }
+
+  /**
+   * Returns the feature names saved with the model, in feature order, or an empty list when the
+   * model was trained without them.
+   */
+  public List<String> featureNames() {
+    return featureNames;
   }
 
   /**

@@ -66,8 +66,34 @@ final class TreeEnsembleParser {
     int groupCount = groupCount(objective, modelParam, modelParamPath);
     float[] baseMargins = baseMargins(objective, modelParam, modelParamPath, groupCount);
 
+    List<String> featureNames = featureNames(learner, featureCount);
     List<StoredTree> trees = readTrees(learner, featureCount, groupCount);
-    return flatten(objective, featureCount, baseMargins, trees);
+    return flatten(objective, featureCount, featureNames, baseMargins, trees);
+  }
+
+  /**
+   * Reads {@code learner.feature_names}, which XGBoost fills when the training matrix had column
+   * names (a pandas DataFrame, for example) and leaves out or empty otherwise.
+   */
+  private static List<String> featureNames(JsonNode learner, int featureCount) {
+    JsonNode names = learner.get("feature_names");
+    if (names == null || names.isNull() || (names.isArray() && names.isEmpty())) {
+      return List.of();
+    }
+    String path = LEARNER + ".feature_names";
+    requireArray(names, path);
+    if (names.size() != featureCount) {
+      throw invalid(
+          path,
+          describe(names),
+          "must name each of the model's " + featureCount + " features (num_feature)",
+          null);
+    }
+    List<String> result = new ArrayList<>(featureCount);
+    for (int i = 0; i < featureCount; i++) {
+      result.add(text(names.get(i), path + "[" + i + "]"));
+    }
+    return List.copyOf(result);
   }
 
   private static void checkVersion(JsonNode root) {
@@ -344,7 +370,11 @@ final class TreeEnsembleParser {
 
   /** Lays the trees out in group order, renumbering each tree's reachable nodes breadth-first. */
   private static TreeEnsemble flatten(
-      Objective objective, int featureCount, float[] baseMargins, List<StoredTree> trees) {
+      Objective objective,
+      int featureCount,
+      List<String> featureNames,
+      float[] baseMargins,
+      List<StoredTree> trees) {
     int groupCount = baseMargins.length;
     int totalNodes = 0;
     int[] groupTreeStart = new int[groupCount + 1];
@@ -370,6 +400,7 @@ final class TreeEnsembleParser {
     return new TreeEnsemble(
         objective,
         featureCount,
+        featureNames,
         baseMargins,
         groupTreeStart,
         treeRoots,
