@@ -267,7 +267,11 @@ public final class EvergreenServer implements AutoCloseable {
     InferenceApi inference = new InferenceApi(vertx, evergreen, metrics);
     RestApi rest = new RestApi(vertx, evergreen, authenticator);
     Router router = Router.router(vertx);
-    router.route().handler(BodyHandler.create(false).setBodyLimit(HttpErrors.MAX_BODY_BYTES));
+    router
+        .route()
+        .handler(
+            AllowedMethods.withHeadContentLength(
+                BodyHandler.create(false).setBodyLimit(HttpErrors.MAX_BODY_BYTES)));
 
     Routes routes = new Routes(router, authenticator);
     router.get("/v2/health/live").handler(inference::live);
@@ -285,9 +289,9 @@ public final class EvergreenServer implements AutoCloseable {
         "/v2/models/:name/versions/:version/ready",
         Role.VIEWER,
         inference::modelReady);
-    routes.add(HttpMethod.POST, "/v2/models/:name/infer", Role.VIEWER, inference::infer);
-    routes.add(
-        HttpMethod.POST, "/v2/models/:name/versions/:version/infer", Role.VIEWER, inference::infer);
+    Handler<RoutingContext> infer = JsonContentType.required(inference::infer);
+    routes.add(HttpMethod.POST, "/v2/models/:name/infer", Role.VIEWER, infer);
+    routes.add(HttpMethod.POST, "/v2/models/:name/versions/:version/infer", Role.VIEWER, infer);
 
     routes.add(HttpMethod.GET, "/api/v1/models", Role.VIEWER, rest::listModels);
     routes.add(HttpMethod.GET, "/api/v1/models/:name", Role.VIEWER, rest::showModel);
@@ -339,6 +343,7 @@ public final class EvergreenServer implements AutoCloseable {
     KServeV1Api.register(router, tabular, authenticator);
     MlflowScoringApi.register(router, vertx, tabular, authenticator);
     SkewApi.register(router, vertx, evergreen, authenticator, metrics.sampler());
+    AllowedMethods.addHeadToGetRoutes(router);
 
     router.route().failureHandler(HttpErrors::handleFailure);
     router.errorHandler(404, ctx -> HttpErrors.send(ctx, 404, HttpErrors.statusMessage(ctx, 404)));

@@ -21,7 +21,8 @@ import java.util.Map;
  * columns, {@code {"input name": [value per row]}}. An input of shape {@code [-1, d1, ...]} takes a
  * nested array of shape {@code [d1, ...]} as its value in each row, and for a model with one input
  * each instance may be that value itself, such as {@code {"instances": [[5.1, 3.5, 1.4, 0.2]]}} for
- * an input of shape {@code [-1, 4]}. The response is {@code {"predictions": [...]}}.
+ * an input of shape {@code [-1, 4]}. The response is {@code {"predictions": [...]}}. A body with a
+ * Content-Type other than JSON gets 415, as {@link JsonContentType} describes.
  */
 final class KServeV1Api {
   // The model name ends at the first ':', where ':predict' starts. The MLflow API rejects model
@@ -41,7 +42,7 @@ final class KServeV1Api {
         .postWithRegex(PREDICT_PATH)
         .putMetadata(AllowedMethods.PATH_REGEX, PREDICT_PATH)
         .handler(authenticator.require(Role.VIEWER, "POST /v1/models/{name}:predict"))
-        .handler(api::predict);
+        .handler(JsonContentType.required(api::predict));
     router
         .getWithRegex(MODEL_PATH)
         .putMetadata(AllowedMethods.PATH_REGEX, MODEL_PATH)

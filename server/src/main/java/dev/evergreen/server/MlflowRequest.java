@@ -23,10 +23,11 @@ final class MlflowRequest {
   }
 
   static MlflowRequest of(RoutingContext ctx) {
-    // A request without a body, such as a DELETE, may carry its fields in the query string.
+    // A request without a body, such as a DELETE, may carry its fields in the query string. The
+    // length is -1 when the request had no Content-Length, as a HEAD request usually has none.
     if (ctx.request().method() == HttpMethod.GET
         || ctx.body() == null
-        || ctx.body().length() == 0) {
+        || ctx.body().length() <= 0) {
       ObjectNode fields = Json.MAPPER.createObjectNode();
       for (String name : ctx.queryParams().names()) {
         List<String> values = ctx.queryParams().getAll(name);

@@ -14,7 +14,6 @@ import io.vertx.ext.web.RoutingContext;
 import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -64,25 +63,25 @@ final class MlflowScoringApi {
 
   private void invocations(RoutingContext ctx) {
     String header = ctx.request().getHeader(HttpErrors.CONTENT_TYPE);
-    String contentType = mediaType(header);
+    String contentType = JsonContentType.mediaType(header);
     boolean csv = contentType.equals("text/csv");
+    if (contentType.isEmpty()) {
+      // The body could be JSON or CSV, and MLflow's scoring server also picks the parser by
+      // Content-Type.
+      JsonContentType.reject(ctx, "Content-Type is missing; send application/json or text/csv");
+      return;
+    }
     if (!csv && !contentType.equals(HttpErrors.APPLICATION_JSON)) {
-      HttpErrors.send(
+      JsonContentType.reject(
           ctx,
-          415,
           "Content-Type '"
               + InferenceRequestDecoder.abbreviate(contentType)
               + "' is not supported; send application/json or text/csv");
       return;
     }
-    String charset = charset(header);
-    if (charset != null && !charset.equals("utf-8")) {
-      HttpErrors.send(
-          ctx,
-          415,
-          "charset '"
-              + InferenceRequestDecoder.abbreviate(charset)
-              + "' is not supported; send the body as UTF-8");
+    String charsetRejection = JsonContentType.charsetRejection(header);
+    if (charsetRejection != null) {
+      JsonContentType.reject(ctx, charsetRejection);
       return;
     }
     chooseModel(ctx)
@@ -94,28 +93,6 @@ final class MlflowScoringApi {
                     name,
                     InferenceMetrics.Protocol.MLFLOW,
                     model -> csv ? decodeCsv(ctx, model) : decodeJson(ctx, model)));
-  }
-
-  /** Returns the lower-case media type of a Content-Type header without its parameters. */
-  static String mediaType(String header) {
-    if (header == null) {
-      return "";
-    }
-    int semicolon = header.indexOf(';');
-    String type = semicolon < 0 ? header : header.substring(0, semicolon);
-    return type.strip().toLowerCase(Locale.ROOT);
-  }
-
-  /** Returns the lower-case charset parameter of a Content-Type header, or null without one. */
-  static String charset(String header) {
-    for (String parameter : header.split(";")) {
-      int equals = parameter.indexOf('=');
-      if (equals > 0 && parameter.substring(0, equals).strip().equalsIgnoreCase("charset")) {
-        String value = parameter.substring(equals + 1).strip();
-        return value.replace("\"", "").toLowerCase(Locale.ROOT);
-      }
-    }
-    return null;
   }
 
   /** Returns the model a request targets. Without ?model=NAME it reads the registry. */
@@ -197,7 +174,7 @@ final class MlflowScoringApi {
     }
     return switch (format) {
       case "dataframe_split" -> TabularDecoder.fromSplit(data, format, model);
-      case "dataframe_records" -> TabularDecoder.fromRows(data, format, model, false);
+      case "dataframe_records" -> TabularDecoder.fromRecords(data, format, model);
       default ->
           data.isObject()
               ? TabularDecoder.fromColumns(data, format, model)

@@ -132,8 +132,52 @@ final class TabularDecoder {
   }
 
   /**
-   * Reads a pandas {@code split} frame, {@code {"columns": [...], "data": [[...], ...]}}. Without
-   * {@code columns} the values are in signature order. The {@code index} is ignored.
+   * Reads pandas {@code records}, a list of objects keyed by column name. MLflow checks a request
+   * against the model signature by column name, so a record given as an array, which could only
+   * bind by position, is rejected.
+   */
+  static InputBatch fromRecords(JsonNode records, String field, ServableModel model) {
+    if (records.isArray()) {
+      for (int row = 0; row < records.size(); row++) {
+        JsonNode record = records.get(row);
+        if (!record.isObject()) {
+          throw EvergreenException.invalid(
+              field
+                  + "["
+                  + row
+                  + "] is "
+                  + (record.isArray() ? "an array" : describe(record))
+                  + ", but each record must be an object keyed by column name, because the"
+                  + " values bind to the model's inputs by name; send it as "
+                  + exampleRecord(record, model));
+        }
+      }
+    }
+    return fromRows(records, field, model, false);
+  }
+
+  /**
+   * Returns a record keyed by the model's input names: with the values of {@code values} when it is
+   * an array of one value per input, else with {@code ...} for each value.
+   */
+  private static String exampleRecord(JsonNode values, ServableModel model) {
+    List<TensorSpec> inputs = model.signature().inputs();
+    boolean fits = values.isArray() && values.size() == inputs.size();
+    StringBuilder record = new StringBuilder("{");
+    for (int i = 0; i < inputs.size(); i++) {
+      if (i > 0) {
+        record.append(", ");
+      }
+      record.append('"').append(inputs.get(i).name()).append("\": ");
+      record.append(fits ? InferenceRequestDecoder.abbreviate(values.get(i).toString()) : "...");
+    }
+    return record.append('}').toString();
+  }
+
+  /**
+   * Reads a pandas {@code split} frame, {@code {"columns": [...], "data": [[...], ...]}}, whose
+   * {@code columns} name the inputs. An {@code index}, when present, must have one entry per row
+   * and is otherwise ignored.
    */
   static InputBatch fromSplit(JsonNode split, String field, ServableModel model) {
     if (!split.isObject()) {
@@ -146,43 +190,77 @@ final class TabularDecoder {
           "'" + field + ".data' must be an array of rows, got " + describe(data));
     }
     JsonNode names = split.get("columns");
-    Columns columns = new Columns(model, data.size(), "'" + field + "'");
-    int[] inputs;
     if (names == null || names.isNull()) {
-      inputs = new int[columns.specs.size()];
-      for (int i = 0; i < inputs.length; i++) {
-        inputs[i] = i;
-      }
-    } else if (names.isArray()) {
-      inputs = new int[names.size()];
-      for (int i = 0; i < names.size(); i++) {
-        JsonNode name = names.get(i);
-        String where = field + ".columns[" + i + "]";
-        if (!name.isTextual()) {
-          throw EvergreenException.invalid(where + " must be a string, got " + describe(name));
-        }
-        inputs[i] = columns.indexOf(name.asText(), field + ".columns");
-        for (int j = 0; j < i; j++) {
-          if (inputs[j] == inputs[i]) {
-            throw EvergreenException.invalid(
-                field + ".columns names '" + name.asText() + "' twice; name each column once");
-          }
-        }
-      }
-    } else {
+      throw EvergreenException.invalid(
+          field
+              + ".columns is missing, but the values bind to the model's inputs by column name;"
+              + " send {\""
+              + field
+              + "\": {\"columns\": [\""
+              + String.join(
+                  "\", \"", model.signature().inputs().stream().map(TensorSpec::name).toList())
+              + "\"], \"data\": [[...], ...]}}");
+    }
+    if (!names.isArray()) {
       throw EvergreenException.invalid(
           "'" + field + ".columns' must be an array of input names, got " + describe(names));
+    }
+    JsonNode index = split.get("index");
+    if (index != null && !index.isNull()) {
+      // pandas rejects an index whose length differs from the number of rows.
+      if (!index.isArray()) {
+        throw EvergreenException.invalid(
+            "'" + field + ".index' must be an array of one entry per row, got " + describe(index));
+      }
+      if (index.size() != data.size()) {
+        throw EvergreenException.invalid(
+            field
+                + ".index has "
+                + index.size()
+                + " entries but "
+                + field
+                + ".data has "
+                + data.size()
+                + " rows; send one index entry per row, or leave index out");
+      }
+    }
+    Columns columns = new Columns(model, data.size(), "'" + field + "'");
+    int[] inputs = new int[names.size()];
+    for (int i = 0; i < names.size(); i++) {
+      JsonNode name = names.get(i);
+      String where = field + ".columns[" + i + "]";
+      if (!name.isTextual()) {
+        throw EvergreenException.invalid(where + " must be a string, got " + describe(name));
+      }
+      inputs[i] = columns.indexOf(name.asText(), field + ".columns");
+      for (int j = 0; j < i; j++) {
+        if (inputs[j] == inputs[i]) {
+          throw EvergreenException.invalid(
+              field + ".columns names '" + name.asText() + "' twice; name each column once");
+        }
+      }
     }
     for (int row = 0; row < data.size(); row++) {
       JsonNode values = data.get(row);
       String where = field + ".data[" + row + "]";
-      if (!values.isArray() || values.size() != inputs.length) {
+      if (!values.isArray()) {
         throw EvergreenException.invalid(
             where
                 + " must be an array of "
                 + inputs.length
                 + " values, one per column, got "
                 + describe(values));
+      }
+      if (values.size() != inputs.length) {
+        throw EvergreenException.invalid(
+            where
+                + " must be an array of "
+                + inputs.length
+                + " values, one per column of "
+                + field
+                + ".columns, but has "
+                + values.size()
+                + "; send one value per column in each row");
       }
       for (int i = 0; i < inputs.length; i++) {
         columns.set(inputs[i], row, values.get(i), where + "[" + i + "]");

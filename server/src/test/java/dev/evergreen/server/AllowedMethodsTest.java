@@ -38,7 +38,7 @@ class AllowedMethodsTest {
 
   @Test
   void exactPathListsItsMethod() throws Exception {
-    assertAllow(send("DELETE", "/api/v1/models"), "GET");
+    assertAllow(send("DELETE", "/api/v1/models"), "GET, HEAD");
   }
 
   @Test
@@ -48,13 +48,13 @@ class AllowedMethodsTest {
 
   @Test
   void parameterPathWithTrailingSlashListsMethod() throws Exception {
-    assertAllow(send("DELETE", "/api/v1/models/" + MODEL + "/"), "GET");
+    assertAllow(send("DELETE", "/api/v1/models/" + MODEL + "/"), "GET, HEAD");
   }
 
   @Test
   void regexPathListsItsMethod() throws Exception {
     assertAllow(send("GET", "/v1/models/" + MODEL + ":predict"), "POST");
-    assertAllow(send("DELETE", "/v1/models/" + MODEL), "GET");
+    assertAllow(send("DELETE", "/v1/models/" + MODEL), "GET, HEAD");
   }
 
   @Test
@@ -65,7 +65,8 @@ class AllowedMethodsTest {
   @Test
   void prefixPathListsItsMethods() throws Exception {
     assertAllow(
-        send("POST", "/api/2.0/mlflow-artifacts/artifacts/run/model.json"), "DELETE, GET, PUT");
+        send("POST", "/api/2.0/mlflow-artifacts/artifacts/run/model.json"),
+        "DELETE, GET, HEAD, PUT");
   }
 
   @Test

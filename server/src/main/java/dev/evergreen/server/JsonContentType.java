@@ -1,0 +1,101 @@
+package dev.evergreen.server;
+
+import io.vertx.core.Handler;
+import io.vertx.ext.web.RoutingContext;
+import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Content-Type rule of the JSON inference endpoints, V2 {@code infer} and KServe V1 {@code
+ * :predict}. The body is read as JSON when the request has no Content-Type, as KServe's Python
+ * client sends it, when the type is {@code application/json} or has the {@code +json} suffix (RFC
+ * 6839), and when it is {@code application/x-www-form-urlencoded}, the type curl sends for {@code
+ * -d} without {@code -H}. Parameters are allowed, but a charset must be UTF-8, the only encoding
+ * RFC 8259 allows for JSON between systems. Anything else gets 415.
+ */
+final class JsonContentType {
+  private static final Logger LOG = LoggerFactory.getLogger(JsonContentType.class);
+
+  private static final String JSON = "application/json";
+  private static final String CURL_DEFAULT = "application/x-www-form-urlencoded";
+
+  /** Header of the V2 binary tensor data extension, which this server does not implement. */
+  private static final String BINARY_HEADER = "inference-header-content-length";
+
+  private JsonContentType() {}
+
+  /**
+   * Wraps an endpoint handler so that it runs only for a JSON Content-Type and otherwise responds
+   * 415. Checking inside the endpoint's own handler costs no extra routing step.
+   */
+  static Handler<RoutingContext> required(Handler<RoutingContext> endpoint) {
+    return ctx -> {
+      String rejection = rejection(ctx.request().getHeader(HttpErrors.CONTENT_TYPE));
+      if (rejection == null) {
+        endpoint.handle(ctx);
+        return;
+      }
+      if (ctx.request().getHeader(BINARY_HEADER) != null) {
+        rejection += " (this server does not implement the binary tensor data extension)";
+      }
+      reject(ctx, rejection);
+    };
+  }
+
+  /** Sends 415 with the message and logs it at debug level, as other rejected requests are. */
+  static void reject(RoutingContext ctx, String message) {
+    LOG.debug("{} {} rejected: {}", ctx.request().method(), ctx.request().path(), message);
+    HttpErrors.send(ctx, 415, message);
+  }
+
+  /** Returns the 415 message for a Content-Type header, or null when the body is read as JSON. */
+  static String rejection(String header) {
+    if (header == null || JSON.equalsIgnoreCase(header)) {
+      return null;
+    }
+    String type = mediaType(header);
+    if (type.isEmpty()) {
+      return null;
+    }
+    if (!type.equals(JSON) && !type.endsWith("+json") && !type.equals(CURL_DEFAULT)) {
+      return "Content-Type '"
+          + InferenceRequestDecoder.abbreviate(type)
+          + "' is not supported; send the body as JSON with Content-Type application/json";
+    }
+    return charsetRejection(header);
+  }
+
+  /** Returns the 415 message for a charset other than UTF-8, or null when there is none. */
+  static String charsetRejection(String header) {
+    String charset = charset(header);
+    if (charset == null || charset.equals("utf-8")) {
+      return null;
+    }
+    return "charset '"
+        + InferenceRequestDecoder.abbreviate(charset)
+        + "' is not supported; send the body as UTF-8";
+  }
+
+  /** Returns the lower-case media type of a Content-Type header without its parameters. */
+  static String mediaType(String header) {
+    if (header == null) {
+      return "";
+    }
+    int semicolon = header.indexOf(';');
+    String type = semicolon < 0 ? header : header.substring(0, semicolon);
+    return type.strip().toLowerCase(Locale.ROOT);
+  }
+
+  /** Returns the lower-case charset parameter of a Content-Type header, or null without one. */
+  static String charset(String header) {
+    for (String parameter : header.split(";")) {
+      int equals = parameter.indexOf('=');
+      if (equals > 0 && parameter.substring(0, equals).strip().equalsIgnoreCase("charset")) {
+        String value = parameter.substring(equals + 1).strip();
+        return value.replace("\"", "").toLowerCase(Locale.ROOT);
+      }
+    }
+    return null;
+  }
+}
