@@ -83,6 +83,14 @@ public final class DeploymentManager implements AutoCloseable {
   /** Actor recorded for rollbacks that the canary monitor decides. */
   public static final String AUTO_ROLLBACK_ACTOR = "system:canary-monitor";
 
+  /**
+   * Actor recorded for the canaries and shadows that the reconciler restores after a restart,
+   * whatever actor {@link #startReconciler} was given for its deploys. The server audits the
+   * batching settings it restores under the same name, so every restored traffic setting has one
+   * actor.
+   */
+  public static final String RESTORE_ACTOR = "reconciler";
+
   private final MetadataStore store;
   private final ModelRegistry registry;
   private final Function<ModelVersion, ServableModel> loader;
@@ -455,6 +463,8 @@ public final class DeploymentManager implements AutoCloseable {
    * MetadataStore#changeCounter()} changed, checking every {@code interval}; the other calls {@link
    * #checkCanaries} every second. {@link #close} stops them.
    *
+   * @param actor recorded for the reconciler's deploys. Restored canaries and shadows are recorded
+   *     as {@link #RESTORE_ACTOR}.
    * @throws IllegalStateException when the reconciler was already started
    */
   public void startReconciler(Duration interval, String actor) {
@@ -533,7 +543,7 @@ public final class DeploymentManager implements AutoCloseable {
         }
         reconcile(actor);
         if (!restored) {
-          restoreTraffic(actor);
+          restoreTraffic(RESTORE_ACTOR);
           restored = true;
         }
         // Only a completed pass records the counter, so a failed pass is retried on the next poll.
@@ -825,11 +835,13 @@ public final class DeploymentManager implements AutoCloseable {
    * Starts again the canaries and shadows that the store lists, so they survive a restart. Each
    * version is loaded and checked as by {@link #startCanary} and {@link #startShadow}, and the
    * start is recorded and audited as {@code actor}. A setting is not restored when its version
-   * fails to load or check, was deleted, or no version of its model serves. Such a setting is
-   * cleared, logged, recorded as a deployment event and audited with the reason. A model that
-   * already runs a canary or shadow in this process keeps it. A restored canary starts with an
-   * empty rollback window, so its limits are judged again only after {@code min_requests} new
-   * requests. The reconciler calls this once, after its first pass has deployed the champions.
+   * fails to load or check, was deleted, or no version of its model serves. A canary is also not
+   * restored when the version that serves differs from the stable version it was last compared
+   * with, because the {@code champion} alias moved, for example by a command in another process.
+   * Such a setting is cleared, logged, recorded as a deployment event and audited with the reason.
+   * A model that already runs a canary or shadow in this process keeps it. A restored canary starts
+   * with an empty rollback window, so its limits are judged again only after {@code min_requests}
+   * new requests. The reconciler calls this once, after its first pass has deployed the champions.
    */
   public void restoreTraffic(String actor) {
     for (TrafficSettings settings : store.listTrafficSettings()) {
@@ -859,11 +871,45 @@ public final class DeploymentManager implements AutoCloseable {
       // A canary started in this process after the settings were read, and its start stored it.
       return;
     }
+    // The stored shadow has not been restored yet, so a canary that is not restored keeps it.
+    Runnable clearCanary = () -> store.saveTrafficSlots(model, null, storedShadow);
+    Integer stable = current == null ? null : lastStableVersion(model, stored.version());
+    if (stable != null && stable != current.active().version()) {
+      int serving = current.active().version();
+      String reason =
+          "the champion alias moved from version "
+              + stable
+              + ", the stable version that canary version "
+              + stored.version()
+              + " was compared with, to version "
+              + serving
+              + ", so the canary would now be judged against another version; start it again to"
+              + " compare it with version "
+              + serving;
+      recordNotRestored(
+          model,
+          stored.version(),
+          "canary",
+          KIND_CANARY_NOT_RESTORED,
+          AuditActions.CANARY_NOT_RESTORED,
+          actor,
+          reason,
+          Map.of("stored_stable_version", Integer.toString(stable)),
+          clearCanary);
+      return;
+    }
+    if (current != null && stable == null) {
+      LOG.warn(
+          "No deployment event shows the stable version of stored canary version {} of model {},"
+              + " so it is restored against version {}",
+          stored.version(),
+          model,
+          current.active().version());
+    }
     try {
       startCanary(model, stored.version(), stored.spec(), actor, true);
       LOG.info("Restored canary version {} of model {}", stored.version(), model);
     } catch (EvergreenException e) {
-      // The stored shadow has not been restored yet, so it is kept for restoreShadow.
       recordNotRestored(
           model,
           stored.version(),
@@ -872,8 +918,26 @@ public final class DeploymentManager implements AutoCloseable {
           AuditActions.CANARY_NOT_RESTORED,
           actor,
           e.getMessage(),
-          () -> store.saveTrafficSlots(model, null, storedShadow));
+          Map.of(),
+          clearCanary);
     }
+  }
+
+  /**
+   * Returns the stable version that a canary version was last compared with, from the deployment
+   * events: the version that served when the canary last started, or the target of a later
+   * rollback, which keeps the canary. Returns null when no event records the canary's start.
+   */
+  private Integer lastStableVersion(String model, int canaryVersion) {
+    Integer stable = null;
+    for (DeploymentEvent event : store.listDeploymentEvents(model)) {
+      if (event.kind().equals(KIND_CANARY) && event.version() == canaryVersion) {
+        stable = event.previousVersion();
+      } else if (stable != null && event.kind().equals(KIND_ROLLBACK)) {
+        stable = event.version();
+      }
+    }
+    return stable;
   }
 
   private void restoreShadow(String model, TrafficSettings.ShadowSetting stored, String actor) {
@@ -900,11 +964,16 @@ public final class DeploymentManager implements AutoCloseable {
           AuditActions.SHADOW_NOT_RESTORED,
           actor,
           e.getMessage(),
+          Map.of(),
           () -> store.saveTrafficSlots(model, keptCanary, null));
     }
   }
 
-  /** Clears a stored slot that could not be restored and records why, in one transaction. */
+  /**
+   * Clears a stored slot that could not be restored and records why, in one transaction.
+   *
+   * @param extraDetails audit details added to the reason and the serving version
+   */
   private void recordNotRestored(
       String model,
       int version,
@@ -913,6 +982,7 @@ public final class DeploymentManager implements AutoCloseable {
       String auditAction,
       String actor,
       String reason,
+      Map<String, String> extraDetails,
       Runnable clear) {
     LOG.error(
         "Stored {} version {} of model {} was not restored and is cleared: {}",
@@ -935,6 +1005,7 @@ public final class DeploymentManager implements AutoCloseable {
             details.put("event", eventId);
             details.put("reason", reason);
             details.put("serving_version", servingVersion == null ? "" : servingVersion.toString());
+            details.putAll(extraDetails);
             audit.append(actor, auditAction, targets(model, version), details);
           });
     } catch (RuntimeException e) {

@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Requests for different versions of the model (stable and canary) are never joined: a batch
  * ends at the first request for another version. When a joined batch fails, its requests are scored
- * one by one, so a bad request fails alone.
+ * one by one, so a bad request fails alone. A joined batch's scores are checked for non-finite
+ * values request by request, for the same reason.
  */
 final class DynamicBatcher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(DynamicBatcher.class);
@@ -136,7 +137,7 @@ final class DynamicBatcher implements AutoCloseable {
       try {
         double[] scores = version.predict(only.batch());
         versionMeters.recordCompute(rows, System.nanoTime() - started);
-        only.result().complete(scores);
+        only.result().complete(FiniteScores.requireFinite(version, only.batch(), scores));
       } catch (RuntimeException e) {
         only.result().completeExceptionally(e);
       }
@@ -152,7 +153,7 @@ final class DynamicBatcher implements AutoCloseable {
         try {
           double[] own = version.predict(pending.batch());
           versionMeters.recordCompute(pending.batch().rows(), System.nanoTime() - alone);
-          pending.result().complete(own);
+          pending.result().complete(FiniteScores.requireFinite(version, pending.batch(), own));
         } catch (RuntimeException single) {
           pending.result().completeExceptionally(single);
         }
@@ -164,8 +165,14 @@ final class DynamicBatcher implements AutoCloseable {
     int at = 0;
     for (Pending pending : group) {
       int length = pending.batch().rows() * width;
-      pending.result().complete(Arrays.copyOfRange(scores, at, at + length));
+      double[] own = Arrays.copyOfRange(scores, at, at + length);
       at += length;
+      // Checked per request, so a request's error numbers rows from its own first row.
+      try {
+        pending.result().complete(FiniteScores.requireFinite(version, pending.batch(), own));
+      } catch (EvergreenException e) {
+        pending.result().completeExceptionally(e);
+      }
     }
   }
 

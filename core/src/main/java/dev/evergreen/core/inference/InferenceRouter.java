@@ -28,6 +28,10 @@ import org.slf4j.LoggerFactory;
  * dynamic batcher. It then feeds the canary's rollback window and copies a share of requests to a
  * shadow version in the background.
  *
+ * <p>On every path (batched or not, stable, canary or shadow), {@link FiniteScores} turns a score
+ * that is not finite into a failure, so no caller receives one. The failure is INVALID_INPUT when
+ * the row has a missing value that the model cannot score.
+ *
  * <p>Without batching, scoring runs on the caller's thread and the returned future is already
  * complete. A shadow scoring never delays the caller: it is handed to a bounded background queue
  * after the caller's scores exist, and dropped, and counted, when that queue is full.
@@ -104,8 +108,9 @@ public final class InferenceRouter implements AutoCloseable {
    *
    * @param key the request's routing key, which also decides whether a shadow scores a copy
    * @param startNanos {@link System#nanoTime()} when the request arrived, for the canary's latency
-   * @return the scores, {@code rows * outputWidth()} values; failed with the scoring's {@link
-   *     EvergreenException}, or UNAVAILABLE when the model's batching queue is full
+   * @return the scores, {@code rows * outputWidth()} finite values. The future fails with the
+   *     scoring's {@link EvergreenException}, with UNAVAILABLE when the model's batching queue is
+   *     full, or with the failure of {@link FiniteScores#requireFinite} when a score is not finite
    */
   public CompletableFuture<double[]> score(
       Route route, InputBatch batch, String key, long startNanos) {
@@ -118,7 +123,7 @@ public final class InferenceRouter implements AutoCloseable {
       try {
         double[] scores = batch.rows() == 0 ? new double[0] : model.predict(batch);
         meters.of(model).recordCompute(batch.rows(), System.nanoTime() - started);
-        result.complete(scores);
+        result.complete(FiniteScores.requireFinite(model, batch, scores));
       } catch (RuntimeException e) {
         result.completeExceptionally(e);
       }
@@ -184,7 +189,8 @@ public final class InferenceRouter implements AutoCloseable {
       shadows.execute(
           () -> {
             try {
-              double[] scores = shadow.model().predict(batch);
+              double[] scores =
+                  FiniteScores.requireFinite(shadow.model(), batch, shadow.model().predict(batch));
               double difference = maxDifference(served, scores);
               shadowMeters.shadowDifference.record(difference);
               if (difference <= shadow.spec().tolerance()) {

@@ -19,6 +19,16 @@ public interface ServableModel {
     return "xgboost";
   }
 
+  /**
+   * Returns whether the model's format defines the score of a row with a missing value (NaN, or a
+   * null text value). XGBoost defines it, because each tree sends the row down its default branch.
+   * An ONNX graph without an imputer returns NaN for such a row, so ONNX models return false, and
+   * the scoring path reports a non-finite score of a row with a missing value as invalid input.
+   */
+  default boolean scoresMissingValues() {
+    return true;
+  }
+
   /** Values per row: 1 for binary classification and regression, the class count otherwise. */
   int outputWidth();
 

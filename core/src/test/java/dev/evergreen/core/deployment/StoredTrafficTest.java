@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.evergreen.api.ErrorKind;
 import dev.evergreen.api.EvergreenException;
 import dev.evergreen.api.audit.AuditEntry;
+import dev.evergreen.api.model.Aliases;
 import dev.evergreen.api.model.ModelVersion;
 import dev.evergreen.api.pipeline.CanarySpec;
 import dev.evergreen.api.pipeline.RollbackSpec;
@@ -20,6 +21,7 @@ import dev.evergreen.core.store.TrafficSettings;
 import dev.evergreen.core.testing.InMemoryMetadataStore;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -339,5 +341,88 @@ class StoredTrafficTest {
     assertThat(stored()).isNull();
     assertThat(events(DeploymentManager.KIND_CANARY_NOT_RESTORED).getLast().detail())
         .contains("has no version serving");
+  }
+
+  @Test
+  void canaryWhoseStableChangedIsNotRestored() {
+    manager.startCanary(MODEL, 2, CANARY, "alice");
+    manager.close();
+    // Another process moves the champion while no server runs, as `evergreen rollback` does.
+    registry.moveAlias(MODEL, Aliases.CHAMPION, 3, "bob", "promoted by hand");
+
+    restart();
+
+    assertThat(state().active().version()).isEqualTo(3);
+    assertThat(state().canary()).isNull();
+    assertThat(stored()).isNull();
+    DeploymentEvent event = events(DeploymentManager.KIND_CANARY_NOT_RESTORED).getLast();
+    assertThat(event.version()).isEqualTo(2);
+    assertThat(event.previousVersion()).isEqualTo(3);
+    assertThat(event.actor()).isEqualTo(RESTORER);
+    assertThat(event.detail())
+        .contains("stored canary version 2 was not restored")
+        .contains("champion alias moved from version 1")
+        .contains("to version 3");
+    AuditEntry entry = audit(AuditActions.CANARY_NOT_RESTORED).getLast();
+    assertThat(entry.actor()).isEqualTo(RESTORER);
+    assertThat(entry.details()).containsEntry("stored_stable_version", "1");
+    assertThat(entry.details()).containsEntry("serving_version", "3");
+    assertThat(audit(AuditActions.CANARY_STARTED)).hasSize(1);
+  }
+
+  @Test
+  void canaryWhoseStableChangedKeepsStoredShadow() {
+    manager.startCanary(MODEL, 2, CANARY, "alice");
+    manager.startShadow(MODEL, 3, SHADOW, "alice");
+    manager.close();
+    // Version 2, the canary, became the champion while no server ran.
+    registry.moveAlias(MODEL, Aliases.CHAMPION, 2, "bob", "promoted by hand");
+
+    restart();
+
+    assertThat(state().active().version()).isEqualTo(2);
+    assertThat(state().canary()).isNull();
+    assertThat(state().shadow().model().version()).isEqualTo(3);
+    assertThat(stored().canary()).isNull();
+    assertThat(stored().shadow()).isEqualTo(new TrafficSettings.ShadowSetting(3, SHADOW));
+    assertThat(events(DeploymentManager.KIND_CANARY_NOT_RESTORED).getLast().detail())
+        .contains("champion alias moved from version 1")
+        .contains("to version 2");
+  }
+
+  @Test
+  void canaryKeepsStableAfterRollback() {
+    manager.deploy(MODEL, 3, "alice");
+    manager.startCanary(MODEL, 2, CANARY, "alice");
+    // A rollback in the server keeps the canary and makes version 1 its stable version.
+    manager.rollback(MODEL, "alice");
+
+    restart();
+
+    assertThat(state().active().version()).isEqualTo(1);
+    assertThat(state().canary().model().version()).isEqualTo(2);
+    assertThat(events(DeploymentManager.KIND_CANARY_NOT_RESTORED)).isEmpty();
+  }
+
+  @Test
+  void reconcilerRestoresUnderRestoreActor() throws InterruptedException {
+    manager.startCanary(MODEL, 2, CANARY, "alice");
+    manager.startShadow(MODEL, 3, SHADOW, "alice");
+    manager.close();
+    manager = newManager();
+
+    manager.startReconciler(Duration.ofMillis(20), "server");
+
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (audit(AuditActions.SHADOW_STARTED).size() < 2 && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertThat(DeploymentManager.RESTORE_ACTOR).isEqualTo("reconciler");
+    assertThat(audit(AuditActions.CANARY_STARTED).getLast().actor())
+        .isEqualTo(DeploymentManager.RESTORE_ACTOR);
+    assertThat(audit(AuditActions.SHADOW_STARTED)).hasSize(2);
+    assertThat(audit(AuditActions.SHADOW_STARTED).getLast().actor())
+        .isEqualTo(DeploymentManager.RESTORE_ACTOR);
+    assertThat(events(DeploymentManager.KIND_SWITCH).getLast().actor()).isEqualTo("server");
   }
 }

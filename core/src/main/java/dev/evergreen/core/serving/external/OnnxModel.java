@@ -48,6 +48,15 @@ final class OnnxModel extends ExternalModel {
     return "onnxruntime_onnx";
   }
 
+  /**
+   * Returns false, because ONNX Runtime passes a missing value into the graph as NaN, and a graph
+   * without an imputer, such as a scikit-learn export of a bare estimator, then returns NaN.
+   */
+  @Override
+  public boolean scoresMissingValues() {
+    return false;
+  }
+
   private static final Cleaner CLEANER = Cleaner.create();
 
   /** ONNX element type of each signature datatype. */
