@@ -280,7 +280,11 @@ final class GrpcRequestDecoder {
       BigInteger[] bounds = TensorBinding.INTEGER_RANGES.get(datatype());
       if (value < bounds[0].longValue() || value > bounds[1].longValue()) {
         throw TensorBinding.outOfRange(
-            this, Long.toString(value), index, bounds[0] + " to " + bounds[1]);
+            this,
+            Long.toString(value),
+            index,
+            TensorBinding.rangeText(datatype()),
+            "send a wider datatype such as FP64");
       }
       return value;
     }
@@ -295,7 +299,10 @@ final class GrpcRequestDecoder {
         return StandardCharsets.UTF_8.newDecoder().decode(bytes).toString();
       } catch (CharacterCodingException e) {
         throw EvergreenException.invalid(
-            label() + " (BYTES) has an element at data index " + index + " that is not UTF-8");
+            label()
+                + " (BYTES) has an element at "
+                + TensorBinding.position(this, index)
+                + " that is not UTF-8; send UTF-8 text");
       }
     }
 
@@ -332,8 +339,8 @@ final class GrpcRequestDecoder {
                 label()
                     + " (BOOL) has the byte "
                     + value
-                    + " at data index "
-                    + index
+                    + " at "
+                    + TensorBinding.position(this, index)
                     + "; send 1 for true and 0 for false");
           }
           yield value;

@@ -1,7 +1,7 @@
 package dev.evergreen.server;
 
-import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import dev.evergreen.api.EvergreenException;
 import dev.evergreen.core.serving.InputBatch;
@@ -63,11 +63,13 @@ final class InferenceRequestDecoder {
               + " Protocol defines");
     }
     try (JsonParser parser = Json.FACTORY.createParser(body)) {
-      return read(parser, model);
-    } catch (JsonParseException e) {
-      throw Json.syntaxError(e);
+      try {
+        return read(parser, model);
+      } catch (JsonProcessingException e) {
+        throw Json.invalidJson(e, parser);
+      }
     } catch (IOException e) {
-      throw EvergreenException.invalid("cannot read the request body: " + e.getMessage());
+      throw Json.undecodable(e);
     }
   }
 
@@ -90,13 +92,7 @@ final class InferenceRequestDecoder {
         default -> parser.skipChildren();
       }
     }
-    if (parser.nextToken() != null) {
-      throw EvergreenException.invalid(
-          "request body has content after its JSON object, at line "
-              + parser.currentLocation().getLineNr()
-              + ", column "
-              + parser.currentLocation().getColumnNr());
-    }
+    Json.requireEnd(parser, "object");
     if (inputs == null) {
       throw EvergreenException.invalid(
           "request has no 'inputs'; send {\"inputs\": [{\"name\", \"shape\", \"datatype\","
@@ -174,7 +170,10 @@ final class InferenceRequestDecoder {
     int length = 0;
     JsonToken token;
     while ((token = parser.nextToken()) != JsonToken.END_ARRAY) {
-      if (token != JsonToken.VALUE_NUMBER_INT || parser.getLongValue() < 0) {
+      // A dimension beyond the long range is checked before getLongValue, which would throw.
+      if (token != JsonToken.VALUE_NUMBER_INT
+          || parser.getNumberType() == JsonParser.NumberType.BIG_INTEGER
+          || parser.getLongValue() < 0) {
         throw EvergreenException.invalid(
             input.label()
                 + " has a shape with "
@@ -207,6 +206,11 @@ final class InferenceRequestDecoder {
         case VALUE_NULL -> input.addMissing();
         case VALUE_TRUE -> input.addBoolean(1);
         case VALUE_FALSE -> input.addBoolean(0);
+        case START_OBJECT -> {
+          // Reported once the whole input is read, so that the message can use its name.
+          input.addObject();
+          parser.skipChildren();
+        }
         default ->
             throw EvergreenException.invalid(
                 input.label()
@@ -339,8 +343,22 @@ final class InferenceRequestDecoder {
     return text.length() <= 40 ? text : text.substring(0, 40) + "...";
   }
 
+  /**
+   * Returns a number as a message shows it: an integral value without a fraction, as a request
+   * usually writes it, and any other value as {@link Double#toString}.
+   */
+  static String formatNumber(double value) {
+    if (value == Math.rint(value) && Math.abs(value) < 1e15) {
+      return Long.toString((long) value);
+    }
+    return Double.toString(value);
+  }
+
   /** One input as read, before it is checked against the signature. */
   private static final class RawInput implements TensorBinding.Tensor {
+    /** The largest FP32 magnitude as Java prints {@link Float#MAX_VALUE}, which FP32 accepts. */
+    private static final BigDecimal FP32_MAX = new BigDecimal("3.4028235E38");
+
     final int index;
     String name;
     String datatype;
@@ -350,7 +368,10 @@ final class InferenceRequestDecoder {
     /** Numeric values, NaN for null and for strings. */
     double[] values = new double[8];
 
-    /** String values, allocated at the first string. */
+    /**
+     * String values, allocated at the first string. A number beyond the double range also keeps its
+     * text here, as sent, for the error message.
+     */
     String[] texts;
 
     int count;
@@ -358,6 +379,7 @@ final class InferenceRequestDecoder {
     int firstText = -1;
     int firstBoolean = -1;
     int firstFraction = -1;
+    int firstObject = -1;
 
     // Extremes of the numbers, for the range checks of integer datatypes and FP32. JSON integers
     // are tracked exactly, as long or as BigInteger beyond the long range, because a double cannot
@@ -412,6 +434,14 @@ final class InferenceRequestDecoder {
       }
       if (firstFraction < 0 && value != Math.rint(value)) {
         firstFraction = count;
+      }
+      if (Double.isInfinite(value)) {
+        // Jackson reads a number beyond the double range as an infinity. Its text is kept only in
+        // this case, which the range check rejects, so valid data allocates nothing more.
+        if (texts == null) {
+          texts = new String[values.length];
+        }
+        texts[count] = parser.getText();
       }
       trackExtremes(parser, value);
       values[count++] = value;
@@ -475,6 +505,13 @@ final class InferenceRequestDecoder {
       values[count++] = Double.NaN;
     }
 
+    void addObject() {
+      if (firstObject < 0) {
+        firstObject = count;
+      }
+      addMissing();
+    }
+
     private void grow() {
       if (count == values.length) {
         values = Arrays.copyOf(values, count * 2);
@@ -496,6 +533,13 @@ final class InferenceRequestDecoder {
       if (!hasData) {
         throw EvergreenException.invalid(label() + " has no 'data' array");
       }
+      if (firstObject >= 0) {
+        throw EvergreenException.invalid(
+            label()
+                + " has an object at "
+                + TensorBinding.position(this, firstObject)
+                + "; data must contain numbers, booleans, strings or null");
+      }
     }
 
     @Override
@@ -508,8 +552,10 @@ final class InferenceRequestDecoder {
             label()
                 + " ("
                 + datatype
-                + ") contains a boolean at data index "
-                + firstBoolean
+                + ") contains a boolean at "
+                + TensorBinding.position(this, firstBoolean)
+                + ", the value "
+                + booleanAt(firstBoolean)
                 + "; send numbers, or datatype BOOL for true and false");
       }
       if (firstText >= 0) {
@@ -519,8 +565,8 @@ final class InferenceRequestDecoder {
                 + datatype
                 + ") contains the string \""
                 + abbreviate(texts[firstText])
-                + "\" at data index "
-                + firstText
+                + "\" at "
+                + TensorBinding.position(this, firstText)
                 + "; send numbers, or null for a missing value");
       }
       if (firstFraction >= 0 && (datatype.startsWith("INT") || datatype.startsWith("UINT"))) {
@@ -530,8 +576,8 @@ final class InferenceRequestDecoder {
                 + datatype
                 + " but the value "
                 + values[firstFraction]
-                + " at data index "
-                + firstFraction
+                + " at "
+                + TensorBinding.position(this, firstFraction)
                 + " is not an integer; send FP64 for fractional values");
       }
       checkRange();
@@ -548,35 +594,45 @@ final class InferenceRequestDecoder {
             label()
                 + " (BOOL) contains a "
                 + (firstOther == firstText ? "string" : "number")
-                + " at data index "
-                + firstOther
+                + " at "
+                + TensorBinding.position(this, firstOther)
+                + ", the value "
+                + (firstOther == firstText
+                    ? "\"" + abbreviate(texts[firstText]) + "\""
+                    : numberAt(firstOther))
                 + "; send true, false, or null for a missing value");
       }
       return count == values.length ? values : Arrays.copyOf(values, count);
     }
 
-    /** Rejects values outside the range of an integer datatype, or finite values beyond FP32. */
+    /**
+     * Rejects numbers beyond the double range, and values outside the range of an integer datatype
+     * or of FP32.
+     */
     private void checkRange() {
+      int overflow = overflowIndex();
+      if (overflow >= 0) {
+        throw TensorBinding.outOfRange(
+            this,
+            numberAt(overflow),
+            overflow,
+            TensorBinding.rangeText(datatype),
+            "send a number within that range");
+      }
       if (datatype.equals("FP32")) {
-        BigDecimal max = new BigDecimal(Float.MAX_VALUE);
-        checkBounds(max.negate(), max, "-3.4028235E38 to 3.4028235E38");
+        checkBounds(FP32_MAX.negate(), FP32_MAX, TensorBinding.rangeText(datatype));
         return;
       }
       BigInteger[] bounds = TensorBinding.INTEGER_RANGES.get(datatype);
       if (bounds != null) {
         checkBounds(
-            new BigDecimal(bounds[0]), new BigDecimal(bounds[1]), bounds[0] + " to " + bounds[1]);
+            new BigDecimal(bounds[0]),
+            new BigDecimal(bounds[1]),
+            TensorBinding.rangeText(datatype));
       }
     }
 
     private void checkBounds(BigDecimal low, BigDecimal high, String rangeText) {
-      // Jackson reads a JSON number beyond the double range as an infinity.
-      if (floatMinIndex >= 0 && Double.isInfinite(floatMin)) {
-        throw outOfRange(String.valueOf(floatMin), floatMinIndex, rangeText);
-      }
-      if (floatMaxIndex >= 0 && Double.isInfinite(floatMax)) {
-        throw outOfRange(String.valueOf(floatMax), floatMaxIndex, rangeText);
-      }
       List<BigDecimal> candidates = new ArrayList<>(6);
       List<Integer> indexes = new ArrayList<>(6);
       if (longMinIndex >= 0) {
@@ -606,7 +662,42 @@ final class InferenceRequestDecoder {
     }
 
     private EvergreenException outOfRange(String value, int index, String rangeText) {
-      return TensorBinding.outOfRange(this, value, index, rangeText);
+      return TensorBinding.outOfRange(
+          this, value, index, rangeText, "send a wider datatype such as FP64");
+    }
+
+    /**
+     * Returns the index of a number beyond the double range, found from the extremes: the first
+     * infinity among the numbers written with a fraction or an exponent, or the integer of the
+     * largest magnitude. Returns -1 when every number is within the range.
+     */
+    private int overflowIndex() {
+      int index = -1;
+      if (floatMinIndex >= 0 && floatMin == Double.NEGATIVE_INFINITY) {
+        index = floatMinIndex;
+      }
+      if (floatMaxIndex >= 0 && floatMax == Double.POSITIVE_INFINITY) {
+        index = index < 0 ? floatMaxIndex : Math.min(index, floatMaxIndex);
+      }
+      if (bigMin != null && Double.isInfinite(bigMin.doubleValue())) {
+        index = index < 0 ? bigMinIndex : Math.min(index, bigMinIndex);
+      }
+      if (bigMax != null && Double.isInfinite(bigMax.doubleValue())) {
+        index = index < 0 ? bigMaxIndex : Math.min(index, bigMaxIndex);
+      }
+      return index;
+    }
+
+    /** Returns a number as sent when its text was kept, else as {@link #formatNumber} shows it. */
+    private String numberAt(int index) {
+      if (texts != null && texts[index] != null && Double.isInfinite(values[index])) {
+        return abbreviate(texts[index]);
+      }
+      return formatNumber(values[index]);
+    }
+
+    private String booleanAt(int index) {
+      return values[index] == 1 ? "true" : "false";
     }
 
     @Override
@@ -614,17 +705,19 @@ final class InferenceRequestDecoder {
       if (firstBoolean >= 0) {
         throw EvergreenException.invalid(
             label()
-                + " (BYTES) contains a boolean at data index "
-                + firstBoolean
+                + " (BYTES) contains a boolean at "
+                + TensorBinding.position(this, firstBoolean)
+                + ", the value "
+                + booleanAt(firstBoolean)
                 + "; send strings, or null for a missing value");
       }
       if (firstNumber >= 0) {
         throw EvergreenException.invalid(
             label()
                 + " (BYTES) contains the number "
-                + values[firstNumber]
-                + " at data index "
-                + firstNumber
+                + numberAt(firstNumber)
+                + " at "
+                + TensorBinding.position(this, firstNumber)
                 + "; send strings, or null for a missing value");
       }
       if (texts == null) {

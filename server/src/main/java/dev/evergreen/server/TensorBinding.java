@@ -311,18 +311,67 @@ final class TensorBinding {
     }
   }
 
-  /** Returns the error for an element outside its datatype's range. */
-  static EvergreenException outOfRange(Tensor tensor, String value, int index, String rangeText) {
+  /**
+   * Returns the value range of a numeric datatype as messages show it. FP32's bound is {@link
+   * Float#MAX_VALUE} as Java prints it, and FP64's is {@link Double#MAX_VALUE}.
+   */
+  static String rangeText(String datatype) {
+    BigInteger[] bounds = INTEGER_RANGES.get(datatype);
+    if (bounds != null) {
+      return bounds[0] + " to " + bounds[1];
+    }
+    String max = datatype.equals("FP32") ? "3.4028235E38" : Double.toString(Double.MAX_VALUE);
+    return "-" + max + " to " + max;
+  }
+
+  /**
+   * Returns the error for an element outside a range.
+   *
+   * @param value the element as the request wrote it, or its exact value
+   * @param advice what to send instead
+   */
+  static EvergreenException outOfRange(
+      Tensor tensor, String value, int index, String rangeText, String advice) {
     return EvergreenException.invalid(
         tensor.label()
             + " has datatype "
             + tensor.datatype()
             + " but the value "
             + value
-            + " at data index "
-            + index
+            + " at "
+            + position(tensor, index)
             + " is outside its range of "
             + rangeText
-            + "; send a wider datatype such as FP64");
+            + "; "
+            + advice);
+  }
+
+  /**
+   * Returns where an element sits in a tensor: its row-major index in {@code data}, and for a
+   * tensor with several elements per row also the row and the indices within the row, such as
+   * {@code data index 5 (row 1, column 1)}.
+   */
+  static String position(Tensor tensor, int index) {
+    String flat = "data index " + index;
+    long[] shape = tensor.shape();
+    long elements = shape == null ? -1 : elementCount(shape);
+    if (shape == null || shape.length < 2 || index >= elements) {
+      return flat;
+    }
+    long perRow = elements / shape[0];
+    if (perRow <= 1) {
+      return flat;
+    }
+    StringBuilder text = new StringBuilder(flat).append(" (row ").append(index / perRow);
+    if (shape.length == 2) {
+      return text.append(", column ").append(index % perRow).append(')').toString();
+    }
+    long[] within = new long[shape.length - 1];
+    long rest = index % perRow;
+    for (int dimension = shape.length - 1; dimension >= 1; dimension--) {
+      within[dimension - 1] = rest % shape[dimension];
+      rest /= shape[dimension];
+    }
+    return text.append(", element ").append(Arrays.toString(within)).append(')').toString();
   }
 }

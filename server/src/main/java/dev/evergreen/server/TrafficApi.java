@@ -292,8 +292,7 @@ final class TrafficApi {
               + " request; known fields: "
               + knownFields(type, e.getKnownPropertyIds()));
     } catch (JsonProcessingException e) {
-      throw EvergreenException.invalid(
-          "the " + section + " request does not fit: " + e.getOriginalMessage());
+      throw Json.invalidField("the " + section + " request", body, e);
     }
   }
 
