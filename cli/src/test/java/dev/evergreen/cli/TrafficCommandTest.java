@@ -190,6 +190,51 @@ class TrafficCommandTest {
     }
   }
 
+  @Test
+  void canaryPipelineRunBesideServerStartsCanary() throws Exception {
+    Path home = work.resolve("home");
+    Path pipeline = FlightBatches.pipeline(work.resolve("pipeline"), 10);
+    Files.writeString(
+        pipeline,
+        Files.readString(pipeline)
+            .replace(
+                "  checkRows: 50\n",
+                "  checkRows: 50\n  strategy: canary\n  canary:\n    percent: 20\n"));
+    Path batches = work.resolve("batches");
+    assertThat(
+            ContinuousTrainingLoopTest.run(
+                pipeline, FlightBatches.month(batches, 1, 5_000, null), home))
+        .isZero();
+
+    try (ServerRuntime server =
+        ServerRuntime.start(home, "127.0.0.1", 0, List.of(), ADMIN, Duration.ofMillis(100))) {
+      awaitServing(server, 1);
+
+      // The run opens its own store connection, as `evergreen run` in a CI job would.
+      ContinuousTrainingLoopTest.run(pipeline, FlightBatches.month(batches, 6, 5_000, null), home);
+
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      ServingState state = server.evergreen().deployments().serving(MODEL).orElseThrow();
+      while (state.canary() == null && System.nanoTime() < deadline) {
+        Thread.sleep(50);
+        state = server.evergreen().deployments().serving(MODEL).orElseThrow();
+      }
+      assertThat(state.active().version()).isEqualTo(1);
+      assertThat(state.canary()).isNotNull();
+      assertThat(state.canary().model().version()).isEqualTo(2);
+      assertThat(state.canary().split().percent()).isEqualTo(20.0);
+      assertThat(server.evergreen().registry().aliases(MODEL))
+          .containsEntry(Aliases.CHAMPION, 1)
+          .containsEntry(Aliases.CHALLENGER, 2);
+      List<AuditEntry> requested =
+          server.evergreen().store().listAuditEntries(0, 10_000).stream()
+              .filter(e -> e.action().equals(AuditActions.CANARY_REQUESTED))
+              .toList();
+      assertThat(requested).hasSize(1);
+      assertThat(requested.get(0).details()).containsEntry("stable_version", "1");
+    }
+  }
+
   private static void awaitServing(ServerRuntime server, int version) throws Exception {
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (System.nanoTime() < deadline) {

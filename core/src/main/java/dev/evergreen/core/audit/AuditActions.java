@@ -16,9 +16,11 @@ public final class AuditActions {
   public static final String CANARY_ABORTED = "canary.aborted";
   public static final String CANARY_ROLLED_BACK = "canary.rolled_back";
   public static final String CANARY_NOT_RESTORED = "canary.not_restored";
+  public static final String CANARY_REQUESTED = "canary.requested";
   public static final String SHADOW_STARTED = "shadow.started";
   public static final String SHADOW_STOPPED = "shadow.stopped";
   public static final String SHADOW_NOT_RESTORED = "shadow.not_restored";
+  public static final String SHADOW_REQUESTED = "shadow.requested";
   public static final String BATCHING_CONFIGURED = "batching.configured";
   public static final String TOKEN_CREATED = "token.created";
   public static final String TOKEN_DELETED = "token.deleted";

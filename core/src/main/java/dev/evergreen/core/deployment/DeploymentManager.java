@@ -79,6 +79,8 @@ public final class DeploymentManager implements AutoCloseable {
   static final String KIND_SHADOW_STOP = "shadow_stop";
   static final String KIND_CANARY_NOT_RESTORED = "canary_not_restored";
   static final String KIND_SHADOW_NOT_RESTORED = "shadow_not_restored";
+  static final String KIND_CANARY_REQUESTED = "canary_requested";
+  static final String KIND_SHADOW_REQUESTED = "shadow_requested";
 
   /** Actor recorded for rollbacks that the canary monitor decides. */
   public static final String AUTO_ROLLBACK_ACTOR = "system:canary-monitor";
@@ -90,6 +92,12 @@ public final class DeploymentManager implements AutoCloseable {
    * actor.
    */
   public static final String RESTORE_ACTOR = "reconciler";
+
+  /** Origin of a stored setting that ran before this process started. */
+  private static final String STORED_RESTART = "restored after restart";
+
+  /** Origin of a stored setting that another process requested while this one serves. */
+  private static final String STORED_REQUEST = "started as requested in the store";
 
   private final MetadataStore store;
   private final ModelRegistry registry;
@@ -542,10 +550,10 @@ public final class DeploymentManager implements AutoCloseable {
           return;
         }
         reconcile(actor);
-        if (!restored) {
-          restoreTraffic(RESTORE_ACTOR);
-          restored = true;
-        }
+        // The first pass restores what ran before a restart. Later passes start what another
+        // process stored since, such as a canary requested by a pipeline run in a CI job.
+        startStoredTraffic(RESTORE_ACTOR, restored ? STORED_REQUEST : STORED_RESTART);
+        restored = true;
         // Only a completed pass records the counter, so a failed pass is retried on the next poll.
         lastCounter = counter;
         failures = 0;
@@ -568,11 +576,11 @@ public final class DeploymentManager implements AutoCloseable {
    *     or fails its check, in which case it never receives traffic
    */
   public DeploymentResult startCanary(String model, int version, CanarySpec spec, String actor) {
-    return startCanary(model, version, spec, actor, false);
+    return startCanary(model, version, spec, actor, null);
   }
 
   private DeploymentResult startCanary(
-      String model, int version, CanarySpec spec, String actor, boolean restored) {
+      String model, int version, CanarySpec spec, String actor, String origin) {
     checkCanarySpec(spec);
     ReentrantLock lock = lockFor(model);
     lock.lock();
@@ -619,13 +627,13 @@ public final class DeploymentManager implements AutoCloseable {
           String.format(
               Locale.ROOT,
               "%sversion %d takes %.2f%% of requests as a canary, version %d the rest",
-              restored ? "restored after restart: " : "",
+              origin == null ? "" : origin + ": ",
               version,
               canary.split().percent(),
               current.active().version());
       Map<String, String> details = new LinkedHashMap<>();
-      if (restored) {
-        details.put("restored", "true");
+      if (origin != null) {
+        details.put(origin.equals(STORED_RESTART) ? "restored" : "requested", "true");
       }
       details.put("percent", Double.toString(canary.split().percent()));
       details.put("stable_version", Integer.toString(current.active().version()));
@@ -726,19 +734,12 @@ public final class DeploymentManager implements AutoCloseable {
    *     or fails its check
    */
   public DeploymentResult startShadow(String model, int version, ShadowSpec spec, String actor) {
-    return startShadow(model, version, spec, actor, false);
+    return startShadow(model, version, spec, actor, null);
   }
 
   private DeploymentResult startShadow(
-      String model, int version, ShadowSpec spec, String actor, boolean restored) {
-    if (!(spec.percent() > 0 && spec.percent() <= 100)) {
-      throw EvergreenException.invalid(
-          "shadow percent must be above 0 and at most 100, got " + spec.percent());
-    }
-    if (!(spec.tolerance() >= 0) || Double.isInfinite(spec.tolerance())) {
-      throw EvergreenException.invalid(
-          "shadow tolerance must be a finite number of at least 0, got " + spec.tolerance());
-    }
+      String model, int version, ShadowSpec spec, String actor, String origin) {
+    checkShadowSpec(spec);
     ReentrantLock lock = lockFor(model);
     lock.lock();
     try {
@@ -775,13 +776,13 @@ public final class DeploymentManager implements AutoCloseable {
           String.format(
               Locale.ROOT,
               "%sversion %d scores a copy of %.2f%% of requests as a shadow of version %d",
-              restored ? "restored after restart: " : "",
+              origin == null ? "" : origin + ": ",
               version,
               shadow.split().percent(),
               current.active().version());
       Map<String, String> details = new LinkedHashMap<>();
-      if (restored) {
-        details.put("restored", "true");
+      if (origin != null) {
+        details.put(origin.equals(STORED_RESTART) ? "restored" : "requested", "true");
       }
       details.put("percent", Double.toString(shadow.split().percent()));
       details.put("serving_version", Integer.toString(current.active().version()));
@@ -798,6 +799,142 @@ public final class DeploymentManager implements AutoCloseable {
           null);
     } finally {
       lock.unlock();
+    }
+  }
+
+  /**
+   * Stores a canary for the process that serves the model to start, from a process that does not
+   * serve it, such as {@code evergreen run} in a CI job. The serving process's reconciler notices
+   * the stored change, then loads, checks and starts the version as {@link #startCanary} does,
+   * unless the version that serves is no longer {@code stableVersion}. The request is recorded as a
+   * {@code canary_requested} deployment event and audit entry. Nothing is stored when the model
+   * already has a stored canary, which keeps running.
+   *
+   * @param stableVersion the version that serves now, which the canary is to be compared with
+   * @return what happened, in one sentence
+   */
+  public String requestCanary(
+      String model, int version, CanarySpec spec, int stableVersion, String actor) {
+    checkCanarySpec(spec);
+    registry.require(model, version);
+    String detail =
+        String.format(
+            Locale.ROOT,
+            "version %d is stored as a canary for %.2f%% of requests, compared with version %d;"
+                + " the server that serves the model starts it",
+            version,
+            spec.percent(),
+            stableVersion);
+    Map<String, String> details = new LinkedHashMap<>();
+    details.put("percent", Double.toString(spec.percent()));
+    details.put("stable_version", Integer.toString(stableVersion));
+    return store.inTransaction(
+        () -> {
+          TrafficSettings stored = storedSettings(model);
+          if (stored != null && stored.canary() != null) {
+            return "canary version "
+                + stored.canary().version()
+                + " of model '"
+                + model
+                + "' is already stored, so version "
+                + version
+                + " was not stored; promote or abort that canary first";
+          }
+          store.saveTrafficSlots(
+              model,
+              new TrafficSettings.CanarySetting(version, spec),
+              stored == null ? null : stored.shadow());
+          recordRequest(
+              model,
+              version,
+              stableVersion,
+              KIND_CANARY_REQUESTED,
+              AuditActions.CANARY_REQUESTED,
+              actor,
+              detail,
+              details);
+          return detail;
+        });
+  }
+
+  /**
+   * Stores a shadow for the process that serves the model to start, as {@link #requestCanary} does
+   * for a canary. Nothing is stored when the model already has a stored shadow.
+   *
+   * @param servingVersion the version that serves now
+   * @return what happened, in one sentence
+   */
+  public String requestShadow(
+      String model, int version, ShadowSpec spec, int servingVersion, String actor) {
+    checkShadowSpec(spec);
+    registry.require(model, version);
+    String detail =
+        String.format(
+            Locale.ROOT,
+            "version %d is stored as a shadow of %.2f%% of requests; the server that serves the"
+                + " model starts it",
+            version,
+            spec.percent());
+    Map<String, String> details = new LinkedHashMap<>();
+    details.put("percent", Double.toString(spec.percent()));
+    details.put("serving_version", Integer.toString(servingVersion));
+    return store.inTransaction(
+        () -> {
+          TrafficSettings stored = storedSettings(model);
+          if (stored != null && stored.shadow() != null) {
+            return "shadow version "
+                + stored.shadow().version()
+                + " of model '"
+                + model
+                + "' is already stored, so version "
+                + version
+                + " was not stored; stop that shadow first";
+          }
+          store.saveTrafficSlots(
+              model,
+              stored == null ? null : stored.canary(),
+              new TrafficSettings.ShadowSetting(version, spec));
+          recordRequest(
+              model,
+              version,
+              servingVersion,
+              KIND_SHADOW_REQUESTED,
+              AuditActions.SHADOW_REQUESTED,
+              actor,
+              detail,
+              details);
+          return detail;
+        });
+  }
+
+  /** Records a stored request as a deployment event and an audit entry; runs in a transaction. */
+  private void recordRequest(
+      String model,
+      int version,
+      int servingVersion,
+      String kind,
+      String auditAction,
+      String actor,
+      String detail,
+      Map<String, String> details) {
+    String eventId = newEventId(model);
+    store.insertDeploymentEvent(
+        event(eventId, model, version, servingVersion, kind, actor, detail));
+    Map<String, String> all = new LinkedHashMap<>();
+    all.put("event", eventId);
+    all.putAll(details);
+    audit.append(actor, auditAction, targets(model, version), all);
+    LOG.info("Model {}: {} (event {})", model, detail, eventId);
+  }
+
+  private static void checkShadowSpec(ShadowSpec spec) {
+    if (!(spec.percent() > 0 && spec.percent() <= 100)) {
+      throw EvergreenException.invalid(
+          "shadow percent must be above 0 and at most 100, got " + spec.percent());
+    }
+    if (!(spec.tolerance() >= 0) || Double.isInfinite(spec.tolerance())) {
+      throw EvergreenException.invalid(
+          "shadow tolerance must be a finite number of at least 0, got " + spec.tolerance());
     }
   }
 
@@ -841,19 +978,35 @@ public final class DeploymentManager implements AutoCloseable {
    * Such a setting is cleared, logged, recorded as a deployment event and audited with the reason.
    * A model that already runs a canary or shadow in this process keeps it. A restored canary starts
    * with an empty rollback window, so its limits are judged again only after {@code min_requests}
-   * new requests. The reconciler calls this once, after its first pass has deployed the champions.
+   * new requests. The reconciler calls this after its first pass has deployed the champions, and
+   * starts settings stored later by other processes ({@link #requestCanary}) the same way.
    */
   public void restoreTraffic(String actor) {
-    for (TrafficSettings settings : store.listTrafficSettings()) {
-      String model = settings.model();
+    startStoredTraffic(actor, STORED_RESTART);
+  }
+
+  /**
+   * Starts the stored canaries and shadows that do not run in this process, as {@link
+   * #restoreTraffic} describes, with {@code origin} ({@link #STORED_RESTART} or {@link
+   * #STORED_REQUEST}) at the start of each recorded detail.
+   */
+  private void startStoredTraffic(String actor, String origin) {
+    for (TrafficSettings listed : store.listTrafficSettings()) {
+      String model = listed.model();
       ReentrantLock lock = lockFor(model);
       lock.lock();
       try {
+        // Read again under the lock: a promote or abort since the listing cleared its setting,
+        // and that setting must not start again.
+        TrafficSettings settings = storedSettings(model);
+        if (settings == null) {
+          continue;
+        }
         if (settings.canary() != null) {
-          restoreCanary(model, settings.canary(), settings.shadow(), actor);
+          restoreCanary(model, settings.canary(), settings.shadow(), actor, origin);
         }
         if (settings.shadow() != null) {
-          restoreShadow(model, settings.shadow(), actor);
+          restoreShadow(model, settings.shadow(), actor, origin);
         }
       } finally {
         lock.unlock();
@@ -861,11 +1014,21 @@ public final class DeploymentManager implements AutoCloseable {
     }
   }
 
+  private TrafficSettings storedSettings(String model) {
+    for (TrafficSettings settings : store.listTrafficSettings()) {
+      if (settings.model().equals(model)) {
+        return settings;
+      }
+    }
+    return null;
+  }
+
   private void restoreCanary(
       String model,
       TrafficSettings.CanarySetting stored,
       TrafficSettings.ShadowSetting storedShadow,
-      String actor) {
+      String actor,
+      String origin) {
     ServingState current = serving.get(model);
     if (current != null && current.canary() != null) {
       // A canary started in this process after the settings were read, and its start stored it.
@@ -894,6 +1057,7 @@ public final class DeploymentManager implements AutoCloseable {
           AuditActions.CANARY_NOT_RESTORED,
           actor,
           reason,
+          origin,
           Map.of("stored_stable_version", Integer.toString(stable)),
           clearCanary);
       return;
@@ -907,8 +1071,9 @@ public final class DeploymentManager implements AutoCloseable {
           current.active().version());
     }
     try {
-      startCanary(model, stored.version(), stored.spec(), actor, true);
-      LOG.info("Restored canary version {} of model {}", stored.version(), model);
+      startCanary(model, stored.version(), stored.spec(), actor, origin);
+      LOG.info(
+          "Started stored canary version {} of model {} ({})", stored.version(), model, origin);
     } catch (EvergreenException e) {
       recordNotRestored(
           model,
@@ -918,6 +1083,7 @@ public final class DeploymentManager implements AutoCloseable {
           AuditActions.CANARY_NOT_RESTORED,
           actor,
           e.getMessage(),
+          origin,
           Map.of(),
           clearCanary);
     }
@@ -931,7 +1097,9 @@ public final class DeploymentManager implements AutoCloseable {
   private Integer lastStableVersion(String model, int canaryVersion) {
     Integer stable = null;
     for (DeploymentEvent event : store.listDeploymentEvents(model)) {
-      if (event.kind().equals(KIND_CANARY) && event.version() == canaryVersion) {
+      boolean started =
+          event.kind().equals(KIND_CANARY) || event.kind().equals(KIND_CANARY_REQUESTED);
+      if (started && event.version() == canaryVersion) {
         stable = event.previousVersion();
       } else if (stable != null && event.kind().equals(KIND_ROLLBACK)) {
         stable = event.version();
@@ -940,15 +1108,17 @@ public final class DeploymentManager implements AutoCloseable {
     return stable;
   }
 
-  private void restoreShadow(String model, TrafficSettings.ShadowSetting stored, String actor) {
+  private void restoreShadow(
+      String model, TrafficSettings.ShadowSetting stored, String actor, String origin) {
     ServingState current = serving.get(model);
     if (current != null && current.shadow() != null) {
       // A shadow started in this process after the settings were read, and its start stored it.
       return;
     }
     try {
-      startShadow(model, stored.version(), stored.spec(), actor, true);
-      LOG.info("Restored shadow version {} of model {}", stored.version(), model);
+      startShadow(model, stored.version(), stored.spec(), actor, origin);
+      LOG.info(
+          "Started stored shadow version {} of model {} ({})", stored.version(), model, origin);
     } catch (EvergreenException e) {
       ServingState now = serving.get(model);
       Canary canary = now == null ? null : now.canary();
@@ -964,6 +1134,7 @@ public final class DeploymentManager implements AutoCloseable {
           AuditActions.SHADOW_NOT_RESTORED,
           actor,
           e.getMessage(),
+          origin,
           Map.of(),
           () -> store.saveTrafficSlots(model, keptCanary, null));
     }
@@ -982,19 +1153,22 @@ public final class DeploymentManager implements AutoCloseable {
       String auditAction,
       String actor,
       String reason,
+      String origin,
       Map<String, String> extraDetails,
       Runnable clear) {
     LOG.error(
-        "Stored {} version {} of model {} was not restored and is cleared: {}",
+        "Stored {} version {} of model {} was not started ({}) and is cleared: {}",
         slot,
         version,
         model,
+        origin,
         reason);
     ServingState current = serving.get(model);
     Integer servingVersion = current == null ? null : current.active().version();
     String eventId = newEventId(model);
-    String detail =
-        "stored " + slot + " version " + version + " was not restored after restart: " + reason;
+    String outcome =
+        origin.equals(STORED_RESTART) ? "was not restored after restart" : "was not started";
+    String detail = "stored " + slot + " version " + version + " " + outcome + ": " + reason;
     try {
       store.inTransaction(
           () -> {

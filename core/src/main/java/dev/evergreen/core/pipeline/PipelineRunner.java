@@ -437,18 +437,17 @@ final class PipelineRunner {
       return;
     }
     if (previous != null && !deployment.strategy().equals(DeploymentSpec.BLUE_GREEN)) {
-      // Canary and shadow state lives in the serving process, so a run in another process leaves
-      // the new version as the challenger for an operator to start there.
-      LOG.info(
-          "run {}: {} version {} is the challenger; no version serves in this process, so start"
-              + " its {} on the server with `evergreen traffic {} {} {}`",
-          run.id(),
-          model,
-          version.version(),
-          deployment.strategy(),
-          deployment.strategy(),
-          model,
-          version.version());
+      // No version serves in this process, which is a CLI run beside a server. The canary or
+      // shadow is stored for the server's reconciler to start, and the alias stays until a promote.
+      String detail =
+          deployment.strategy().equals(DeploymentSpec.CANARY)
+              ? evergreen
+                  .deployments()
+                  .requestCanary(model, version.version(), deployment.canary(), previous, actor)
+              : evergreen
+                  .deployments()
+                  .requestShadow(model, version.version(), deployment.shadow(), previous, actor);
+      LOG.info("run {}: {}", run.id(), detail);
       stepDone(run, spec, STEP_DEPLOY, start);
       return;
     }

@@ -425,4 +425,106 @@ class StoredTrafficTest {
         .isEqualTo(DeploymentManager.RESTORE_ACTOR);
     assertThat(events(DeploymentManager.KIND_SWITCH).getLast().actor()).isEqualTo("server");
   }
+
+  /** Waits until the manager runs a canary of {@code version}, or 30 s pass. */
+  private void awaitCanary(int version) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (System.nanoTime() < deadline) {
+      Canary canary = state().canary();
+      if (canary != null && canary.model().version() == version) {
+        return;
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  @Test
+  void requestedCanaryStartsInServingManager() throws InterruptedException {
+    manager.startReconciler(Duration.ofMillis(20), "server");
+    DeploymentManager other = newManager();
+
+    String detail = other.requestCanary(MODEL, 2, CANARY, 1, "ci");
+    awaitCanary(2);
+
+    assertThat(detail).contains("version 2 is stored as a canary for 25.00% of requests");
+    assertThat(other.serving(MODEL)).isEmpty();
+    assertThat(state().canary()).isNotNull();
+    assertThat(state().canary().split().percent()).isEqualTo(25.0);
+    assertThat(stored().canary().version()).isEqualTo(2);
+    assertThat(events(DeploymentManager.KIND_CANARY_REQUESTED)).hasSize(1);
+    assertThat(events(DeploymentManager.KIND_CANARY_REQUESTED).get(0).actor()).isEqualTo("ci");
+    assertThat(events(DeploymentManager.KIND_CANARY).getLast().detail())
+        .startsWith("started as requested in the store: version 2 takes 25.00% of requests");
+    assertThat(audit(AuditActions.CANARY_REQUESTED).get(0).details())
+        .containsEntry("stable_version", "1");
+    assertThat(audit(AuditActions.CANARY_STARTED).getLast().details())
+        .containsEntry("requested", "true");
+    assertThat(registry.aliases(MODEL)).containsEntry(Aliases.CHAMPION, 1);
+  }
+
+  @Test
+  void requestedShadowStartsInServingManager() throws InterruptedException {
+    manager.startReconciler(Duration.ofMillis(20), "server");
+
+    newManager().requestShadow(MODEL, 3, SHADOW, 1, "ci");
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (state().shadow() == null && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+
+    assertThat(state().shadow()).isNotNull();
+    assertThat(state().shadow().model().version()).isEqualTo(3);
+    assertThat(audit(AuditActions.SHADOW_REQUESTED)).hasSize(1);
+    assertThat(events(DeploymentManager.KIND_SHADOW_REQUESTED).get(0).previousVersion())
+        .isEqualTo(1);
+  }
+
+  @Test
+  void requestKeepsAlreadyStoredCanary() {
+    manager.startCanary(MODEL, 2, CANARY, "alice");
+
+    String detail = newManager().requestCanary(MODEL, 3, CANARY, 1, "ci");
+
+    assertThat(detail)
+        .isEqualTo(
+            "canary version 2 of model 'delays' is already stored, so version 3 was not stored;"
+                + " promote or abort that canary first");
+    assertThat(stored().canary().version()).isEqualTo(2);
+    assertThat(events(DeploymentManager.KIND_CANARY_REQUESTED)).isEmpty();
+  }
+
+  @Test
+  void requestedCanaryNotStartedAfterStableMoved() throws InterruptedException {
+    newManager().requestCanary(MODEL, 2, CANARY, 3, "ci");
+
+    manager.startReconciler(Duration.ofMillis(20), "server");
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (events(DeploymentManager.KIND_CANARY_NOT_RESTORED).isEmpty()
+        && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+
+    assertThat(state().canary()).isNull();
+    assertThat(stored()).isNull();
+    assertThat(events(DeploymentManager.KIND_CANARY_NOT_RESTORED)).hasSize(1);
+    assertThat(events(DeploymentManager.KIND_CANARY_NOT_RESTORED).get(0).detail())
+        .contains("champion alias moved from version 3")
+        .contains("to version 1");
+  }
+
+  @Test
+  void abortedCanaryIsNotStartedAgain() throws InterruptedException {
+    manager.startReconciler(Duration.ofMillis(20), "server");
+    newManager().requestCanary(MODEL, 2, CANARY, 1, "ci");
+    awaitCanary(2);
+
+    manager.abortCanary(MODEL, "alice", "too slow");
+    // Another process's change moves the change counter, so the reconciler makes a further pass.
+    registry.moveAlias(MODEL, "candidate", 3, "ci", "bump the change counter");
+    Thread.sleep(300);
+
+    assertThat(state().canary()).isNull();
+    assertThat(stored()).isNull();
+    assertThat(events(DeploymentManager.KIND_CANARY)).hasSize(1);
+  }
 }
