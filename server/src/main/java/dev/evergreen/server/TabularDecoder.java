@@ -331,7 +331,9 @@ final class TabularDecoder {
               + spec.name()
               + "'; send a finite number");
     }
-    if ("FP32".equals(spec.datatype()) && Math.abs(value) > Float.MAX_VALUE) {
+    // The cast rounds to the nearest float, so 3.4028235E38, Float.MAX_VALUE as Java prints it,
+    // stays finite, and only values that no float can hold become infinite.
+    if ("FP32".equals(spec.datatype()) && Float.isInfinite((float) value)) {
       throw EvergreenException.invalid(
           where
               + " is "

@@ -45,6 +45,20 @@ class TabularDecoderTensorTest {
   }
 
   @Test
+  void fp32LimitIsAccepted() throws Exception {
+    ServableModel scalar = model(new TensorSpec("x", "FP32", List.of(-1L)));
+    JsonNode rows = json("[{\"x\": 3.4028235E38}, {\"x\": -3.4028235E38}]");
+
+    InputBatch batch = TabularDecoder.fromRows(rows, "instances", scalar, true);
+
+    assertThat(batch.numeric().get("x")).containsExactly(3.4028235E38, -3.4028235E38);
+    JsonNode tooLarge = json("[{\"x\": 3.5E38}]");
+    EvergreenException error =
+        rejection(() -> TabularDecoder.fromRows(tooLarge, "instances", scalar, true));
+    assertThat(error.getMessage()).contains("outside the FP32 range of input 'x'");
+  }
+
+  @Test
   void scalarBeyondDoubleRangeIsRejected() throws Exception {
     ServableModel scalar = model(new TensorSpec("x", "FP64", List.of(-1L)));
     JsonNode rows = json("[{\"x\": 1e400}]");
