@@ -411,8 +411,9 @@ public final class DeploymentManager implements AutoCloseable {
 
   /**
    * Deploys the {@code champion} version of every registered model whose champion differs from what
-   * serves. A version whose deploy failed before is skipped until it is deployed explicitly.
-   * Failures of single models are logged and do not stop the others.
+   * serves. A running canary of another version is aborted first, because the version it was
+   * compared with no longer serves. A version whose deploy failed before is skipped until it is
+   * deployed explicitly. Failures of single models are logged and do not stop the others.
    */
   public void reconcile(String actor) {
     for (String model : registry.models()) {
@@ -459,6 +460,19 @@ public final class DeploymentManager implements AutoCloseable {
           model,
           champion,
           current == null ? "no version" : "version " + current.active().version());
+      Canary canary = current == null ? null : current.canary();
+      if (canary != null && canary.model().version() != champion) {
+        // Another process moved the alias (a rollback or an alias command). The canary was
+        // judged against the version that served, so it ends before the new champion serves.
+        abortCanary(
+            model,
+            actor,
+            "the champion alias moved from version "
+                + current.active().version()
+                + " to version "
+                + champion
+                + " outside this server, so the canary lost its stable version");
+      }
       deploy(model, champion, actor);
     } finally {
       lock.unlock();

@@ -527,4 +527,33 @@ class StoredTrafficTest {
     assertThat(stored()).isNull();
     assertThat(events(DeploymentManager.KIND_CANARY)).hasSize(1);
   }
+
+  @Test
+  void championMovedElsewhereAbortsCanary() {
+    manager.startCanary(MODEL, 2, CANARY, "alice");
+    // Another process moves the champion while this manager serves, as `evergreen rollback` does.
+    registry.moveAlias(MODEL, Aliases.CHAMPION, 3, "bob", "rolled back elsewhere");
+
+    manager.reconcile("server");
+
+    assertThat(state().active().version()).isEqualTo(3);
+    assertThat(state().canary()).isNull();
+    assertThat(stored()).isNull();
+    assertThat(events(DeploymentManager.KIND_ABORT)).hasSize(1);
+    assertThat(events(DeploymentManager.KIND_ABORT).get(0).detail())
+        .contains("the champion alias moved from version 1 to version 3 outside this server");
+  }
+
+  @Test
+  void championMovedToCanaryPromotesIt() {
+    manager.startCanary(MODEL, 2, CANARY, "alice");
+    registry.moveAlias(MODEL, Aliases.CHAMPION, 2, "bob", "promoted elsewhere");
+
+    manager.reconcile("server");
+
+    assertThat(state().active().version()).isEqualTo(2);
+    assertThat(state().canary()).isNull();
+    assertThat(events(DeploymentManager.KIND_PROMOTE)).hasSize(1);
+    assertThat(events(DeploymentManager.KIND_ABORT)).isEmpty();
+  }
 }
