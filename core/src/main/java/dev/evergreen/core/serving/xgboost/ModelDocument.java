@@ -91,7 +91,7 @@ final class ModelDocument {
       }
       return root;
     } catch (JacksonException e) {
-      throw invalidJson(e.getLocation(), e.getOriginalMessage());
+      throw invalidJson(e.getLocation(), withoutAdvice(e.getOriginalMessage()));
     } catch (IOException e) {
       throw invalidJson(null, e.getMessage());
     }
@@ -139,6 +139,21 @@ final class ModelDocument {
       case VALUE_NULL -> NODES.nullNode();
       default -> throw invalidJson(parser.currentLocation(), "unexpected token " + token);
     };
+  }
+
+  /**
+   * Returns a parser message without the clause that names a Jackson setting to change, which means
+   * nothing to someone who uploads a model file.
+   */
+  static String withoutAdvice(String message) {
+    String text = message;
+    for (String advice : new String[] {", from `", " (from `", ": enable", " (consider"}) {
+      int at = text.indexOf(advice);
+      if (at > 0) {
+        text = text.substring(0, at) + (advice.startsWith(",") ? ")" : "");
+      }
+    }
+    return text;
   }
 
   private static EvergreenException invalidJson(JsonLocation location, String problem) {

@@ -297,6 +297,21 @@ class TreeEnsembleTest {
   }
 
   @Test
+  void deepJsonRejectedWithoutAdvice() {
+    byte[] nested =
+        ("{\"learner\": " + "[".repeat(70) + "]".repeat(70) + "}")
+            .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+
+    assertThatThrownBy(() -> TreeEnsemble.parse(nested))
+        .isInstanceOf(EvergreenException.class)
+        .hasMessageContaining(
+            "XGBoost JSON model is invalid: Document nesting depth (65) exceeds the maximum"
+                + " allowed (64).")
+        .hasMessageNotContaining("StreamReadConstraints")
+        .hasMessageNotContaining("`");
+  }
+
+  @Test
   void truncatedUbjRejected() throws Exception {
     byte[] ubj =
         train("binary:logistic", 5, delay -> delay > 15 ? 1 : 0, Map.of()).toByteArray("ubj");
