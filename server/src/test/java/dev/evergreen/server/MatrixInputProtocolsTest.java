@@ -9,7 +9,6 @@ import dev.evergreen.core.serving.InputBatch;
 import dev.evergreen.core.serving.external.ExternalFixtures;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.util.Base64;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -36,28 +35,12 @@ class MatrixInputProtocolsTest {
   @BeforeAll
   void start(@TempDir Path dir) throws Exception {
     fixture = new ServerFixture(dir);
-    ObjectNode registration = ServerFixture.JSON.createObjectNode();
-    registration.put("format", "onnx");
-    registration.put("file_name", "flights-logistic-fp32.onnx");
-    registration.put(
-        "file",
-        Base64.getEncoder().encodeToString(ExternalFixtures.file("flights-logistic-fp32.onnx")));
-    registration.set(
-        "signature", ServerFixture.JSON.readTree(ExternalFixtures.LOGISTIC_FP32_SIGNATURE));
-    HttpResponse<String> registered =
-        fixture.send(
-            "POST",
-            "/api/v1/models/" + MODEL + "/versions",
-            fixture.operatorSecret,
-            registration.toString());
-    assertThat(registered.statusCode()).as(registered.body()).isEqualTo(201);
-    HttpResponse<String> deployed =
-        fixture.send(
-            "POST",
-            "/api/v1/models/" + MODEL + "/deploy",
-            fixture.operatorSecret,
-            "{\"version\": 1}");
-    assertThat(deployed.statusCode()).as(deployed.body()).isEqualTo(200);
+    fixture.registerOnnx(
+        MODEL,
+        "flights-logistic-fp32.onnx",
+        ExternalFixtures.file("flights-logistic-fp32.onnx"),
+        ExternalFixtures.LOGISTIC_FP32_SIGNATURE);
+    fixture.deployVersion(MODEL, 1);
 
     matrix = ExternalFixtures.featureMatrix();
     expected = v2Outputs();

@@ -3,7 +3,6 @@ package dev.evergreen.server;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.evergreen.api.pipeline.BatchingSpec;
 import dev.evergreen.core.serving.InputBatch;
 import dev.evergreen.core.serving.external.ExternalFixtures;
@@ -12,7 +11,6 @@ import io.micrometer.core.instrument.Counter;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Base64;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -42,42 +40,24 @@ class MissingValueScoringTest {
   @BeforeAll
   void start(@TempDir Path dir) throws Exception {
     fixture = new ServerFixture(dir);
-    register(
+    fixture.registerOnnx(
         LOGISTIC,
+        LOGISTIC + ".onnx",
         ExternalFixtures.file("flights-logistic-fp32.onnx"),
         ExternalFixtures.LOGISTIC_FP32_SIGNATURE);
-    register(EXP, OnnxGraphs.expSum(), OnnxGraphs.EXP_SUM_SIGNATURE);
-    register(IMPUTED, OnnxGraphs.imputedExpSum(), OnnxGraphs.EXP_SUM_SIGNATURE);
-    register(IMPUTED, OnnxGraphs.expSum(), OnnxGraphs.EXP_SUM_SIGNATURE);
+    fixture.registerOnnx(EXP, EXP + ".onnx", OnnxGraphs.expSum(), OnnxGraphs.EXP_SUM_SIGNATURE);
+    fixture.registerOnnx(
+        IMPUTED, IMPUTED + ".onnx", OnnxGraphs.imputedExpSum(), OnnxGraphs.EXP_SUM_SIGNATURE);
+    fixture.registerOnnx(
+        IMPUTED, IMPUTED + ".onnx", OnnxGraphs.expSum(), OnnxGraphs.EXP_SUM_SIGNATURE);
     for (String model : new String[] {LOGISTIC, EXP, IMPUTED}) {
-      HttpResponse<String> deployed =
-          fixture.send(
-              "POST",
-              "/api/v1/models/" + model + "/deploy",
-              fixture.operatorSecret,
-              "{\"version\": 1}");
-      assertThat(deployed.statusCode()).as(deployed.body()).isEqualTo(200);
+      fixture.deployVersion(model, 1);
     }
   }
 
   @AfterAll
   void stop() {
     fixture.close();
-  }
-
-  private void register(String model, byte[] file, String signature) throws Exception {
-    ObjectNode registration = ServerFixture.JSON.createObjectNode();
-    registration.put("format", "onnx");
-    registration.put("file_name", model + ".onnx");
-    registration.put("file", Base64.getEncoder().encodeToString(file));
-    registration.set("signature", ServerFixture.JSON.readTree(signature));
-    HttpResponse<String> registered =
-        fixture.send(
-            "POST",
-            "/api/v1/models/" + model + "/versions",
-            fixture.operatorSecret,
-            registration.toString());
-    assertThat(registered.statusCode()).as(registered.body()).isEqualTo(201);
   }
 
   private HttpResponse<String> post(String path, String contentType, String body) throws Exception {

@@ -35,6 +35,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 
@@ -159,6 +160,36 @@ final class ServerFixture implements AutoCloseable {
       request.header("Content-Type", "application/json");
     }
     return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** Registers an ONNX file as the next version of a model through the REST API. */
+  void registerOnnx(String model, String fileName, byte[] file, String signature)
+      throws IOException, InterruptedException {
+    ObjectNode registration = JSON.createObjectNode();
+    registration.put("format", "onnx");
+    registration.put("file_name", fileName);
+    registration.put("file", Base64.getEncoder().encodeToString(file));
+    registration.set("signature", JSON.readTree(signature));
+    String path = "/api/v1/models/" + model + "/versions";
+    expectStatus(send("POST", path, operatorSecret, registration.toString()), 201);
+  }
+
+  /** Deploys a version of a model through the REST API. */
+  void deployVersion(String model, int version) throws IOException, InterruptedException {
+    String path = "/api/v1/models/" + model + "/deploy";
+    expectStatus(send("POST", path, operatorSecret, "{\"version\": " + version + "}"), 200);
+  }
+
+  private static void expectStatus(HttpResponse<String> response, int status) {
+    if (response.statusCode() != status) {
+      throw new AssertionError(
+          "expected status "
+              + status
+              + " but got "
+              + response.statusCode()
+              + ": "
+              + response.body());
+    }
   }
 
   static JsonNode json(HttpResponse<String> response) throws IOException {

@@ -2,11 +2,9 @@ package dev.evergreen.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.evergreen.core.serving.external.ExternalFixtures;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.util.Base64;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -32,28 +30,12 @@ class TensorErrorFieldsTest {
   @BeforeAll
   void start(@TempDir Path dir) throws Exception {
     fixture = new ServerFixture(dir);
-    ObjectNode registration = ServerFixture.JSON.createObjectNode();
-    registration.put("format", "onnx");
-    registration.put("file_name", "flights-logistic-fp32.onnx");
-    registration.put(
-        "file",
-        Base64.getEncoder().encodeToString(ExternalFixtures.file("flights-logistic-fp32.onnx")));
-    registration.set(
-        "signature", ServerFixture.JSON.readTree(ExternalFixtures.LOGISTIC_FP32_SIGNATURE));
-    HttpResponse<String> registered =
-        fixture.send(
-            "POST",
-            "/api/v1/models/" + MATRIX + "/versions",
-            fixture.operatorSecret,
-            registration.toString());
-    assertThat(registered.statusCode()).as(registered.body()).isEqualTo(201);
-    HttpResponse<String> deployed =
-        fixture.send(
-            "POST",
-            "/api/v1/models/" + MATRIX + "/deploy",
-            fixture.operatorSecret,
-            "{\"version\": 1}");
-    assertThat(deployed.statusCode()).as(deployed.body()).isEqualTo(200);
+    fixture.registerOnnx(
+        MATRIX,
+        "flights-logistic-fp32.onnx",
+        ExternalFixtures.file("flights-logistic-fp32.onnx"),
+        ExternalFixtures.LOGISTIC_FP32_SIGNATURE);
+    fixture.deployVersion(MATRIX, 1);
   }
 
   @AfterAll
