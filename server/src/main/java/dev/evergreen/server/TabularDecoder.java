@@ -45,6 +45,7 @@ final class TabularDecoder {
           "'" + field + "' must be an array of rows, got " + describe(rows));
     }
     Columns columns = new Columns(model, rows.size(), tensors ? null : "'" + field + "'");
+    columns.rowsField = field;
     boolean singleInput = tensors && columns.specs.size() == 1;
     for (int row = 0; row < rows.size(); row++) {
       JsonNode values = rows.get(row);
@@ -375,6 +376,9 @@ final class TabularDecoder {
     final String[][] nestedLocations;
     final boolean[] seen;
 
+    /** The request field that holds one object per row, such as "instances", or null. */
+    String rowsField;
+
     /**
      * @param scalarFormat the name of the request format for error messages when the format carries
      *     one value per input and row, or null when it allows nested arrays
@@ -562,9 +566,9 @@ final class TabularDecoder {
       for (int row = 0; row < rows; row++) {
         JsonNode value = nested[input][row];
         if (value == null || value.isNull()) {
+          String where = rowsField == null ? "row " + row : rowsField + "[" + row + "]";
           throw EvergreenException.invalid(
-              "row "
-                  + row
+              where
                   + " has no value for input '"
                   + spec.name()
                   + "' of shape "

@@ -192,7 +192,7 @@ class TabularDecoderTensorTest {
     EvergreenException error =
         rejection(() -> TabularDecoder.fromRows(rows, "instances", twoInputs, true));
 
-    assertThat(error.getMessage()).contains("row 1 has no value for input 'image'");
+    assertThat(error.getMessage()).contains("instances[1] has no value for input 'image'");
   }
 
   @Test
