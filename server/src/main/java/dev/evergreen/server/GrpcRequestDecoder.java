@@ -188,6 +188,27 @@ final class GrpcRequestDecoder {
       } else {
         decodeContents();
       }
+      if (numbers != null) {
+        rejectInfinities();
+      }
+    }
+
+    /**
+     * Rejects an infinite element, which JSON requests cannot send and no model input takes. NaN
+     * stays a missing value.
+     */
+    private void rejectInfinities() {
+      for (int i = 0; i < numbers.length; i++) {
+        if (Double.isInfinite(numbers[i])) {
+          throw EvergreenException.invalid(
+              label()
+                  + " has the value "
+                  + numbers[i]
+                  + " at element "
+                  + i
+                  + "; send a finite number, or NaN for a missing value");
+        }
+      }
     }
 
     private void decodeContents() {

@@ -356,9 +356,6 @@ final class InferenceRequestDecoder {
 
   /** One input as read, before it is checked against the signature. */
   private static final class RawInput implements TensorBinding.Tensor {
-    /** The largest FP32 magnitude as Java prints {@link Float#MAX_VALUE}, which FP32 accepts. */
-    private static final BigDecimal FP32_MAX = new BigDecimal("3.4028235E38");
-
     final int index;
     String name;
     String datatype;
@@ -620,7 +617,12 @@ final class InferenceRequestDecoder {
             "send a number within that range");
       }
       if (datatype.equals("FP32")) {
-        checkBounds(FP32_MAX.negate(), FP32_MAX, TensorBinding.rangeText(datatype));
+        checkFloat32(floatMinIndex, floatMin);
+        checkFloat32(floatMaxIndex, floatMax);
+        if (bigMinIndex >= 0) {
+          checkFloat32(bigMinIndex, bigMin.doubleValue());
+          checkFloat32(bigMaxIndex, bigMax.doubleValue());
+        }
         return;
       }
       BigInteger[] bounds = TensorBinding.INTEGER_RANGES.get(datatype);
@@ -629,6 +631,17 @@ final class InferenceRequestDecoder {
             new BigDecimal(bounds[0]),
             new BigDecimal(bounds[1]),
             TensorBinding.rangeText(datatype));
+      }
+    }
+
+    /**
+     * Rejects a value that does not round to a finite FP32, as a cast to float decides. A value up
+     * to half a unit above 3.4028235E38 rounds to the largest float and is accepted, as over KServe
+     * V1 and MLflow. 64-bit integers are always within the range.
+     */
+    private void checkFloat32(int index, double value) {
+      if (index >= 0 && Float.isInfinite((float) value)) {
+        throw outOfRange(numberAt(index), index, TensorBinding.rangeText(datatype));
       }
     }
 

@@ -429,6 +429,18 @@ class GrpcInferenceTest {
   }
 
   @Test
+  void infiniteValueIsInvalid() {
+    ModelInferRequest.Builder request = typedRequest(MODEL, rows);
+    request.getInputsBuilder(0).getContentsBuilder().setFp64Contents(1, Double.POSITIVE_INFINITY);
+
+    StatusRuntimeException error = callError(() -> viewer().modelInfer(request.build()));
+
+    assertThat(error.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
+    assertThat(error.getStatus().getDescription())
+        .contains("input 'distance' has the value Infinity at element 1");
+  }
+
+  @Test
   void wrongInputShapeIsInvalid() {
     ModelInferRequest.Builder request = typedRequest(MODEL, rows);
     request.getInputsBuilder(0).clearShape().addShape(1).addShape(ROWS);

@@ -313,6 +313,18 @@ final class OnnxModel extends ExternalModel {
         float[] floats = new float[values.length];
         for (int i = 0; i < values.length; i++) {
           floats[i] = (float) values[i];
+          if (Float.isInfinite(floats[i])) {
+            // A finite double beyond the FP32 range would reach the model as infinity.
+            throw EvergreenException.invalid(
+                "input '"
+                    + spec.name()
+                    + "' (FP32) has the value "
+                    + values[i]
+                    + " at element "
+                    + i
+                    + ", outside the FP32 range; send a value from -3.4028235E38 to"
+                    + " 3.4028235E38");
+          }
         }
         yield OnnxTensor.createTensor(environment, FloatBuffer.wrap(floats), shape);
       }

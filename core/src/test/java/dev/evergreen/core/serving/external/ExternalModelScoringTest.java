@@ -196,6 +196,23 @@ class ExternalModelScoringTest {
   }
 
   @Test
+  void onnxRejectsValueBeyondFp32Range() {
+    ServableModel model =
+        open(
+            ExternalFormat.ONNX,
+            "flights-logistic-fp32.onnx",
+            ExternalFixtures.LOGISTIC_FP32_SIGNATURE);
+    InputBatch batch =
+        new InputBatch(1, Map.of("features", new double[] {733, 7, 1e39, 2}), Map.of());
+
+    assertThatThrownBy(() -> model.predict(batch))
+        .isInstanceOf(EvergreenException.class)
+        .hasMessageContaining("input 'features' (FP32) has the value 1.0E39 at element 2")
+        .extracting(e -> ((EvergreenException) e).kind())
+        .isEqualTo(ErrorKind.INVALID_INPUT);
+  }
+
+  @Test
   void onnxRejectsMissingStringValue() {
     ServableModel model =
         open(ExternalFormat.ONNX, "origin-late-rate.onnx", ExternalFixtures.ORIGIN_SIGNATURE);
