@@ -1324,6 +1324,10 @@ public final class DeploymentManager implements AutoCloseable {
 
   /** Registers, once per model, a gauge of the share of requests its canary or shadow takes. */
   private void registerPercentGauge(String name, String model, String slot) {
+    if (meters.find(name).tag("model", model).gauge() != null) {
+      // Registered by an earlier deploy; registering again would only log a warning.
+      return;
+    }
     Gauge.builder(
             name,
             serving,
