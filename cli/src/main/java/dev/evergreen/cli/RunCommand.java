@@ -29,8 +29,10 @@ import picocli.CommandLine.Spec;
     },
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
-      "0:the challenger was promoted to champion",
-      "1:the run failed, or the data file or a setting such as the pseudonym key is missing",
+      "0:the challenger passed the gate: it is the new champion, or its canary or shadow"
+          + " started or was stored for the server",
+      "1:the run failed (a canary or shadow of the model already runs or is stored, for one),"
+          + " or the data file or a setting such as the pseudonym key is missing",
       "2:invalid usage",
       "3:the data was rejected: validation failed, or the file cannot be read as the pipeline"
           + " declares it (malformed CSV, wrong encoding, a missing column)",

@@ -4,12 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.evergreen.api.audit.AuditEntry;
 import dev.evergreen.api.model.Aliases;
+import dev.evergreen.api.run.Run;
+import dev.evergreen.api.run.RunStatus;
 import dev.evergreen.core.audit.AuditActions;
 import dev.evergreen.core.deployment.ServingState;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -211,7 +214,10 @@ class TrafficCommandTest {
       awaitServing(server, 1);
 
       // The run opens its own store connection, as `evergreen run` in a CI job would.
-      ContinuousTrainingLoopTest.run(pipeline, FlightBatches.month(batches, 6, 5_000, null), home);
+      assertThat(
+              ContinuousTrainingLoopTest.run(
+                  pipeline, FlightBatches.month(batches, 6, 5_000, null), home))
+          .isZero();
 
       long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
       ServingState state = server.evergreen().deployments().serving(MODEL).orElseThrow();
@@ -232,6 +238,11 @@ class TrafficCommandTest {
               .toList();
       assertThat(requested).hasSize(1);
       assertThat(requested.get(0).details()).containsEntry("stable_version", "1");
+      assertThat(server.evergreen().store().listRunsByStatus(Set.of(RunStatus.FINISHED)))
+          .extracting(Run::reason)
+          .anyMatch(
+              reason ->
+                  reason.startsWith("version 2 passed the gate and is stored as a canary for the"));
     }
   }
 

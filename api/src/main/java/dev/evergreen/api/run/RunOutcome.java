@@ -2,7 +2,10 @@ package dev.evergreen.api.run;
 
 /** What a finished run decided. The CLI's exit code for each outcome is fixed and documented. */
 public enum RunOutcome {
-  /** The challenger was registered and became champion. */
+  /**
+   * The challenger was registered and passed the gate: it became champion, or, with the canary or
+   * shadow strategy, it started as one or was stored for the serving process to start.
+   */
   PROMOTED(0),
   /** The challenger was registered, but the gate kept the champion. */
   CHAMPION_KEPT(4),

@@ -821,11 +821,12 @@ public final class DeploymentManager implements AutoCloseable {
    * serve it, such as {@code evergreen run} in a CI job. The serving process's reconciler notices
    * the stored change, then loads, checks and starts the version as {@link #startCanary} does,
    * unless the version that serves is no longer {@code stableVersion}. The request is recorded as a
-   * {@code canary_requested} deployment event and audit entry. Nothing is stored when the model
-   * already has a stored canary, which keeps running.
+   * {@code canary_requested} deployment event and audit entry.
    *
    * @param stableVersion the version that serves now, which the canary is to be compared with
    * @return what happened, in one sentence
+   * @throws EvergreenException CONFLICT when the model already has a stored canary, which keeps
+   *     running, as {@link #startCanary} does when a canary runs
    */
   public String requestCanary(
       String model, int version, CanarySpec spec, int stableVersion, String actor) {
@@ -846,13 +847,15 @@ public final class DeploymentManager implements AutoCloseable {
         () -> {
           TrafficSettings stored = storedSettings(model);
           if (stored != null && stored.canary() != null) {
-            return "canary version "
-                + stored.canary().version()
-                + " of model '"
-                + model
-                + "' is already stored, so version "
-                + version
-                + " was not stored; promote or abort that canary first";
+            throw new EvergreenException(
+                ErrorKind.CONFLICT,
+                "canary version "
+                    + stored.canary().version()
+                    + " of model '"
+                    + model
+                    + "' is already stored, so version "
+                    + version
+                    + " was not stored; promote or abort that canary first");
           }
           store.saveTrafficSlots(
               model,
@@ -873,10 +876,11 @@ public final class DeploymentManager implements AutoCloseable {
 
   /**
    * Stores a shadow for the process that serves the model to start, as {@link #requestCanary} does
-   * for a canary. Nothing is stored when the model already has a stored shadow.
+   * for a canary.
    *
    * @param servingVersion the version that serves now
    * @return what happened, in one sentence
+   * @throws EvergreenException CONFLICT when the model already has a stored shadow
    */
   public String requestShadow(
       String model, int version, ShadowSpec spec, int servingVersion, String actor) {
@@ -896,13 +900,15 @@ public final class DeploymentManager implements AutoCloseable {
         () -> {
           TrafficSettings stored = storedSettings(model);
           if (stored != null && stored.shadow() != null) {
-            return "shadow version "
-                + stored.shadow().version()
-                + " of model '"
-                + model
-                + "' is already stored, so version "
-                + version
-                + " was not stored; stop that shadow first";
+            throw new EvergreenException(
+                ErrorKind.CONFLICT,
+                "shadow version "
+                    + stored.shadow().version()
+                    + " of model '"
+                    + model
+                    + "' is already stored, so version "
+                    + version
+                    + " was not stored; stop that shadow first");
           }
           store.saveTrafficSlots(
               model,

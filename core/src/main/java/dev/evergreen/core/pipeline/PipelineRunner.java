@@ -109,16 +109,13 @@ final class PipelineRunner {
                 + evaluation.decision().reason(),
             actor);
       }
-      deployStep(run, spec, version, evaluation, actor);
+      String rollout = deployStep(run, spec, version, evaluation, actor);
       return finish(
           run,
           spec,
           RunStatus.FINISHED,
           RunOutcome.PROMOTED,
-          "version "
-              + version.version()
-              + " promoted to champion: "
-              + evaluation.decision().reason(),
+          "version " + version.version() + " " + rollout + ": " + evaluation.decision().reason(),
           actor);
     } catch (EvergreenException e) {
       LOG.warn("run {} of pipeline '{}' failed: {}", run.id(), spec.name(), e.getMessage());
@@ -410,7 +407,12 @@ final class PipelineRunner {
     return version;
   }
 
-  private void deployStep(
+  /**
+   * Deploys a version that passed the gate with the pipeline's strategy.
+   *
+   * @return what the rollout did, to follow "version N" in the run's reason
+   */
+  private String deployStep(
       RunRecorder run,
       PipelineSpec spec,
       ModelVersion version,
@@ -434,7 +436,7 @@ final class PipelineRunner {
                   .startShadow(model, version.version(), deployment.shadow(), actor);
       LOG.info("run {}: {}", run.id(), result.detail());
       stepDone(run, spec, STEP_DEPLOY, start);
-      return;
+      return "passed the gate and started as a " + deployment.strategy();
     }
     if (previous != null && !deployment.strategy().equals(DeploymentSpec.BLUE_GREEN)) {
       // No version serves in this process, which is a CLI run beside a server. The canary or
@@ -449,7 +451,9 @@ final class PipelineRunner {
                   .requestShadow(model, version.version(), deployment.shadow(), previous, actor);
       LOG.info("run {}: {}", run.id(), detail);
       stepDone(run, spec, STEP_DEPLOY, start);
-      return;
+      return "passed the gate and is stored as a "
+          + deployment.strategy()
+          + " for the server that serves the model to start";
     }
     // The alias moves before the switch, so a server restarted after a crash loads the new
     // champion. A version that fails its check moves the alias back.
@@ -481,6 +485,7 @@ final class PipelineRunner {
       throw e;
     }
     stepDone(run, spec, STEP_DEPLOY, start);
+    return "promoted to champion";
   }
 
   private Run finish(

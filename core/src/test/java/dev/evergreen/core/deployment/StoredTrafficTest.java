@@ -1,6 +1,7 @@
 package dev.evergreen.core.deployment;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.evergreen.api.ErrorKind;
 import dev.evergreen.api.EvergreenException;
@@ -482,10 +483,14 @@ class StoredTrafficTest {
   @Test
   void requestKeepsAlreadyStoredCanary() {
     manager.startCanary(MODEL, 2, CANARY, "alice");
+    DeploymentManager other = newManager();
 
-    String detail = newManager().requestCanary(MODEL, 3, CANARY, 1, "ci");
+    EvergreenException error =
+        catchThrowableOfType(
+            EvergreenException.class, () -> other.requestCanary(MODEL, 3, CANARY, 1, "ci"));
 
-    assertThat(detail)
+    assertThat(error.kind()).isEqualTo(ErrorKind.CONFLICT);
+    assertThat(error.getMessage())
         .isEqualTo(
             "canary version 2 of model 'delays' is already stored, so version 3 was not stored;"
                 + " promote or abort that canary first");
