@@ -1,6 +1,7 @@
 package dev.evergreen.cli;
 
 import dev.evergreen.core.Evergreen;
+import dev.evergreen.core.deployment.DeploymentManager;
 import dev.evergreen.core.pipeline.LandingWatcher;
 import dev.evergreen.core.pipeline.RegisteredPipeline;
 import dev.evergreen.server.EvergreenServer;
@@ -101,8 +102,9 @@ final class ServerRuntime implements AutoCloseable {
       if (interrupted > 0) {
         LOG.warn("{} runs interrupted by an earlier stop were marked failed", interrupted);
       }
-      evergreen.deployments().reconcile(ACTOR);
-      evergreen.deployments().startReconciler(pollInterval, ACTOR);
+      // Deploys, aborts and restores that the reconciler makes are all audited under its name.
+      evergreen.deployments().reconcile(DeploymentManager.RESTORE_ACTOR);
+      evergreen.deployments().startReconciler(pollInterval, DeploymentManager.RESTORE_ACTOR);
       // One event loop per CPU the process may use: scoring runs on the loops, so a second loop
       // on one CPU only adds a thread switch in front of some requests.
       int eventLoops = Math.max(1, Runtime.getRuntime().availableProcessors());

@@ -86,10 +86,10 @@ public final class DeploymentManager implements AutoCloseable {
   public static final String AUTO_ROLLBACK_ACTOR = "system:canary-monitor";
 
   /**
-   * Actor recorded for the canaries and shadows that the reconciler restores after a restart,
-   * whatever actor {@link #startReconciler} was given for its deploys. The server audits the
-   * batching settings it restores under the same name, so every restored traffic setting has one
-   * actor.
+   * Actor recorded for the canaries and shadows that the reconciler starts from the store, whatever
+   * actor {@link #startReconciler} was given for its deploys. The servers also pass it as that
+   * actor and audit the batching settings they restore under it, so everything the reconciler does
+   * has one actor.
    */
   public static final String RESTORE_ACTOR = "reconciler";
 
