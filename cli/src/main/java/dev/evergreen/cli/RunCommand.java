@@ -65,6 +65,8 @@ final class RunCommand implements Callable<Integer> {
               + " --data");
     }
     try (Evergreen evergreen = Home.open(home.resolve(), new SimpleMeterRegistry())) {
+      // This process exits after the run, so the server that serves the home deploys the version.
+      evergreen.deployments().serveNoTraffic();
       Run run = evergreen.pipelines().run(pipeline, batch, Main.actor());
       System.out.println(Formats.runSummary(run));
       return run.outcome().exitCode();

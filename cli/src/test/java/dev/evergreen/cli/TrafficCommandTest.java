@@ -7,7 +7,9 @@ import dev.evergreen.api.model.Aliases;
 import dev.evergreen.api.run.Run;
 import dev.evergreen.api.run.RunStatus;
 import dev.evergreen.core.audit.AuditActions;
+import dev.evergreen.core.deployment.DeploymentManager;
 import dev.evergreen.core.deployment.ServingState;
+import dev.evergreen.core.store.DeploymentEvent;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -243,6 +245,36 @@ class TrafficCommandTest {
           .anyMatch(
               reason ->
                   reason.startsWith("version 2 passed the gate and is stored as a canary for the"));
+    }
+  }
+
+  @Test
+  void blueGreenRunBesideServerRecordsOneSwitch() throws Exception {
+    Path home = work.resolve("home");
+    Path pipeline = FlightBatches.pipeline(work.resolve("pipeline"), 10);
+    Path batches = work.resolve("batches");
+    assertThat(
+            ContinuousTrainingLoopTest.run(
+                pipeline, FlightBatches.month(batches, 1, 5_000, null), home))
+        .isZero();
+
+    try (ServerRuntime server =
+        ServerRuntime.start(home, "127.0.0.1", 0, List.of(), ADMIN, Duration.ofMillis(100))) {
+      awaitServing(server, 1);
+
+      assertThat(
+              ContinuousTrainingLoopTest.run(
+                  pipeline, FlightBatches.month(batches, 6, 5_000, null), home))
+          .isZero();
+      awaitServing(server, 2);
+
+      List<DeploymentEvent> switches =
+          server.evergreen().store().listDeploymentEvents(MODEL).stream()
+              .filter(e -> e.kind().equals("switch") && e.version() == 2)
+              .toList();
+      assertThat(switches).hasSize(1);
+      assertThat(switches.get(0).previousVersion()).isEqualTo(1);
+      assertThat(switches.get(0).actor()).isEqualTo(DeploymentManager.RESTORE_ACTOR);
     }
   }
 

@@ -135,6 +135,9 @@ public final class DeploymentManager implements AutoCloseable {
   private final Object reconcilerLock = new Object();
   private ScheduledExecutorService reconciler;
 
+  /** False in a process that serves no requests, as {@link #serveNoTraffic} describes. */
+  private volatile boolean servesTraffic = true;
+
   /**
    * @param loader loads a registered version into memory, such as {@code new
    *     ModelLoader(artifacts)::load}
@@ -256,6 +259,37 @@ public final class DeploymentManager implements AutoCloseable {
       text += ", " + state.shadow().model().version() + " (shadow)";
     }
     return text;
+  }
+
+  /**
+   * Marks this process as one that serves no requests, such as {@code evergreen run} beside a
+   * server. Pipeline runs in it then check a new champion with {@link #checkVersion} instead of
+   * deploying it, and the serving process's reconciler deploys it and records the switch.
+   */
+  public void serveNoTraffic() {
+    servesTraffic = false;
+  }
+
+  /** Returns false after {@link #serveNoTraffic}. */
+  public boolean servesTraffic() {
+    return servesTraffic;
+  }
+
+  /**
+   * Loads, warms and checks a version without serving it. A failure is logged and recorded as a
+   * failed deployment, as by {@link #deploy}.
+   *
+   * @throws EvergreenException NOT_FOUND when the version is not registered, the loader's kind when
+   *     it fails to load, and INTERNAL when its check fails
+   */
+  public void checkVersion(String model, int version, String actor) {
+    ReentrantLock lock = lockFor(model);
+    lock.lock();
+    try {
+      loadAndCheck(registry.require(model, version), serving.get(model), actor);
+    } finally {
+      lock.unlock();
+    }
   }
 
   /**

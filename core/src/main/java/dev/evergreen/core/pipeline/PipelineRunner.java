@@ -466,13 +466,25 @@ final class PipelineRunner {
             actor,
             "run " + run.id() + ": " + evaluation.decision().reason());
     try {
-      DeploymentResult result = evergreen.deployments().deploy(model, version.version(), actor);
-      LOG.info(
-          "run {}: {} version {} serving ({})",
-          run.id(),
-          model,
-          version.version(),
-          result.detail());
+      if (evergreen.deployments().servesTraffic()) {
+        DeploymentResult result = evergreen.deployments().deploy(model, version.version(), actor);
+        LOG.info(
+            "run {}: {} version {} serving ({})",
+            run.id(),
+            model,
+            version.version(),
+            result.detail());
+      } else {
+        // This process serves no requests, so a switch here would record one that no caller
+        // sees. The server that serves the home deploys the new champion and records the switch.
+        evergreen.deployments().checkVersion(model, version.version(), actor);
+        LOG.info(
+            "run {}: {} version {} passed its check; the server that serves this home switches to"
+                + " it",
+            run.id(),
+            model,
+            version.version());
+      }
     } catch (RuntimeException e) {
       evergreen
           .registry()
