@@ -3,6 +3,7 @@ package dev.evergreen.server;
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
 import java.util.Locale;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -15,6 +16,12 @@ import org.slf4j.LoggerFactory;
  * RFC 8259 allows for JSON between systems. Anything else gets 415.
  */
 final class JsonContentType {
+  /**
+   * Charset names read as UTF-8: its name, the alias Java also accepts, and US-ASCII, because a
+   * valid US-ASCII body is the same text in UTF-8.
+   */
+  private static final Set<String> UTF8_NAMES = Set.of("utf-8", "utf8", "us-ascii", "ascii");
+
   private static final Logger LOG = LoggerFactory.getLogger(JsonContentType.class);
 
   private static final String JSON = "application/json";
@@ -69,7 +76,7 @@ final class JsonContentType {
   /** Returns the 415 message for a charset other than UTF-8, or null when there is none. */
   static String charsetRejection(String header) {
     String charset = charset(header);
-    if (charset == null || charset.equals("utf-8")) {
+    if (charset == null || UTF8_NAMES.contains(charset)) {
       return null;
     }
     return "charset '"

@@ -76,6 +76,8 @@ class JsonContentTypeTest {
             "application/json",
             "application/json; charset=utf-8",
             "Application/JSON;charset=\"UTF-8\"",
+            "application/json; charset=utf8",
+            "application/json; charset=US-ASCII",
             "application/vnd.kserve.v1+json");
     for (String type : types) {
       HttpResponse<String> response = post(PREDICT, type, v1Body);
