@@ -17,7 +17,9 @@ import dev.evergreen.core.store.TrafficSettings;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.RoutingContext;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
@@ -284,19 +286,27 @@ final class TrafficApi {
     try {
       return STRICT.treeToValue(body, type);
     } catch (UnrecognizedPropertyException e) {
+      List<String> path = new ArrayList<>();
+      e.getPath().forEach(reference -> path.add(reference.getFieldName()));
+      String parent = String.join(".", path.subList(0, Math.max(0, path.size() - 1)));
       throw EvergreenException.invalid(
           "unknown field '"
-              + e.getPropertyName()
+              + String.join(".", path)
               + "' in the "
               + section
-              + " request; known fields: "
-              + knownFields(type, e.getKnownPropertyIds()));
+              + " request; known fields"
+              + (parent.isEmpty() ? "" : " of '" + parent + "'")
+              + ": "
+              + knownFields(parent.isEmpty() ? type : null, e.getKnownPropertyIds()));
     } catch (JsonProcessingException e) {
       throw Json.invalidField("the " + section + " request", body, e);
     }
   }
 
-  /** Lists the fields of a request, with {@code version} for the bodies that carry one. */
+  /**
+   * Lists the fields of a request object, with {@code version} for the top level of the bodies that
+   * carry one; {@code type} is null for a nested object.
+   */
   private static String knownFields(Class<?> type, java.util.Collection<Object> fields) {
     java.util.TreeSet<String> names = new java.util.TreeSet<>();
     fields.forEach(field -> names.add(field.toString()));

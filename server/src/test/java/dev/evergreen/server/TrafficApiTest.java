@@ -203,6 +203,20 @@ class TrafficApiTest {
   }
 
   @Test
+  void unknownNestedFieldNamesItsPath() throws Exception {
+    HttpResponse<String> response =
+        post(
+            "/api/v1/models/" + TWO_VERSIONS + "/canary",
+            "{\"version\": 2, \"percent\": 5, \"rollback\": {\"foo\": 1}}");
+
+    assertThat(response.statusCode()).isEqualTo(400);
+    assertThat(response.body())
+        .contains(
+            "unknown field 'rollback.foo' in the canary request; known fields of 'rollback':"
+                + " max_error_rate, max_p99_millis, min_requests, window_seconds");
+  }
+
+  @Test
   void keyInputCanaryKeepsShareWhenKeyMissing() throws Exception {
     HttpResponse<String> started =
         post(
