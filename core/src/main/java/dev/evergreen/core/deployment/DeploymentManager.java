@@ -978,6 +978,8 @@ public final class DeploymentManager implements AutoCloseable {
     all.put("event", eventId);
     all.putAll(details);
     audit.append(actor, auditAction, targets(model, version), all);
+    lineage.record(
+        LineageService.MODEL_VERSION, model + ":" + version, LineageService.DEPLOYMENT, eventId);
     LOG.info("Model {}: {} (event {})", model, detail, eventId);
   }
 
@@ -1235,6 +1237,11 @@ public final class DeploymentManager implements AutoCloseable {
             details.put("serving_version", servingVersion == null ? "" : servingVersion.toString());
             details.putAll(extraDetails);
             audit.append(actor, auditAction, targets(model, version), details);
+            lineage.record(
+                LineageService.MODEL_VERSION,
+                model + ":" + version,
+                LineageService.DEPLOYMENT,
+                eventId);
           });
     } catch (RuntimeException e) {
       LOG.error(

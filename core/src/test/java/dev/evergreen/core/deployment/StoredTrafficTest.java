@@ -461,6 +461,10 @@ class StoredTrafficTest {
     assertThat(audit(AuditActions.CANARY_STARTED).getLast().details())
         .containsEntry("requested", "true");
     assertThat(registry.aliases(MODEL)).containsEntry(Aliases.CHAMPION, 1);
+    String requestEvent = events(DeploymentManager.KIND_CANARY_REQUESTED).get(0).id();
+    assertThat(lineage.forModel(MODEL, 2).edges())
+        .anyMatch(
+            e -> e.toKind().equals(LineageService.DEPLOYMENT) && e.toId().equals(requestEvent));
   }
 
   @Test
@@ -515,6 +519,9 @@ class StoredTrafficTest {
     assertThat(events(DeploymentManager.KIND_CANARY_NOT_RESTORED).get(0).detail())
         .contains("champion alias moved from version 3")
         .contains("to version 1");
+    String notStarted = events(DeploymentManager.KIND_CANARY_NOT_RESTORED).get(0).id();
+    assertThat(lineage.forModel(MODEL, 2).edges())
+        .anyMatch(e -> e.toKind().equals(LineageService.DEPLOYMENT) && e.toId().equals(notStarted));
   }
 
   @Test
