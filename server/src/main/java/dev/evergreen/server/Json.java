@@ -70,6 +70,18 @@ final class Json {
   /** The token of Jackson's "Non-standard token 'NaN'" message, such as NaN or -Infinity. */
   private static final Pattern NON_STANDARD_TOKEN = Pattern.compile("Non-standard token '([^']*)'");
 
+  /** Jackson's "Unexpected character ('}' (code 125)): ..." message: the character, the rest. */
+  private static final Pattern UNEXPECTED_CHARACTER =
+      Pattern.compile(
+          "^Unexpected character \\('(.*?)' \\(code \\d+\\)\\)(?:: (.*))?$", Pattern.DOTALL);
+
+  /** Jackson's "Unrecognized token 'tru': was expecting ..." message: the token. */
+  private static final Pattern UNRECOGNIZED_TOKEN = Pattern.compile("^Unrecognized token '(.*?)'");
+
+  /** Jackson's "Unrecognized character escape 'x' (code 120)" message: the escaped character. */
+  private static final Pattern UNRECOGNIZED_ESCAPE =
+      Pattern.compile("^Unrecognized character escape '(.*?)'");
+
   /** The start of an unclosed array or object in Jackson's message, with its redacted source. */
   private static final Pattern START_MARKER =
       Pattern.compile("\\s*\\(start marker at .*line: (\\d+), column: (\\d+)\\]\\)");
@@ -212,6 +224,10 @@ final class Json {
       return nonStandard.group(1)
           + " is not a JSON number; send a finite number, or null for a missing value";
     }
+    String syntax = syntaxReason(message);
+    if (syntax != null) {
+      return syntax;
+    }
     if (message.contains("ALLOW_LEADING_PLUS_SIGN_FOR_NUMBERS")) {
       return "a number starts with '+', which JSON does not allow; send it without the plus sign";
     }
@@ -238,6 +254,54 @@ final class Json {
           + "; send JSON as RFC 8259 defines it";
     }
     return message;
+  }
+
+  /**
+   * Rewords the parser's common syntax errors, or returns null for other messages. Jackson's texts
+   * name its token types ("double-quote to start field name", "code 125"), which a caller has to
+   * translate.
+   */
+  private static String syntaxReason(String message) {
+    Matcher unexpected = UNEXPECTED_CHARACTER.matcher(message);
+    if (unexpected.find()) {
+      String rest = unexpected.group(2) == null ? "" : unexpected.group(2);
+      String expected;
+      if (rest.startsWith("was expecting double-quote to start field name")) {
+        expected = "a field name in double quotes";
+      } else if (rest.startsWith("was expecting a colon")) {
+        expected = "':' after a field name";
+      } else if (rest.startsWith("was expecting comma to separate Object entries")) {
+        expected = "',' or '}'";
+      } else if (rest.startsWith("was expecting comma to separate Array entries")) {
+        expected = "',' or ']'";
+      } else if (rest.startsWith("expected a valid value")) {
+        expected = "a value (a string, number, array, object, true, false or null)";
+      } else {
+        return null;
+      }
+      return "unexpected character '"
+          + unexpected.group(1)
+          + "' where "
+          + expected
+          + " is expected; check the JSON syntax there";
+    }
+    Matcher token = UNRECOGNIZED_TOKEN.matcher(message);
+    if (token.find()) {
+      return "'"
+          + InferenceRequestDecoder.abbreviate(token.group(1))
+          + "' is not a JSON value; send a string in double quotes, a number, an array, an"
+          + " object, true, false or null";
+    }
+    Matcher escape = UNRECOGNIZED_ESCAPE.matcher(message);
+    if (escape.find()) {
+      return "'\\"
+          + escape.group(1)
+          + "' is not a JSON escape; write a backslash in a string as '\\\\'";
+    }
+    if (message.startsWith("Unexpected end-of-input within/between Object entries")) {
+      return "the body ends inside an object; close it with '}'";
+    }
+    return null;
   }
 
   /** Returns where a clause that advises a Jackson setting starts, or -1. */

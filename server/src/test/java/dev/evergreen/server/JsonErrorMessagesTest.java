@@ -116,7 +116,19 @@ class JsonErrorMessagesTest {
             "duplicate field",
             "{\"inputs\": [], \"inputs\": []}",
             "line 1, column 24",
-            "Duplicate field 'inputs'; send each field once per object"));
+            "Duplicate field 'inputs'; send each field once per object"),
+        Arguments.of(
+            "trailing comma",
+            "{\"inputs\": [], }",
+            "line 1, column",
+            "unexpected character '}' where a field name in double quotes is expected"),
+        Arguments.of(
+            "bad literal",
+            "{\"x\": tru}",
+            "line 1, column",
+            "'tru' is not a JSON value; send a string in double quotes"),
+        Arguments.of(
+            "bad escape", "{\"x\": \"a\\qb\"}", "line 1, column", "'\\q' is not a JSON escape"));
   }
 
   static Stream<Arguments> malformedBodyPerEndpoint() {
