@@ -11,6 +11,9 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Iterator;
 import java.util.List;
@@ -184,8 +187,28 @@ final class MlflowScoringApi {
 
   private static InputBatch decodeCsv(RoutingContext ctx, ServableModel model) {
     Buffer body = ctx.body().buffer();
-    String text = body == null ? "" : body.toString(StandardCharsets.UTF_8);
-    return TabularDecoder.fromCsv(text, model);
+    return TabularDecoder.fromCsv(body == null ? "" : utf8(body.getBytes()), model);
+  }
+
+  /**
+   * Decodes a CSV body strictly, as JSON bodies are, because replacing an invalid byte with U+FFFD
+   * would score a changed value without telling the caller.
+   */
+  private static String utf8(byte[] bytes) {
+    ByteBuffer input = ByteBuffer.wrap(bytes);
+    try {
+      return StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT)
+          .decode(input)
+          .toString();
+    } catch (CharacterCodingException e) {
+      throw EvergreenException.invalid(
+          "the CSV body is not valid UTF-8 at byte "
+              + input.position()
+              + "; send the CSV encoded as UTF-8");
+    }
   }
 
   /**

@@ -12,7 +12,10 @@ import dev.evergreen.api.ErrorKind;
 import dev.evergreen.api.EvergreenException;
 import dev.evergreen.core.serving.InputBatch;
 import dev.evergreen.core.serving.TensorSpec;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
@@ -139,6 +142,25 @@ class MlflowScoringTest {
     }
 
     assertPredictionsEqualV2(invoke(INVOCATIONS, "text/csv", csv.toString()), rows);
+  }
+
+  @Test
+  void csvWithInvalidUtf8IsRejected() throws Exception {
+    byte[] csv =
+        "distance,origin,destination,date\n733,SEA,S\u00c9A,2001-03-01T07:00:00\n"
+            .getBytes(StandardCharsets.ISO_8859_1);
+    HttpRequest request =
+        HttpRequest.newBuilder(fixture.uri(INVOCATIONS))
+            .header("Authorization", "Bearer " + fixture.viewerSecret)
+            .header("Content-Type", "text/csv")
+            .POST(HttpRequest.BodyPublishers.ofByteArray(csv))
+            .build();
+
+    HttpResponse<String> response =
+        HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
+
+    assertThat(response.statusCode()).isEqualTo(400);
+    assertThat(response.body()).contains("the CSV body is not valid UTF-8 at byte 42");
   }
 
   @Test
