@@ -103,8 +103,8 @@ final class ServerRuntime implements AutoCloseable {
         LOG.warn("{} runs interrupted by an earlier stop were marked failed", interrupted);
       }
       // Deploys, aborts and restores that the reconciler makes are all audited under its name.
-      evergreen.deployments().reconcile(DeploymentManager.RESTORE_ACTOR);
-      evergreen.deployments().startReconciler(pollInterval, DeploymentManager.RESTORE_ACTOR);
+      evergreen.deployments().reconcile(DeploymentManager.RECONCILER_ACTOR);
+      evergreen.deployments().startReconciler(pollInterval, DeploymentManager.RECONCILER_ACTOR);
       // One event loop per CPU the process may use: scoring runs on the loops, so a second loop
       // on one CPU only adds a thread switch in front of some requests.
       int eventLoops = Math.max(1, Runtime.getRuntime().availableProcessors());

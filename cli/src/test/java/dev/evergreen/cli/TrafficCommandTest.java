@@ -274,7 +274,7 @@ class TrafficCommandTest {
               .toList();
       assertThat(switches).hasSize(1);
       assertThat(switches.get(0).previousVersion()).isEqualTo(1);
-      assertThat(switches.get(0).actor()).isEqualTo(DeploymentManager.RESTORE_ACTOR);
+      assertThat(switches.get(0).actor()).isEqualTo(DeploymentManager.RECONCILER_ACTOR);
     }
   }
 

@@ -4,6 +4,7 @@ import dev.evergreen.api.ErrorKind;
 import dev.evergreen.api.EvergreenException;
 import dev.evergreen.api.security.Role;
 import dev.evergreen.core.Evergreen;
+import dev.evergreen.core.deployment.DeploymentManager;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.vertx.core.DeploymentOptions;
@@ -49,9 +50,6 @@ public final class EvergreenServer implements AutoCloseable {
 
   /** How often the reconciler checks the store for alias moves made by other processes. */
   static final Duration RECONCILE_INTERVAL = Duration.ofSeconds(1);
-
-  /** Actor recorded for deployments the reconciler makes. */
-  static final String RECONCILER_ACTOR = "reconciler";
 
   private static final String PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
   private static final long START_TIMEOUT_SECONDS = 30;
@@ -125,7 +123,7 @@ public final class EvergreenServer implements AutoCloseable {
         LOG.info(
             "Open Inference Protocol gRPC service listening on {}:{}", options.host(), grpcPort);
       }
-      TrafficApi.restoreBatching(evergreen, RECONCILER_ACTOR);
+      TrafficApi.restoreBatching(evergreen, DeploymentManager.RECONCILER_ACTOR);
       startReconciler(evergreen);
       return server;
     } catch (RuntimeException e) {
@@ -136,7 +134,9 @@ public final class EvergreenServer implements AutoCloseable {
 
   private static void startReconciler(Evergreen evergreen) {
     try {
-      evergreen.deployments().startReconciler(RECONCILE_INTERVAL, RECONCILER_ACTOR);
+      evergreen
+          .deployments()
+          .startReconciler(RECONCILE_INTERVAL, DeploymentManager.RECONCILER_ACTOR);
     } catch (IllegalStateException e) {
       // A second server on the same instance shares the reconciler that is already running.
       LOG.info("The deployment reconciler is already running");

@@ -146,13 +146,13 @@ class CanaryStableChangeTest {
               .orElseThrow();
       assertThat(event.version()).isEqualTo(2);
       assertThat(event.previousVersion()).isEqualTo(3);
-      assertThat(event.actor()).isEqualTo(DeploymentManager.RESTORE_ACTOR);
+      assertThat(event.actor()).isEqualTo(DeploymentManager.RECONCILER_ACTOR);
       assertThat(event.detail())
           .contains("stored canary version 2 was not restored")
           .contains("champion alias moved from version 1")
           .contains("to version 3");
       AuditEntry entry = audit(evergreen, AuditActions.CANARY_NOT_RESTORED).getLast();
-      assertThat(entry.actor()).isEqualTo(DeploymentManager.RESTORE_ACTOR);
+      assertThat(entry.actor()).isEqualTo(DeploymentManager.RECONCILER_ACTOR);
       assertThat(entry.details()).containsEntry("stored_stable_version", "1");
       assertThat(entry.details()).containsEntry("serving_version", "3");
       assertThat(entry.details().get("reason")).contains("version 1").contains("version 3");
@@ -205,13 +205,13 @@ class CanaryStableChangeTest {
                     .orElse(false));
 
         assertThat(server.port()).isPositive();
-        assertThat(EvergreenServer.RECONCILER_ACTOR).isEqualTo(DeploymentManager.RESTORE_ACTOR);
+        assertThat(DeploymentManager.RECONCILER_ACTOR).isEqualTo("reconciler");
         AuditEntry canary = audit(evergreen, AuditActions.CANARY_STARTED).getLast();
         assertThat(canary.details()).containsEntry("restored", "true");
-        assertThat(canary.actor()).isEqualTo(DeploymentManager.RESTORE_ACTOR);
+        assertThat(canary.actor()).isEqualTo(DeploymentManager.RECONCILER_ACTOR);
         AuditEntry batching = audit(evergreen, AuditActions.BATCHING_CONFIGURED).getLast();
         assertThat(batching.details()).containsEntry("restored", "true");
-        assertThat(batching.actor()).isEqualTo(DeploymentManager.RESTORE_ACTOR);
+        assertThat(batching.actor()).isEqualTo(DeploymentManager.RECONCILER_ACTOR);
         DeploymentEvent championDeploy =
             evergreen.store().listDeploymentEvents(TWO_VERSIONS).stream()
                 .filter(e -> e.kind().equals("switch"))

@@ -10,6 +10,7 @@ import dev.evergreen.api.model.ModelVersion;
 import dev.evergreen.core.Evergreen;
 import dev.evergreen.core.EvergreenSettings;
 import dev.evergreen.core.audit.AuditActions;
+import dev.evergreen.core.deployment.DeploymentManager;
 import dev.evergreen.core.deployment.ServingState;
 import dev.evergreen.core.serving.TensorSpec;
 import dev.evergreen.core.store.DeploymentEvent;
@@ -211,11 +212,11 @@ class TrafficRestoreTest {
       assertThat(batching.get("max_queue").asInt()).isEqualTo(100);
 
       AuditEntry canaryRestore = audit(restarted.evergreen, AuditActions.CANARY_STARTED).getLast();
-      assertThat(canaryRestore.actor()).isEqualTo(EvergreenServer.RECONCILER_ACTOR);
+      assertThat(canaryRestore.actor()).isEqualTo(DeploymentManager.RECONCILER_ACTOR);
       assertThat(canaryRestore.details()).containsEntry("restored", "true");
       AuditEntry batchingRestore =
           audit(restarted.evergreen, AuditActions.BATCHING_CONFIGURED).getLast();
-      assertThat(batchingRestore.actor()).isEqualTo(EvergreenServer.RECONCILER_ACTOR);
+      assertThat(batchingRestore.actor()).isEqualTo(DeploymentManager.RECONCILER_ACTOR);
       assertThat(batchingRestore.details()).containsEntry("restored", "true");
 
       // Replace the canary by a shadow of the same version for the next restart.
@@ -316,12 +317,12 @@ class TrafficRestoreTest {
               .orElseThrow();
       assertThat(event.version()).isEqualTo(2);
       assertThat(event.previousVersion()).isEqualTo(1);
-      assertThat(event.actor()).isEqualTo(EvergreenServer.RECONCILER_ACTOR);
+      assertThat(event.actor()).isEqualTo(DeploymentManager.RECONCILER_ACTOR);
       assertThat(event.detail())
           .contains("stored canary version 2 was not restored")
           .contains("the artifact was altered");
       AuditEntry entry = audit(restarted.evergreen, AuditActions.CANARY_NOT_RESTORED).getLast();
-      assertThat(entry.actor()).isEqualTo(EvergreenServer.RECONCILER_ACTOR);
+      assertThat(entry.actor()).isEqualTo(DeploymentManager.RECONCILER_ACTOR);
       assertThat(entry.details().get("reason")).contains("the artifact was altered");
       assertThat(stored(restarted.evergreen, TWO_VERSIONS)).isNull();
 

@@ -91,7 +91,7 @@ public final class DeploymentManager implements AutoCloseable {
    * actor and audit the batching settings they restore under it, so everything the reconciler does
    * has one actor.
    */
-  public static final String RESTORE_ACTOR = "reconciler";
+  public static final String RECONCILER_ACTOR = "reconciler";
 
   /** Origin of a stored setting that ran before this process started. */
   private static final String STORED_RESTART = "restored after restart";
@@ -520,7 +520,7 @@ public final class DeploymentManager implements AutoCloseable {
    * #checkCanaries} every second. {@link #close} stops them.
    *
    * @param actor recorded for the reconciler's deploys. Restored canaries and shadows are recorded
-   *     as {@link #RESTORE_ACTOR}.
+   *     as {@link #RECONCILER_ACTOR}.
    * @throws IllegalStateException when the reconciler was already started
    */
   public void startReconciler(Duration interval, String actor) {
@@ -600,7 +600,7 @@ public final class DeploymentManager implements AutoCloseable {
         reconcile(actor);
         // The first pass restores what ran before a restart. Later passes start what another
         // process stored since, such as a canary requested by a pipeline run in a CI job.
-        startStoredTraffic(RESTORE_ACTOR, restored ? STORED_REQUEST : STORED_RESTART);
+        startStoredTraffic(RECONCILER_ACTOR, restored ? STORED_REQUEST : STORED_RESTART);
         restored = true;
         // Only a completed pass records the counter, so a failed pass is retried on the next poll.
         lastCounter = counter;

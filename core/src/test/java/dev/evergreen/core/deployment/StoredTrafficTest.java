@@ -418,12 +418,12 @@ class StoredTrafficTest {
     while (audit(AuditActions.SHADOW_STARTED).size() < 2 && System.nanoTime() < deadline) {
       Thread.sleep(20);
     }
-    assertThat(DeploymentManager.RESTORE_ACTOR).isEqualTo("reconciler");
+    assertThat(DeploymentManager.RECONCILER_ACTOR).isEqualTo("reconciler");
     assertThat(audit(AuditActions.CANARY_STARTED).getLast().actor())
-        .isEqualTo(DeploymentManager.RESTORE_ACTOR);
+        .isEqualTo(DeploymentManager.RECONCILER_ACTOR);
     assertThat(audit(AuditActions.SHADOW_STARTED)).hasSize(2);
     assertThat(audit(AuditActions.SHADOW_STARTED).getLast().actor())
-        .isEqualTo(DeploymentManager.RESTORE_ACTOR);
+        .isEqualTo(DeploymentManager.RECONCILER_ACTOR);
     assertThat(events(DeploymentManager.KIND_SWITCH).getLast().actor()).isEqualTo("server");
   }
 
