@@ -207,6 +207,7 @@ final class Json {
     if (e instanceof StreamConstraintsException) {
       return constraintReason(message);
     }
+
     if (e instanceof InputCoercionException coercion) {
       return "the number "
           + InferenceRequestDecoder.abbreviate(textOf(coercion))
@@ -214,29 +215,36 @@ final class Json {
           + (coercion.getTargetType() == long.class ? "64" : "32")
           + "-bit integer; send a smaller number";
     }
+
     if (e instanceof JsonMappingException) {
       // Reading a tree maps no Java types, so only a request type mapped at its top level, where
       // no field is known, ends here.
       return "the body does not match the request's fields; send a JSON object";
     }
+
     Matcher nonStandard = NON_STANDARD_TOKEN.matcher(message);
     if (nonStandard.find()) {
       return nonStandard.group(1)
           + " is not a JSON number; send a finite number, or null for a missing value";
     }
+
     String syntax = syntaxReason(message);
     if (syntax != null) {
       return syntax;
     }
+
     if (message.contains("ALLOW_LEADING_PLUS_SIGN_FOR_NUMBERS")) {
       return "a number starts with '+', which JSON does not allow; send it without the plus sign";
     }
+
     if (message.contains("ALLOW_COMMENTS") || message.contains("ALLOW_YAML_COMMENTS")) {
       return "a comment starts here, which JSON does not allow; remove the comment";
     }
+
     if (message.startsWith("Duplicate field ")) {
       return message + "; send each field once per object";
     }
+
     Matcher marker = START_MARKER.matcher(message);
     if (marker.find()) {
       message =
@@ -247,12 +255,14 @@ final class Json {
                   + marker.group(2)
                   + " is not closed)");
     }
+
     if (message.indexOf('`') >= 0 || message.contains("Feature")) {
       // Any other message that advises a parser setting: keep the description before the advice.
       int advice = firstAdvice(message);
       return (advice > 0 ? message.substring(0, advice) : "unexpected content")
           + "; send JSON as RFC 8259 defines it";
     }
+
     return message;
   }
 

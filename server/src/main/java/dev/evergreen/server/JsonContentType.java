@@ -73,7 +73,7 @@ final class JsonContentType {
     return charsetRejection(header);
   }
 
-  /** Returns the 415 message for a charset other than UTF-8, or null when there is none. */
+  /** Returns the 415 message for a charset not read as UTF-8, or null when there is none. */
   static String charsetRejection(String header) {
     String charset = charset(header);
     if (charset == null || UTF8_NAMES.contains(charset)) {

@@ -376,7 +376,7 @@ final class TabularDecoder {
     final String[][] nestedLocations;
     final boolean[] seen;
 
-    /** The request field that holds one object per row, such as "instances", or null. */
+    /** The request field that contains one object per row, such as "instances", or null. */
     String rowsField;
 
     /**

@@ -475,8 +475,9 @@ final class PipelineRunner {
             version.version(),
             result.detail());
       } else {
-        // This process serves no requests, so a switch here would record one that no caller
-        // sees. The server that serves the home deploys the new champion and records the switch.
+        // This process serves no requests, so a switch here would record one that no request
+        // reaches. The server that serves the home deploys the new champion and records the
+        // switch.
         evergreen.deployments().checkVersion(model, version.version(), actor);
         LOG.info(
             "run {}: {} version {} passed its check; the server that serves this home switches to"
