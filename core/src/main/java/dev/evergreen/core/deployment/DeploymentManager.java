@@ -302,6 +302,15 @@ public final class DeploymentManager implements AutoCloseable {
    *     cannot be recorded. In each failure case the version that served before keeps serving.
    */
   public DeploymentResult deploy(String model, int version, String actor) {
+    return deploy(model, version, actor, true);
+  }
+
+  /**
+   * Deploys as {@link #deploy(String, int, String)} does. With {@code moveChampion} false the
+   * {@code champion} alias is left as it is, because the reconciler deploys the version the alias
+   * named when it read it, and another process may have moved the alias since.
+   */
+  private DeploymentResult deploy(String model, int version, String actor, boolean moveChampion) {
     ReentrantLock lock = lockFor(model);
     lock.lock();
     try {
@@ -340,7 +349,7 @@ public final class DeploymentManager implements AutoCloseable {
         candidate = loadAndCheck(target, current, actor);
       }
       Duration preparation = Duration.ofNanos(System.nanoTime() - started);
-      DeploymentResult result = switchTo(current, candidate, actor, preparation);
+      DeploymentResult result = switchTo(current, candidate, actor, preparation, moveChampion);
       failedVersions.remove(key(model, version));
       return result;
     } finally {
@@ -507,7 +516,7 @@ public final class DeploymentManager implements AutoCloseable {
                 + champion
                 + " outside this server, so the canary lost its stable version");
       }
-      deploy(model, champion, actor);
+      deploy(model, champion, actor, false);
     } finally {
       lock.unlock();
     }
@@ -1674,7 +1683,11 @@ public final class DeploymentManager implements AutoCloseable {
   }
 
   private DeploymentResult switchTo(
-      ServingState current, ServableModel candidate, String actor, Duration preparation) {
+      ServingState current,
+      ServableModel candidate,
+      String actor,
+      Duration preparation,
+      boolean moveChampion) {
     String model = candidate.model();
     int version = candidate.version();
     Integer previous = current == null ? null : current.active().version();
@@ -1707,8 +1720,10 @@ public final class DeploymentManager implements AutoCloseable {
     try {
       store.inTransaction(
           () -> {
-            registry.moveAlias(
-                model, Aliases.CHAMPION, version, actor, "deployed version " + version);
+            if (moveChampion) {
+              registry.moveAlias(
+                  model, Aliases.CHAMPION, version, actor, "deployed version " + version);
+            }
             saveSlotsIfChanged(current, next);
             store.insertDeploymentEvent(
                 event(eventId, model, version, previous, KIND_SWITCH, actor, detail));

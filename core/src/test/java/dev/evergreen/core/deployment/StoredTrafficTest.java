@@ -58,6 +58,9 @@ class StoredTrafficTest {
   /** Versions whose requests fail after they passed their check. */
   private final Set<Integer> failing = ConcurrentHashMap.newKeySet();
 
+  /** Runs while a version loads, as another process acting during a deploy would. */
+  private java.util.function.IntConsumer duringLoad = version -> {};
+
   @BeforeEach
   void createServices() {
     store = new InMemoryMetadataStore();
@@ -94,6 +97,7 @@ class StoredTrafficTest {
   }
 
   private ServableModel load(ModelVersion version) {
+    duringLoad.accept(version.version());
     if (broken.contains(version.version())) {
       throw new EvergreenException(ErrorKind.INTERNAL, "artifact is unreadable");
     }
@@ -567,5 +571,23 @@ class StoredTrafficTest {
     assertThat(state().canary()).isNull();
     assertThat(events(DeploymentManager.KIND_PROMOTE)).hasSize(1);
     assertThat(events(DeploymentManager.KIND_ABORT)).isEmpty();
+  }
+
+  @Test
+  void reconcileKeepsAliasMovedDuringDeploy() {
+    registry.moveAlias(MODEL, Aliases.CHAMPION, 2, "ci", "better auc");
+    duringLoad =
+        version -> {
+          if (version == 2) {
+            registry.moveAlias(MODEL, Aliases.CHAMPION, 3, "bob", "moved during the deploy");
+          }
+        };
+
+    manager.reconcile("server");
+
+    assertThat(state().active().version()).isEqualTo(2);
+    assertThat(registry.aliases(MODEL)).containsEntry(Aliases.CHAMPION, 3);
+    manager.reconcile("server");
+    assertThat(state().active().version()).isEqualTo(3);
   }
 }
