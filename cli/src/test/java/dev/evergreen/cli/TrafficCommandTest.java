@@ -268,14 +268,23 @@ class TrafficCommandTest {
           .isZero();
       awaitServing(server, 2);
 
-      List<DeploymentEvent> switches =
-          server.evergreen().store().listDeploymentEvents(MODEL).stream()
-              .filter(e -> e.kind().equals("switch") && e.version() == 2)
-              .toList();
+      // The serving state changes before the switch is recorded, so wait for the record.
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      List<DeploymentEvent> switches = switchesTo(server, 2);
+      while (switches.isEmpty() && System.nanoTime() < deadline) {
+        Thread.sleep(20);
+        switches = switchesTo(server, 2);
+      }
       assertThat(switches).hasSize(1);
       assertThat(switches.get(0).previousVersion()).isEqualTo(1);
       assertThat(switches.get(0).actor()).isEqualTo(DeploymentManager.RECONCILER_ACTOR);
     }
+  }
+
+  private static List<DeploymentEvent> switchesTo(ServerRuntime server, int version) {
+    return server.evergreen().store().listDeploymentEvents(MODEL).stream()
+        .filter(e -> e.kind().equals("switch") && e.version() == version)
+        .toList();
   }
 
   private static void awaitServing(ServerRuntime server, int version) throws Exception {

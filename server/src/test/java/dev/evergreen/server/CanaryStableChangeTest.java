@@ -66,6 +66,11 @@ class CanaryStableChangeTest {
         .toList();
   }
 
+  private static boolean restored(Evergreen evergreen, String action) {
+    return audit(evergreen, action).stream()
+        .anyMatch(e -> "true".equals(e.details().get("restored")));
+  }
+
   private final HttpClient http =
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -195,14 +200,14 @@ class CanaryStableChangeTest {
       evergreen.deployments().startReconciler(Duration.ofMillis(100), "server");
       try (EvergreenServer server =
           EvergreenServer.start(evergreen, new ServerOptions("127.0.0.1", 0, 2))) {
+        // The serving state changes before the audit entry is written, so wait for the entries.
         await(
-            "the canary of " + TWO_VERSIONS + " is restored",
+            "the canary of " + TWO_VERSIONS + " and the batching of " + MODEL + " are restored",
             () ->
-                evergreen
-                    .deployments()
-                    .serving(TWO_VERSIONS)
-                    .map(state -> state.canary() != null)
-                    .orElse(false));
+                restored(evergreen, AuditActions.CANARY_STARTED)
+                    && restored(evergreen, AuditActions.BATCHING_CONFIGURED));
+        assertThat(evergreen.deployments().serving(TWO_VERSIONS).orElseThrow().canary())
+            .isNotNull();
 
         assertThat(server.port()).isPositive();
         assertThat(DeploymentManager.RECONCILER_ACTOR).isEqualTo("reconciler");

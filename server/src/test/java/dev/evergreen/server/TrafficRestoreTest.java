@@ -128,6 +128,11 @@ class TrafficRestoreTest {
     }
   }
 
+  private static boolean restored(Evergreen evergreen, String action) {
+    return audit(evergreen, action).stream()
+        .anyMatch(e -> "true".equals(e.details().get("restored")));
+  }
+
   private static List<AuditEntry> audit(Evergreen evergreen, String action) {
     return evergreen.store().listAuditEntries(0, 10_000).stream()
         .filter(e -> e.action().equals(action))
@@ -178,9 +183,13 @@ class TrafficRestoreTest {
     try (Restarted restarted = new Restarted(dir)) {
       int port = restarted.server.port();
       var deployments = restarted.evergreen.deployments();
+      // The serving state changes before the audit entries are written, so wait for both.
       await(
-          "the canary of " + TWO_VERSIONS + " is restored",
-          () -> deployments.serving(TWO_VERSIONS).map(s -> s.canary() != null).orElse(false));
+          "the canary of " + TWO_VERSIONS + " and the batching of " + MODEL + " are restored",
+          () ->
+              deployments.serving(TWO_VERSIONS).map(s -> s.canary() != null).orElse(false)
+                  && restored(restarted.evergreen, AuditActions.CANARY_STARTED)
+                  && restored(restarted.evergreen, AuditActions.BATCHING_CONFIGURED));
 
       JsonNode serving =
           ServerFixture.json(

@@ -431,12 +431,17 @@ class StoredTrafficTest {
     assertThat(events(DeploymentManager.KIND_SWITCH).getLast().actor()).isEqualTo("server");
   }
 
-  /** Waits until the manager runs a canary of {@code version}, or 30 s pass. */
+  /**
+   * Waits until the manager runs a canary of {@code version} and has recorded its start, or 30 s
+   * pass. The serving state changes before the event is written.
+   */
   private void awaitCanary(int version) throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     while (System.nanoTime() < deadline) {
       Canary canary = state().canary();
-      if (canary != null && canary.model().version() == version) {
+      if (canary != null
+          && canary.model().version() == version
+          && events(DeploymentManager.KIND_CANARY).stream().anyMatch(e -> e.version() == version)) {
         return;
       }
       Thread.sleep(20);
