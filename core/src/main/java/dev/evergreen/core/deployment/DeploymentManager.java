@@ -381,18 +381,8 @@ public final class DeploymentManager implements AutoCloseable {
       ServingState next =
           new ServingState(
               to, from, System.nanoTime(), current.canary(), keepShadow(current, to.version()));
-      long swapStart = System.nanoTime();
-      serving.put(model, next);
-      Duration switchTime = Duration.ofNanos(System.nanoTime() - swapStart);
       String eventId = newEventId(model);
-      String detail =
-          "rolled back from version "
-              + from.version()
-              + " to version "
-              + to.version()
-              + " in "
-              + millis(switchTime)
-              + " ms";
+      String detail = "rolled back from version " + from.version() + " to version " + to.version();
       try {
         store.inTransaction(
             () -> {
@@ -417,7 +407,6 @@ public final class DeploymentManager implements AutoCloseable {
                   eventId);
             });
       } catch (RuntimeException e) {
-        serving.put(model, current);
         LOG.error(
             "Rollback of model {} from version {} to {} could not be recorded, so version {} keeps"
                 + " serving",
@@ -438,6 +427,7 @@ public final class DeploymentManager implements AutoCloseable {
                 + e.getMessage(),
             e);
       }
+      Duration switchTime = publish(model, next);
       switches(model, KIND_ROLLBACK).increment();
       LOG.info(
           "Rolled back model {} from version {} to version {} in {} ms (event {})",
@@ -1479,10 +1469,10 @@ public final class DeploymentManager implements AutoCloseable {
   }
 
   /**
-   * Publishes {@code next} as the serving state and records the change, its audit entry, the stored
-   * canary and shadow and, when {@code championReason} is set, the move of the {@code champion}
-   * alias to {@code version}, in one transaction. When recording fails, {@code current} serves
-   * again.
+   * Records the change, its audit entry, the stored canary and shadow and, when {@code
+   * championReason} is set, the move of the {@code champion} alias to {@code version}, in one
+   * transaction, and then publishes {@code next} as the serving state. When recording fails, {@code
+   * current} keeps serving.
    */
   private DeploymentResult commit(
       ServingState current,
@@ -1496,9 +1486,6 @@ public final class DeploymentManager implements AutoCloseable {
       String championReason) {
     String model = current.active().model();
     Integer previous = current.active().version();
-    long swapStart = System.nanoTime();
-    serving.put(model, next);
-    Duration switchTime = Duration.ofNanos(System.nanoTime() - swapStart);
     String eventId = newEventId(model);
     try {
       store.inTransaction(
@@ -1520,18 +1507,19 @@ public final class DeploymentManager implements AutoCloseable {
                 eventId);
           });
     } catch (RuntimeException e) {
-      serving.put(model, current);
-      LOG.error("Change of model {} ({}) could not be recorded, so it was undone", model, kind, e);
+      LOG.error(
+          "Change of model {} ({}) could not be recorded, so it was not made", model, kind, e);
       throw new EvergreenException(
           ErrorKind.INTERNAL,
           "the change of model '"
               + model
               + "' ("
               + detail
-              + ") could not be recorded in the metadata store, so it was undone: "
+              + ") could not be recorded in the metadata store, so it was not made: "
               + e.getMessage(),
           e);
     }
+    Duration switchTime = publish(model, next);
     LOG.info("Model {}: {} (event {})", model, detail, eventId);
     return new DeploymentResult(model, version, previous, true, detail, switchTime);
   }
@@ -1698,23 +1686,12 @@ public final class DeploymentManager implements AutoCloseable {
             System.nanoTime(),
             null,
             current == null ? null : keepShadow(current, version));
-    long swapStart = System.nanoTime();
-    serving.put(model, next);
-    Duration switchTime = Duration.ofNanos(System.nanoTime() - swapStart);
-    if (current == null) {
-      // Every serving model exports both gauges from its first deploy, as 0 until a canary or
-      // shadow runs, so dashboards and alerts see the series before the first rollout.
-      registerPercentGauge("evergreen.canary.percent", model, "canary");
-      registerPercentGauge("evergreen.shadow.percent", model, "shadow");
-    }
     String eventId = newEventId(model);
     String detail =
         (previous == null
                 ? "switched to version " + version
                 : "switched from version " + previous + " to version " + version)
-            + " in "
-            + millis(switchTime)
-            + " ms after "
+            + " after "
             + millis(preparation)
             + " ms of loading and checking";
     try {
@@ -1730,7 +1707,6 @@ public final class DeploymentManager implements AutoCloseable {
             Map<String, String> details = new LinkedHashMap<>();
             details.put("event", eventId);
             details.put("previous_version", previous == null ? "" : previous.toString());
-            details.put("switch_ms", millis(switchTime));
             if (current != null && current.shadow() != null && next.shadow() == null) {
               // The shadow's version now takes all traffic, so it is no longer a shadow.
               details.put("shadow_stopped", Integer.toString(current.shadow().model().version()));
@@ -1743,14 +1719,8 @@ public final class DeploymentManager implements AutoCloseable {
                 eventId);
           });
     } catch (RuntimeException e) {
-      // The switch is undone, so that what serves matches the recorded deployment events.
-      if (current == null) {
-        serving.remove(model);
-      } else {
-        serving.put(model, current);
-      }
       LOG.error(
-          "Switching model {} to version {} could not be recorded, so the switch was undone",
+          "Switching model {} to version {} could not be recorded, so the switch was not made",
           model,
           version,
           e);
@@ -1766,6 +1736,13 @@ public final class DeploymentManager implements AutoCloseable {
               + e.getMessage(),
           e);
     }
+    Duration switchTime = publish(model, next);
+    if (current == null) {
+      // Every serving model exports both gauges from its first deploy, as 0 until a canary or
+      // shadow runs, so dashboards and alerts see the series before the first rollout.
+      registerPercentGauge("evergreen.canary.percent", model, "canary");
+      registerPercentGauge("evergreen.shadow.percent", model, "shadow");
+    }
     switches(model, KIND_SWITCH).increment();
     LOG.info(
         "Switched model {} from {} to version {} in {} ms (event {})",
@@ -1775,6 +1752,17 @@ public final class DeploymentManager implements AutoCloseable {
         millis(switchTime),
         eventId);
     return new DeploymentResult(model, version, previous, true, detail, switchTime);
+  }
+
+  /**
+   * Makes {@code next} the serving state of {@code model} and returns how long the swap took.
+   * Called only after the change is recorded, so no request reaches a version whose start the audit
+   * log and the deployment events do not show yet.
+   */
+  private Duration publish(String model, ServingState next) {
+    long swapStart = System.nanoTime();
+    serving.put(model, next);
+    return Duration.ofNanos(System.nanoTime() - swapStart);
   }
 
   /**

@@ -3,6 +3,7 @@ package dev.evergreen.core.deployment;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.evergreen.api.ErrorKind;
 import dev.evergreen.api.EvergreenException;
@@ -11,7 +12,9 @@ import dev.evergreen.api.lineage.LineageEdge;
 import dev.evergreen.api.model.AliasMove;
 import dev.evergreen.api.model.Aliases;
 import dev.evergreen.api.model.ModelVersion;
+import dev.evergreen.api.pipeline.CanarySpec;
 import dev.evergreen.api.pipeline.PipelineSpec;
+import dev.evergreen.api.pipeline.RollbackSpec;
 import dev.evergreen.api.pipeline.SplitSpec;
 import dev.evergreen.core.audit.AuditActions;
 import dev.evergreen.core.audit.AuditLog;
@@ -215,6 +218,74 @@ class DeploymentManagerTest {
   }
 
   @Test
+  void changesServeOnlyAfterTheyAreRecorded() {
+    registerVersions(3);
+    manager.deploy(MODEL, 1, "alice");
+    List<String> servingWhileRecorded = new ArrayList<>();
+    store.beforeDeploymentEvent(
+        event -> {
+          ServingState state = manager.serving(MODEL).orElseThrow();
+          servingWhileRecorded.add(
+              event.kind()
+                  + " "
+                  + state.active().version()
+                  + (state.canary() == null ? "" : " canary " + state.canary().model().version()));
+        });
+
+    manager.deploy(MODEL, 2, "alice");
+    manager.rollback(MODEL, "alice");
+    manager.startCanary(
+        MODEL, 3, new CanarySpec(10.0, null, null, new RollbackSpec(0.5, null, 60, 10)), "alice");
+
+    assertThat(servingWhileRecorded)
+        .containsExactly(
+            DeploymentManager.KIND_SWITCH + " 1",
+            DeploymentManager.KIND_ROLLBACK + " 2",
+            DeploymentManager.KIND_CANARY + " 1");
+    ServingState state = manager.serving(MODEL).orElseThrow();
+    assertThat(state.active().version()).isEqualTo(1);
+    assertThat(state.canary().model().version()).isEqualTo(3);
+  }
+
+  @Test
+  void failedRecordingLeavesPreviousVersionServing() {
+    registerVersions(2);
+    manager.deploy(MODEL, 1, "alice");
+    store.beforeDeploymentEvent(
+        event -> {
+          throw new IllegalStateException("disk full");
+        });
+
+    EvergreenException error =
+        catchThrowableOfType(EvergreenException.class, () -> manager.deploy(MODEL, 2, "alice"));
+
+    assertThat(error.kind()).isEqualTo(ErrorKind.INTERNAL);
+    assertThat(error.getMessage())
+        .contains("could not be recorded in the metadata store, so version 1 keeps serving")
+        .contains("disk full");
+    assertThat(servingVersion()).isEqualTo(1);
+    assertThat(registry.aliases(MODEL)).containsEntry(Aliases.CHAMPION, 1);
+    assertThat(events(DeploymentManager.KIND_SWITCH)).hasSize(1);
+    assertThat(auditEntries(AuditActions.DEPLOYMENT_SWITCHED)).hasSize(1);
+  }
+
+  @Test
+  void failedFirstRecordingServesNothing() {
+    registerVersions(1);
+    store.beforeDeploymentEvent(
+        event -> {
+          throw new IllegalStateException("disk full");
+        });
+
+    EvergreenException error =
+        catchThrowableOfType(EvergreenException.class, () -> manager.deploy(MODEL, 1, "alice"));
+
+    assertThat(error.getMessage()).contains("so no version serves");
+    assertThat(manager.serving(MODEL)).isEmpty();
+    assertThat(meters.find("evergreen.canary.percent").tag("model", MODEL).gauge()).isNull();
+  }
+
+  @Test
   void switchRecordsEventAuditAndLineage() {
     registerVersions(1);
 
@@ -226,7 +297,7 @@ class DeploymentManagerTest {
     assertThat(event.id()).matches(MODEL + "/[0-9a-f]{32}");
     assertThat(event.version()).isEqualTo(1);
     assertThat(event.actor()).isEqualTo("alice");
-    assertThat(event.detail()).contains("switched to version 1 in");
+    assertThat(event.detail()).startsWith("switched to version 1 after ");
     List<AuditEntry> entries = auditEntries(AuditActions.DEPLOYMENT_SWITCHED);
     assertThat(entries).hasSize(1);
     assertThat(entries.get(0).targets()).isEqualTo(Map.of("model", MODEL, "version", "1"));

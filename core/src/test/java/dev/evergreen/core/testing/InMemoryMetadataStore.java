@@ -26,6 +26,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 
 /**
@@ -37,6 +38,7 @@ public final class InMemoryMetadataStore implements MetadataStore {
   private final ReentrantLock lock = new ReentrantLock();
   private State state = new State();
   private long changes;
+  private volatile Consumer<DeploymentEvent> beforeDeploymentEvent = event -> {};
 
   /** All stored data; records are immutable, so copying the collections copies the state. */
   private static final class State {
@@ -255,8 +257,17 @@ public final class InMemoryMetadataStore implements MetadataStore {
     return locked(() -> List.copyOf(state.aliasMoves.getOrDefault(model, List.of())));
   }
 
+  /**
+   * Runs {@code hook} inside the transaction of each deployment event, before the event is stored.
+   * A hook that throws fails that transaction, as a full disk or a lost database would.
+   */
+  public void beforeDeploymentEvent(Consumer<DeploymentEvent> hook) {
+    beforeDeploymentEvent = hook;
+  }
+
   @Override
   public void insertDeploymentEvent(DeploymentEvent event) {
+    beforeDeploymentEvent.accept(event);
     write(
         () ->
             state
