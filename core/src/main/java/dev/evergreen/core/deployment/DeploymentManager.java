@@ -1070,12 +1070,7 @@ public final class DeploymentManager implements AutoCloseable {
   }
 
   private TrafficSettings storedSettings(String model) {
-    for (TrafficSettings settings : store.listTrafficSettings()) {
-      if (settings.model().equals(model)) {
-        return settings;
-      }
-    }
-    return null;
+    return store.trafficSettings(model).orElse(null);
   }
 
   private void restoreCanary(

@@ -198,6 +198,9 @@ public interface MetadataStore extends AutoCloseable {
   /** Returns the traffic settings of every model that has at least one stored, sorted by model. */
   List<TrafficSettings> listTrafficSettings();
 
+  /** Returns the stored traffic settings of one model, or empty when it has none. */
+  Optional<TrafficSettings> trafficSettings(String model);
+
   // Audit
 
   /** Appends an entry whose sequence, previous hash and hash the caller computed. */

@@ -321,6 +321,11 @@ public final class InMemoryMetadataStore implements MetadataStore {
   }
 
   @Override
+  public Optional<TrafficSettings> trafficSettings(String model) {
+    return locked(() -> Optional.ofNullable(state.trafficSettings.get(model)));
+  }
+
+  @Override
   public void insertAuditEntry(AuditEntry entry) {
     write(() -> state.audit.add(entry));
   }

@@ -1118,6 +1118,18 @@ public final class SqliteMetadataStore implements MetadataStore {
                 SqliteMetadataStore::trafficSettings));
   }
 
+  @Override
+  public Optional<TrafficSettings> trafficSettings(String model) {
+    return database.read(
+        "read traffic settings of model " + model,
+        connection ->
+            Sql.first(
+                connection,
+                "SELECT * FROM traffic_settings WHERE model = ?",
+                statement -> statement.setString(1, model),
+                SqliteMetadataStore::trafficSettings));
+  }
+
   private static TrafficSettings trafficSettings(ResultSet row) throws SQLException {
     Integer canaryVersion = getInteger(row, "canary_version");
     Integer shadowVersion = getInteger(row, "shadow_version");

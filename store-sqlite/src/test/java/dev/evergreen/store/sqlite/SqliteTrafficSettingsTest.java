@@ -107,6 +107,20 @@ class SqliteTrafficSettingsTest {
   }
 
   @Test
+  void settingsAreReadByModel() {
+    try (SqliteMetadataStore store = SqliteMetadataStore.open(dir.resolve("evergreen.db"))) {
+      store.saveBatching("zebra", BATCHING);
+      store.saveTrafficSlots("alpha", CANARY, SHADOW);
+
+      assertThat(store.trafficSettings("alpha"))
+          .contains(new TrafficSettings("alpha", CANARY, SHADOW, null));
+      assertThat(store.trafficSettings("zebra"))
+          .contains(new TrafficSettings("zebra", null, null, BATCHING));
+      assertThat(store.trafficSettings("flights")).isEmpty();
+    }
+  }
+
+  @Test
   void failedTransactionLeavesSettingsUnchanged() {
     try (SqliteMetadataStore store = SqliteMetadataStore.open(dir.resolve("evergreen.db"))) {
       store.saveTrafficSlots("flights", CANARY, null);
