@@ -17,6 +17,7 @@ import java.time.Clock;
  * artifacts/}. This is the one place that picks the store implementations.
  */
 final class Home {
+  static final String METADATA_FILE = "metadata.db";
   static final String ENV_HOME = "EVERGREEN_HOME";
   static final String ENV_PSEUDONYM_KEY = "EVERGREEN_PSEUDONYM_KEY";
 
@@ -38,7 +39,7 @@ final class Home {
 
   static Evergreen open(Path home, MeterRegistry meters) throws IOException {
     Files.createDirectories(home);
-    SqliteMetadataStore store = SqliteMetadataStore.open(home.resolve("metadata.db"));
+    SqliteMetadataStore store = SqliteMetadataStore.open(home.resolve(METADATA_FILE));
     FileArtifactStore artifacts = FileArtifactStore.open(home.resolve("artifacts"));
     EvergreenSettings settings = EvergreenSettings.defaults();
     String key = System.getenv(ENV_PSEUDONYM_KEY);

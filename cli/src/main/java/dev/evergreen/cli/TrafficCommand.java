@@ -2,13 +2,19 @@ package dev.evergreen.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.evergreen.api.ErrorKind;
 import dev.evergreen.api.EvergreenException;
+import dev.evergreen.core.Evergreen;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -16,7 +22,9 @@ import picocli.CommandLine.Parameters;
 
 /**
  * Splits a model's traffic on a running server: canaries, shadows and dynamic batching. These live
- * in the serving process, so every subcommand talks to the server's REST API.
+ * in the serving process, so the subcommands talk to the server's REST API. Only {@code abort} and
+ * {@code shadow-stop} also work without a server: they withdraw a setting that is stored in the
+ * data directory and that no server has started yet.
  */
 @Command(
     name = "traffic",
@@ -51,6 +59,12 @@ final class TrafficCommand {
         paramLabel = "TOKEN",
         description = "Token (operator to change, viewer to show; default: $EVERGREEN_TOKEN).")
     String token;
+
+    /** Returns whether a server address is given by --url or $EVERGREEN_URL. */
+    boolean hasUrl() {
+      String base = url != null ? url : System.getenv("EVERGREEN_URL");
+      return base != null && !base.isBlank();
+    }
 
     /** Sends a request and prints the response body; returns the exit code. */
     int send(String method, String path, String body) throws Exception {
@@ -193,7 +207,11 @@ final class TrafficCommand {
   @Command(
       name = "abort",
       mixinStandardHelpOptions = true,
-      description = "Stop the canary of MODEL; all traffic returns to the active version.")
+      description = {
+        "Stop the canary of MODEL; all traffic returns to the active version.",
+        "Without --url (or $EVERGREEN_URL), withdraw the canary stored in --home that no server"
+            + " has started yet, such as one that `evergreen run` requested while no server ran."
+      })
   static final class Abort implements Callable<Integer> {
     @Parameters(paramLabel = "MODEL")
     String model;
@@ -203,8 +221,15 @@ final class TrafficCommand {
 
     @Mixin ServerOptions server;
 
+    @Mixin HomeOption home;
+
     @Override
     public Integer call() throws Exception {
+      if (!server.hasUrl()) {
+        return withdrawStored(
+            home,
+            evergreen -> evergreen.deployments().withdrawStoredCanary(model, Main.actor(), reason));
+      }
       ObjectNode body = JSON.createObjectNode();
       putIfSet(body, "reason", reason);
       return server.send("POST", modelPath(model, "/canary/abort"), body.toString());
@@ -245,17 +270,59 @@ final class TrafficCommand {
   @Command(
       name = "shadow-stop",
       mixinStandardHelpOptions = true,
-      description = "Stop the shadow of MODEL.")
+      description = {
+        "Stop the shadow of MODEL.",
+        "Without --url (or $EVERGREEN_URL), withdraw the shadow stored in --home that no server"
+            + " has started yet."
+      })
   static final class StopShadow implements Callable<Integer> {
     @Parameters(paramLabel = "MODEL")
     String model;
 
     @Mixin ServerOptions server;
 
+    @Mixin HomeOption home;
+
     @Override
     public Integer call() throws Exception {
+      if (!server.hasUrl()) {
+        return withdrawStored(
+            home, evergreen -> evergreen.deployments().withdrawStoredShadow(model, Main.actor()));
+      }
       return server.send("DELETE", modelPath(model, "/shadow"), null);
     }
+  }
+
+  /**
+   * Withdraws a stored canary or shadow in the data directory while holding its server lock, so
+   * that no server starts on the directory and restores the setting meanwhile.
+   */
+  private static int withdrawStored(HomeOption home, Function<Evergreen, String> withdraw)
+      throws Exception {
+    Path dir = home.resolve();
+    if (!Files.isRegularFile(dir.resolve(Home.METADATA_FILE))) {
+      throw EvergreenException.notFound(
+          "data directory "
+              + dir.toAbsolutePath()
+              + " has no metadata database; pass --home with the server's data directory, or"
+              + " --url to reach a running server");
+    }
+    ServerLock lock;
+    try {
+      lock = ServerLock.acquire(dir);
+    } catch (EvergreenException e) {
+      throw new EvergreenException(
+          ErrorKind.CONFLICT,
+          "a server runs on data directory "
+              + dir.toAbsolutePath()
+              + ", so it may run this setting; pass that server's --url (or set EVERGREEN_URL)"
+              + " to change it there");
+    }
+    try (lock;
+        Evergreen evergreen = Home.open(dir, new SimpleMeterRegistry())) {
+      System.out.println(withdraw.apply(evergreen));
+    }
+    return 0;
   }
 
   @Command(

@@ -200,7 +200,7 @@ class CanaryStableChangeTest {
       evergreen.deployments().startReconciler(Duration.ofMillis(100), "server");
       try (EvergreenServer server =
           EvergreenServer.start(evergreen, new ServerOptions("127.0.0.1", 0, 2))) {
-        // The serving state changes before the audit entry is written, so wait for the entries.
+        // Batching is restored apart from the canary, so wait for the audit entries of both.
         await(
             "the canary of " + TWO_VERSIONS + " and the batching of " + MODEL + " are restored",
             () ->

@@ -183,7 +183,7 @@ class TrafficRestoreTest {
     try (Restarted restarted = new Restarted(dir)) {
       int port = restarted.server.port();
       var deployments = restarted.evergreen.deployments();
-      // The serving state changes before the audit entries are written, so wait for both.
+      // Batching is restored apart from the canary, so wait for the audit entries of both.
       await(
           "the canary of " + TWO_VERSIONS + " and the batching of " + MODEL + " are restored",
           () ->

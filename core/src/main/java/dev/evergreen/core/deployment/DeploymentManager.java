@@ -960,11 +960,107 @@ public final class DeploymentManager implements AutoCloseable {
         });
   }
 
-  /** Records a stored request as a deployment event and an audit entry; runs in a transaction. */
+  /**
+   * Withdraws a canary that is stored but runs in no process, such as one that {@code evergreen
+   * run} requested while no server ran, so that no server starts it. Clears it from the store and
+   * records a {@code canary_abort} deployment event and a {@code canary.aborted} audit entry with
+   * {@code stored=true}, in one transaction. Call it only while no server serves from this store: a
+   * canary that runs is aborted with {@link #abortCanary} by the process that runs it.
+   *
+   * @param reason why, recorded in the event and the audit entry; may be null
+   * @return what happened, in one sentence
+   * @throws EvergreenException NOT_FOUND when no canary is stored for the model, CONFLICT when this
+   *     process runs it
+   */
+  public String withdrawStoredCanary(String model, String actor, String reason) {
+    return withdrawStored(
+        model, "canary", KIND_ABORT, AuditActions.CANARY_ABORTED, actor, reason, "abort");
+  }
+
+  /**
+   * Withdraws a shadow that is stored but runs in no process, as {@link #withdrawStoredCanary} does
+   * for a canary, with a {@code shadow_stop} event and a {@code shadow.stopped} audit entry.
+   */
+  public String withdrawStoredShadow(String model, String actor) {
+    return withdrawStored(
+        model, "shadow", KIND_SHADOW_STOP, AuditActions.SHADOW_STOPPED, actor, null, "stop");
+  }
+
+  private String withdrawStored(
+      String model,
+      String slot,
+      String kind,
+      String auditAction,
+      String actor,
+      String reason,
+      String verb) {
+    boolean canarySlot = slot.equals("canary");
+    ReentrantLock lock = lockFor(model);
+    lock.lock();
+    try {
+      ServingState current = serving.get(model);
+      if (current != null && (canarySlot ? current.canary() : current.shadow()) != null) {
+        throw new EvergreenException(
+            ErrorKind.CONFLICT,
+            "the " + slot + " of model '" + model + "' runs in this process; " + verb + " it here");
+      }
+      return store.inTransaction(
+          () -> {
+            TrafficSettings stored = storedSettings(model);
+            Integer version = null;
+            if (stored != null && canarySlot && stored.canary() != null) {
+              version = stored.canary().version();
+            } else if (stored != null && !canarySlot && stored.shadow() != null) {
+              version = stored.shadow().version();
+            }
+            if (version == null) {
+              throw EvergreenException.notFound(
+                  "model '"
+                      + model
+                      + "' has no stored "
+                      + slot
+                      + ", so there is nothing to withdraw; a server that runs the "
+                      + slot
+                      + " can "
+                      + verb
+                      + " it with --url");
+            }
+            store.saveTrafficSlots(
+                model, canarySlot ? null : stored.canary(), canarySlot ? stored.shadow() : null);
+            String detail =
+                "withdrew stored "
+                    + slot
+                    + " version "
+                    + version
+                    + " before a server started it"
+                    + (reason == null || reason.isBlank() ? "" : ": " + reason);
+            Map<String, String> details = new LinkedHashMap<>();
+            details.put("stored", "true");
+            details.put("reason", reason == null ? "" : reason);
+            recordRequest(
+                model,
+                version,
+                registry.aliases(model).get(Aliases.CHAMPION),
+                kind,
+                auditAction,
+                actor,
+                detail,
+                details);
+            return detail;
+          });
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Records a change to the stored settings as a deployment event and an audit entry; runs in a
+   * transaction.
+   */
   private void recordRequest(
       String model,
       int version,
-      int servingVersion,
+      Integer servingVersion,
       String kind,
       String auditAction,
       String actor,

@@ -433,7 +433,7 @@ class StoredTrafficTest {
 
   /**
    * Waits until the manager runs a canary of {@code version} and has recorded its start, or 30 s
-   * pass. The serving state changes before the event is written.
+   * pass.
    */
   private void awaitCanary(int version) throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
@@ -594,5 +594,92 @@ class StoredTrafficTest {
     assertThat(registry.aliases(MODEL)).containsEntry(Aliases.CHAMPION, 3);
     manager.reconcile("server");
     assertThat(state().active().version()).isEqualTo(3);
+  }
+
+  @Test
+  void withdrawnCanaryIsNotStarted() {
+    DeploymentManager other = newManager();
+    other.requestCanary(MODEL, 2, CANARY, 1, "ci");
+
+    String detail = other.withdrawStoredCanary(MODEL, "bob", "wrong version");
+    restart();
+
+    assertThat(detail)
+        .isEqualTo("withdrew stored canary version 2 before a server started it: wrong version");
+    assertThat(stored()).isNull();
+    assertThat(state().canary()).isNull();
+    assertThat(events(DeploymentManager.KIND_CANARY)).isEmpty();
+    DeploymentEvent withdrawn = events(DeploymentManager.KIND_ABORT).getLast();
+    assertThat(withdrawn.version()).isEqualTo(2);
+    assertThat(withdrawn.previousVersion()).isEqualTo(1);
+    assertThat(withdrawn.actor()).isEqualTo("bob");
+    AuditEntry entry = audit(AuditActions.CANARY_ABORTED).getLast();
+    assertThat(entry.actor()).isEqualTo("bob");
+    assertThat(entry.details()).containsEntry("stored", "true");
+    assertThat(entry.details()).containsEntry("reason", "wrong version");
+    assertThat(lineage.forModel(MODEL, 2).edges())
+        .anyMatch(
+            e -> e.toKind().equals(LineageService.DEPLOYMENT) && e.toId().equals(withdrawn.id()));
+  }
+
+  @Test
+  void withdrawingCanaryKeepsStoredShadow() {
+    DeploymentManager other = newManager();
+    other.requestCanary(MODEL, 2, CANARY, 1, "ci");
+    other.requestShadow(MODEL, 3, SHADOW, 1, "ci");
+
+    other.withdrawStoredCanary(MODEL, "bob", null);
+    restart();
+
+    assertThat(stored().canary()).isNull();
+    assertThat(stored().shadow().version()).isEqualTo(3);
+    assertThat(state().canary()).isNull();
+    assertThat(state().shadow().model().version()).isEqualTo(3);
+    assertThat(audit(AuditActions.CANARY_ABORTED).getLast().details()).containsEntry("reason", "");
+  }
+
+  @Test
+  void withdrawnShadowIsNotStarted() {
+    DeploymentManager other = newManager();
+    other.requestShadow(MODEL, 3, SHADOW, 1, "ci");
+
+    String detail = other.withdrawStoredShadow(MODEL, "bob");
+    restart();
+
+    assertThat(detail).isEqualTo("withdrew stored shadow version 3 before a server started it");
+    assertThat(stored()).isNull();
+    assertThat(state().shadow()).isNull();
+    assertThat(events(DeploymentManager.KIND_SHADOW_STOP).getLast().version()).isEqualTo(3);
+    assertThat(audit(AuditActions.SHADOW_STOPPED).getLast().details())
+        .containsEntry("stored", "true");
+  }
+
+  @Test
+  void withdrawWithoutStoredCanaryIsNotFound() {
+    EvergreenException error =
+        catchThrowableOfType(
+            EvergreenException.class, () -> newManager().withdrawStoredCanary(MODEL, "bob", null));
+
+    assertThat(error.kind()).isEqualTo(ErrorKind.NOT_FOUND);
+    assertThat(error.getMessage())
+        .isEqualTo(
+            "model 'delays' has no stored canary, so there is nothing to withdraw; a server that"
+                + " runs the canary can abort it with --url");
+    assertThat(events(DeploymentManager.KIND_ABORT)).isEmpty();
+  }
+
+  @Test
+  void withdrawOfRunningCanaryConflicts() {
+    manager.startCanary(MODEL, 2, CANARY, "alice");
+
+    EvergreenException error =
+        catchThrowableOfType(
+            EvergreenException.class, () -> manager.withdrawStoredCanary(MODEL, "bob", null));
+
+    assertThat(error.kind()).isEqualTo(ErrorKind.CONFLICT);
+    assertThat(error.getMessage())
+        .isEqualTo("the canary of model 'delays' runs in this process; abort it here");
+    assertThat(stored().canary().version()).isEqualTo(2);
+    assertThat(state().canary().model().version()).isEqualTo(2);
   }
 }
