@@ -876,35 +876,14 @@ public final class DeploymentManager implements AutoCloseable {
     Map<String, String> details = new LinkedHashMap<>();
     details.put("percent", Double.toString(spec.percent()));
     details.put("stable_version", Integer.toString(stableVersion));
-    return store.inTransaction(
-        () -> {
-          TrafficSettings stored = storedSettings(model);
-          if (stored != null && stored.canary() != null) {
-            throw new EvergreenException(
-                ErrorKind.CONFLICT,
-                "canary version "
-                    + stored.canary().version()
-                    + " of model '"
-                    + model
-                    + "' is already stored, so version "
-                    + version
-                    + " was not stored; promote or abort that canary first");
-          }
-          store.saveTrafficSlots(
-              model,
-              new TrafficSettings.CanarySetting(version, spec),
-              stored == null ? null : stored.shadow());
-          recordRequest(
-              model,
-              version,
-              stableVersion,
-              KIND_CANARY_REQUESTED,
-              AuditActions.CANARY_REQUESTED,
-              actor,
-              detail,
-              details);
-          return detail;
-        });
+    return storeRequest(
+        model,
+        stableVersion,
+        new TrafficSettings.CanarySetting(version, spec),
+        null,
+        actor,
+        detail,
+        details);
   }
 
   /**
@@ -929,35 +908,77 @@ public final class DeploymentManager implements AutoCloseable {
     Map<String, String> details = new LinkedHashMap<>();
     details.put("percent", Double.toString(spec.percent()));
     details.put("serving_version", Integer.toString(servingVersion));
+    return storeRequest(
+        model,
+        servingVersion,
+        null,
+        new TrafficSettings.ShadowSetting(version, spec),
+        actor,
+        detail,
+        details);
+  }
+
+  /**
+   * Stores the requested canary or shadow, whichever is not null, keeps the other stored slot, and
+   * records the request, in one transaction.
+   *
+   * @throws EvergreenException CONFLICT when that slot already holds a stored setting
+   */
+  private String storeRequest(
+      String model,
+      int servingVersion,
+      TrafficSettings.CanarySetting canary,
+      TrafficSettings.ShadowSetting shadow,
+      String actor,
+      String detail,
+      Map<String, String> details) {
+    boolean canarySlot = canary != null;
+    int version = canarySlot ? canary.version() : shadow.version();
     return store.inTransaction(
         () -> {
           TrafficSettings stored = storedSettings(model);
-          if (stored != null && stored.shadow() != null) {
+          Integer storedVersion = storedVersion(stored, canarySlot);
+          if (storedVersion != null) {
             throw new EvergreenException(
                 ErrorKind.CONFLICT,
-                "shadow version "
-                    + stored.shadow().version()
+                (canarySlot ? "canary" : "shadow")
+                    + " version "
+                    + storedVersion
                     + " of model '"
                     + model
                     + "' is already stored, so version "
                     + version
-                    + " was not stored; stop that shadow first");
+                    + " was not stored; "
+                    + (canarySlot
+                        ? "promote or abort that canary first"
+                        : "stop that shadow first"));
           }
           store.saveTrafficSlots(
               model,
-              stored == null ? null : stored.canary(),
-              new TrafficSettings.ShadowSetting(version, spec));
+              canarySlot ? canary : stored == null ? null : stored.canary(),
+              canarySlot ? (stored == null ? null : stored.shadow()) : shadow);
           recordRequest(
               model,
               version,
               servingVersion,
-              KIND_SHADOW_REQUESTED,
-              AuditActions.SHADOW_REQUESTED,
+              canarySlot ? KIND_CANARY_REQUESTED : KIND_SHADOW_REQUESTED,
+              canarySlot ? AuditActions.CANARY_REQUESTED : AuditActions.SHADOW_REQUESTED,
               actor,
               detail,
               details);
           return detail;
         });
+  }
+
+  /** Returns the version stored in the canary or the shadow slot, or null when it is empty. */
+  private static Integer storedVersion(TrafficSettings stored, boolean canarySlot) {
+    if (stored == null) {
+      return null;
+    }
+    if (canarySlot) {
+      return stored.canary() == null ? null : stored.canary().version();
+    }
+    return stored.shadow() == null ? null : stored.shadow().version();
   }
 
   /**
@@ -1007,12 +1028,7 @@ public final class DeploymentManager implements AutoCloseable {
       return store.inTransaction(
           () -> {
             TrafficSettings stored = storedSettings(model);
-            Integer version = null;
-            if (stored != null && canarySlot && stored.canary() != null) {
-              version = stored.canary().version();
-            } else if (stored != null && !canarySlot && stored.shadow() != null) {
-              version = stored.shadow().version();
-            }
+            Integer version = storedVersion(stored, canarySlot);
             if (version == null) {
               throw EvergreenException.notFound(
                   "model '"

@@ -512,6 +512,26 @@ class StoredTrafficTest {
   }
 
   @Test
+  void requestKeepsAlreadyStoredShadow() {
+    DeploymentManager other = newManager();
+    other.requestCanary(MODEL, 2, CANARY, 1, "ci");
+    other.requestShadow(MODEL, 3, SHADOW, 1, "ci");
+
+    EvergreenException error =
+        catchThrowableOfType(
+            EvergreenException.class, () -> other.requestShadow(MODEL, 2, SHADOW, 1, "ci"));
+
+    assertThat(error.kind()).isEqualTo(ErrorKind.CONFLICT);
+    assertThat(error.getMessage())
+        .isEqualTo(
+            "shadow version 3 of model 'delays' is already stored, so version 2 was not stored;"
+                + " stop that shadow first");
+    assertThat(stored().shadow().version()).isEqualTo(3);
+    assertThat(stored().canary().version()).isEqualTo(2);
+    assertThat(events(DeploymentManager.KIND_SHADOW_REQUESTED)).hasSize(1);
+  }
+
+  @Test
   void requestedCanaryNotStartedAfterStableMoved() throws InterruptedException {
     newManager().requestCanary(MODEL, 2, CANARY, 3, "ci");
 
