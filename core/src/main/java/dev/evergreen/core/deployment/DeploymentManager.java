@@ -922,7 +922,7 @@ public final class DeploymentManager implements AutoCloseable {
    * Stores the requested canary or shadow, whichever is not null, keeps the other stored slot, and
    * records the request, in one transaction.
    *
-   * @throws EvergreenException CONFLICT when that slot already holds a stored setting
+   * @throws EvergreenException CONFLICT when that slot already has a stored setting
    */
   private String storeRequest(
       String model,
