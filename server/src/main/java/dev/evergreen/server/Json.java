@@ -15,12 +15,15 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.ValueInstantiationException;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.DoubleNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.evergreen.api.EvergreenException;
 import io.vertx.core.buffer.Buffer;
@@ -59,13 +62,6 @@ final class Json {
           .disable(SerializationFeature.FAIL_ON_EMPTY_BEANS)
           .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
           .build();
-
-  /**
-   * Reads one tree from a positioned parser. {@link #parse} checks for trailing content itself, so
-   * that the message names it in the server's words.
-   */
-  private static final ObjectReader TREE_READER =
-      MAPPER.readerFor(JsonNode.class).without(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
   /** The token of Jackson's "Non-standard token 'NaN'" message, such as NaN or -Infinity. */
   private static final Pattern NON_STANDARD_TOKEN = Pattern.compile("Non-standard token '([^']*)'");
@@ -112,7 +108,7 @@ final class Json {
           throw EvergreenException.invalid(
               "request body contains only white space; send a JSON object");
         }
-        JsonNode root = TREE_READER.readTree(parser);
+        JsonNode root = readValue(parser);
         requireEnd(parser, "value");
         return root;
       } catch (JsonProcessingException e) {
@@ -120,6 +116,78 @@ final class Json {
       }
     } catch (IOException e) {
       throw undecodable(e);
+    }
+  }
+
+  /**
+   * Reads the value at the parser's current token into the tree that Jackson's tree reader builds.
+   * The one difference is that a number of larger magnitude than FP32's range keeps its text, which
+   * {@link JsonNode#asText} then returns. A range error then shows such a number as the request
+   * wrote it, such as {@code 1e400}, in place of {@code Infinity}, the double it parses to.
+   */
+  private static JsonNode readValue(JsonParser parser) throws IOException {
+    JsonNodeFactory nodes = JsonNodeFactory.instance;
+    JsonToken token = parser.currentToken();
+    if (token == null) {
+      throw new JsonParseException(parser, "Unexpected end-of-input");
+    }
+    switch (token) {
+      case START_OBJECT -> {
+        ObjectNode object = nodes.objectNode();
+        while (parser.nextToken() == JsonToken.FIELD_NAME) {
+          String name = parser.currentName();
+          parser.nextToken();
+          object.set(name, readValue(parser));
+        }
+        return object;
+      }
+      case START_ARRAY -> {
+        ArrayNode array = nodes.arrayNode();
+        while (parser.nextToken() != JsonToken.END_ARRAY) {
+          array.add(readValue(parser));
+        }
+        return array;
+      }
+      case VALUE_STRING -> {
+        return nodes.textNode(parser.getText());
+      }
+      case VALUE_NUMBER_INT -> {
+        return switch (parser.getNumberType()) {
+          case INT -> nodes.numberNode(parser.getIntValue());
+          case LONG -> nodes.numberNode(parser.getLongValue());
+          default -> nodes.numberNode(parser.getBigIntegerValue());
+        };
+      }
+      case VALUE_NUMBER_FLOAT -> {
+        double value = parser.getDoubleValue();
+        return Math.abs(value) > Float.MAX_VALUE
+            ? new WrittenDoubleNode(value, parser.getText())
+            : nodes.numberNode(value);
+      }
+      case VALUE_TRUE, VALUE_FALSE -> {
+        return nodes.booleanNode(token == JsonToken.VALUE_TRUE);
+      }
+      case VALUE_NULL -> {
+        return nodes.nullNode();
+      }
+      default ->
+          // JSON text produces none of the other tokens, such as an embedded object.
+          throw new JsonParseException(parser, "Unexpected token " + token);
+    }
+  }
+
+  /** A floating-point number that keeps the text the request wrote it with. */
+  private static final class WrittenDoubleNode extends DoubleNode {
+    private final String text;
+
+    WrittenDoubleNode(double value, String text) {
+      super(value);
+      this.text = text;
+    }
+
+    @Override
+    public String asText() {
+      return text;
     }
   }
 

@@ -2,6 +2,7 @@ package dev.evergreen.server;
 
 import io.vertx.core.Handler;
 import io.vertx.ext.web.RoutingContext;
+import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -13,7 +14,9 @@ import org.slf4j.LoggerFactory;
  * client sends it, when the type is {@code application/json} or has the {@code +json} suffix (RFC
  * 6839), and when it is {@code application/x-www-form-urlencoded}, the type curl sends for {@code
  * -d} without {@code -H}. Parameters are allowed, but a charset must be UTF-8, the only encoding
- * RFC 8259 allows for JSON between systems. Anything else gets 415.
+ * RFC 8259 allows for JSON between systems. A blank Content-Type counts as none, but one of
+ * parameters only, such as {@code ; charset=utf-8}, gets 415 like any other type these endpoints do
+ * not read. A request with several Content-Type headers gets 400.
  */
 final class JsonContentType {
   /**
@@ -26,6 +29,8 @@ final class JsonContentType {
 
   private static final String JSON = "application/json";
   private static final String CURL_DEFAULT = "application/x-www-form-urlencoded";
+  private static final String SEND_JSON =
+      "send the body as JSON with Content-Type application/json";
 
   /** Header of the V2 binary tensor data extension, which this server does not implement. */
   private static final String BINARY_HEADER = "inference-header-content-length";
@@ -38,6 +43,9 @@ final class JsonContentType {
    */
   static Handler<RoutingContext> required(Handler<RoutingContext> endpoint) {
     return ctx -> {
+      if (rejectedRepeated(ctx)) {
+        return;
+      }
       String rejection = rejection(ctx.request().getHeader(HttpErrors.CONTENT_TYPE));
       if (rejection == null) {
         endpoint.handle(ctx);
@@ -48,6 +56,48 @@ final class JsonContentType {
       }
       reject(ctx, rejection);
     };
+  }
+
+  /**
+   * Sends 400 naming every value when the request has more than one Content-Type header, because
+   * HTTP lets a sender repeat only a header whose value is a list (RFC 7230, section 3.2.2).
+   *
+   * @return whether the request was rejected
+   */
+  static boolean rejectedRepeated(RoutingContext ctx) {
+    List<String> values = ctx.request().headers().getAll(HttpErrors.CONTENT_TYPE);
+    if (values.size() < 2) {
+      return false;
+    }
+    StringBuilder quoted = new StringBuilder();
+    for (int i = 0; i < values.size(); i++) {
+      if (i > 0) {
+        quoted.append(i == values.size() - 1 ? " and " : ", ");
+      }
+      quoted.append('\'').append(InferenceRequestDecoder.abbreviate(values.get(i))).append('\'');
+    }
+    String message =
+        "request has "
+            + values.size()
+            + " Content-Type headers, "
+            + quoted
+            + "; send exactly one Content-Type header";
+    LOG.debug("{} {} rejected: {}", ctx.request().method(), ctx.request().path(), message);
+    HttpErrors.send(ctx, 400, message);
+    return true;
+  }
+
+  /**
+   * Returns the 415 message for a Content-Type header that has parameters but no media type, such
+   * as {@code ; charset=utf-8}.
+   *
+   * @param remedy what to send instead
+   */
+  static String noMediaType(String header, String remedy) {
+    return "Content-Type '"
+        + InferenceRequestDecoder.abbreviate(header.strip())
+        + "' is not supported, because it has no media type; "
+        + remedy;
   }
 
   /** Sends 415 with the message and logs it at debug level, as other rejected requests are. */
@@ -62,13 +112,17 @@ final class JsonContentType {
       return null;
     }
     String type = mediaType(header);
-    if (type.isEmpty()) {
+    if (header.isBlank()) {
       return null;
+    }
+    if (type.isEmpty()) {
+      return noMediaType(header, SEND_JSON);
     }
     if (!type.equals(JSON) && !type.endsWith("+json") && !type.equals(CURL_DEFAULT)) {
       return "Content-Type '"
           + InferenceRequestDecoder.abbreviate(type)
-          + "' is not supported; send the body as JSON with Content-Type application/json";
+          + "' is not supported; "
+          + SEND_JSON;
     }
     return charsetRejection(header);
   }

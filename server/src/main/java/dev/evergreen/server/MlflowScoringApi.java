@@ -40,6 +40,8 @@ final class MlflowScoringApi {
   private static final List<String> JSON_FIELDS =
       List.of("dataframe_split", "dataframe_records", "instances", "inputs");
 
+  private static final String SEND_JSON_OR_CSV = "send application/json or text/csv";
+
   private final Vertx vertx;
   private final TabularInference inference;
 
@@ -65,13 +67,20 @@ final class MlflowScoringApi {
   }
 
   private void invocations(RoutingContext ctx) {
+    if (JsonContentType.rejectedRepeated(ctx)) {
+      return;
+    }
     String header = ctx.request().getHeader(HttpErrors.CONTENT_TYPE);
     String contentType = JsonContentType.mediaType(header);
     boolean csv = contentType.equals("text/csv");
-    if (contentType.isEmpty()) {
+    if (header == null || header.isBlank()) {
       // The body could be JSON or CSV, and MLflow's scoring server also picks the parser by
       // Content-Type.
-      JsonContentType.reject(ctx, "Content-Type is missing; send application/json or text/csv");
+      JsonContentType.reject(ctx, "Content-Type is missing; " + SEND_JSON_OR_CSV);
+      return;
+    }
+    if (contentType.isEmpty()) {
+      JsonContentType.reject(ctx, JsonContentType.noMediaType(header, SEND_JSON_OR_CSV));
       return;
     }
     if (!csv && !contentType.equals(HttpErrors.APPLICATION_JSON)) {
@@ -79,7 +88,8 @@ final class MlflowScoringApi {
           ctx,
           "Content-Type '"
               + InferenceRequestDecoder.abbreviate(contentType)
-              + "' is not supported; send application/json or text/csv");
+              + "' is not supported; "
+              + SEND_JSON_OR_CSV);
       return;
     }
     String charsetRejection = JsonContentType.charsetRejection(header);

@@ -26,7 +26,6 @@ import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -172,15 +171,13 @@ final class RestApi {
       throw EvergreenException.invalid(
           "request body needs \"file\": the model file encoded as base64");
     }
-    byte[] model;
-    try {
-      // Line breaks, as `base64` writes them, are allowed. The MIME decoder is not used because
-      // it also skips characters outside the alphabet and so accepts a corrupted file.
-      model = Base64.getDecoder().decode(file.asText().replaceAll("\\s", ""));
-    } catch (IllegalArgumentException e) {
-      throw EvergreenException.invalid(
-          "request field 'file' is not valid base64: " + e.getMessage());
-    }
+    // Line breaks, as `base64` writes them, are allowed. The MIME decoder is not used because it
+    // also skips characters outside the alphabet and so accepts a corrupted file.
+    byte[] model =
+        Base64Field.decode(
+            file.asText(),
+            "file",
+            "send the model file as standard base64, such as the output of `base64 -w0 model.onnx`");
 
     JsonNode signature = body.get("signature");
     if (signature == null || !signature.isObject()) {

@@ -30,6 +30,9 @@ import java.util.Map;
  * is bound with {@link TensorBinding}, which checks the shapes as for V2 inference.
  */
 final class TabularDecoder {
+  /** The keys of a pandas {@code split} frame. */
+  private static final List<String> SPLIT_KEYS = List.of("columns", "data", "index");
+
   private TabularDecoder() {}
 
   /**
@@ -121,9 +124,11 @@ final class TabularDecoder {
       entries.add(entry);
     }
     Columns columns = new Columns(model, Math.max(rows, 0), null);
+    columns.namesInputs = true;
     for (Map.Entry<String, JsonNode> entry : entries) {
       String where = field + "." + entry.getKey();
       int input = columns.indexOf(entry.getKey(), field);
+      columns.name(input);
       JsonNode values = entry.getValue();
       for (int row = 0; row < values.size(); row++) {
         columns.set(input, row, values.get(row), where + "[" + row + "]");
@@ -178,12 +183,28 @@ final class TabularDecoder {
   /**
    * Reads a pandas {@code split} frame, {@code {"columns": [...], "data": [[...], ...]}}, whose
    * {@code columns} name the inputs. An {@code index}, when present, must have one entry per row
-   * and is otherwise ignored.
+   * and is otherwise ignored. Any other key is rejected.
    */
   static InputBatch fromSplit(JsonNode split, String field, ServableModel model) {
     if (!split.isObject()) {
       throw EvergreenException.invalid(
           "'" + field + "' must be an object with 'columns' and 'data', got " + describe(split));
+    }
+    // pandas' read_json(orient="split") raises on other keys too, and a misspelt key such as
+    // "colums" would otherwise surface only as a missing one.
+    Iterator<String> keys = split.fieldNames();
+    while (keys.hasNext()) {
+      String key = keys.next();
+      if (!SPLIT_KEYS.contains(key)) {
+        throw EvergreenException.invalid(
+            field
+                + "."
+                + InferenceRequestDecoder.abbreviate(key)
+                + " is an unknown key; "
+                + field
+                + " takes only the keys columns, data and index, as pandas' orient=\"split\""
+                + " does");
+      }
     }
     JsonNode data = split.get("data");
     if (data == null || !data.isArray()) {
@@ -226,6 +247,7 @@ final class TabularDecoder {
       }
     }
     Columns columns = new Columns(model, data.size(), "'" + field + "'");
+    columns.namesInputs = true;
     int[] inputs = new int[names.size()];
     for (int i = 0; i < names.size(); i++) {
       JsonNode name = names.get(i);
@@ -234,6 +256,7 @@ final class TabularDecoder {
         throw EvergreenException.invalid(where + " must be a string, got " + describe(name));
       }
       inputs[i] = columns.indexOf(name.asText(), field + ".columns");
+      columns.name(inputs[i]);
       for (int j = 0; j < i; j++) {
         if (inputs[j] == inputs[i]) {
           throw EvergreenException.invalid(
@@ -284,10 +307,12 @@ final class TabularDecoder {
     }
     CsvRecord header = records.get(0);
     Columns columns = new Columns(model, records.size() - 1, "CSV");
+    columns.namesInputs = true;
     int[] inputs = new int[header.fields().size()];
     for (int i = 0; i < inputs.length; i++) {
       String name = header.fields().get(i).strip();
       inputs[i] = columns.indexOf(name, "the CSV header");
+      columns.name(inputs[i]);
       for (int j = 0; j < i; j++) {
         if (inputs[j] == inputs[i]) {
           throw EvergreenException.invalid(
@@ -323,25 +348,22 @@ final class TabularDecoder {
    * @param where the request field, for the error message
    */
   static double inRange(double value, String text, TensorSpec spec, String where) {
-    if (Double.isInfinite(value)) {
-      throw EvergreenException.invalid(
-          where
-              + " is "
-              + text
-              + ", which is outside the range of a 64-bit float for input '"
-              + spec.name()
-              + "'; send a finite number");
-    }
     // The cast rounds to the nearest float, so 3.4028235E38, Float.MAX_VALUE as Java prints it,
     // stays finite, and only values that no float can hold become infinite.
-    if ("FP32".equals(spec.datatype()) && Float.isInfinite((float) value)) {
+    boolean fp32 = "FP32".equals(spec.datatype());
+    if (Double.isInfinite(value) || (fp32 && Float.isInfinite((float) value))) {
+      String range = fp32 ? "FP32" : "FP64";
       throw EvergreenException.invalid(
           where
               + " is "
-              + text
-              + ", which is outside the FP32 range of input '"
+              + InferenceRequestDecoder.abbreviate(text)
+              + ", which is outside the "
+              + range
+              + " range of "
+              + TensorBinding.rangeText(range)
+              + " for input '"
               + spec.name()
-              + "' (at most 3.4028235E38 in magnitude); send a smaller value");
+              + "'; send a number within that range");
     }
     return value;
   }
@@ -378,6 +400,12 @@ final class TabularDecoder {
 
     /** The request field that contains one object per row, such as "instances", or null. */
     String rowsField;
+
+    /**
+     * Whether the format names its inputs apart from the rows (split columns, a CSV header, column
+     * keys), so that a request of zero rows still has to name every input, as V2 requires.
+     */
+    boolean namesInputs;
 
     /**
      * @param scalarFormat the name of the request format for error messages when the format carries
@@ -419,6 +447,11 @@ final class TabularDecoder {
           java.util.Arrays.fill(numbers[i], Double.NaN);
         }
       }
+    }
+
+    /** Records that the request names an input, which then counts as present with zero rows. */
+    void name(int input) {
+      seen[input] = true;
     }
 
     /** Returns whether the input takes a nested array per row. */
@@ -536,7 +569,7 @@ final class TabularDecoder {
       List<TensorBinding.Tensor> tensors = new ArrayList<>();
       for (int i = 0; i < specs.size(); i++) {
         TensorSpec spec = specs.get(i);
-        if (!seen[i] && rows > 0) {
+        if (!seen[i] && (rows > 0 || namesInputs)) {
           throw EvergreenException.invalid(
               "missing input '"
                   + spec.name()

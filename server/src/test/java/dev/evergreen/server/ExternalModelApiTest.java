@@ -20,6 +20,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** {@code POST /api/v1/models/{name}/versions}, then deploy and V2 inference over HTTP. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -270,8 +272,56 @@ class ExternalModelApiTest {
     HttpResponse<String> response = register("ext-base64", body, fixture.operatorSecret);
 
     assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
-    assertThat(response.body()).contains("request field 'file' is not valid base64");
+    assertThat(ProtocolRequests.error(response))
+        .isEqualTo(
+            "request field 'file' is not valid base64: the character '!' at index 17 is not in"
+                + " the base64 alphabet of A-Z, a-z, 0-9, '+' and '/', with '=' padding; send the"
+                + " model file as standard base64, such as the output of `base64 -w0 model.onnx`");
     assertNotRegistered("ext-base64");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "QUJD-EFG|the character '-' at index 4 belongs to the URL-safe base64 alphabet",
+        "QUJD\u00e9|the character U+00E9 at index 4 is not in the base64 alphabet",
+        "QQ==QUJD|the character 'Q' at index 4 follows the '=' padding at index 2",
+        "QUJDR|it has 5 base64 characters, 1 more than a multiple of 4",
+        "QUJD=|it ends with 1 '=' after 4 base64 characters, which need no padding",
+        "QUI===|it ends with 3 '=' after 3 base64 characters, which need 1 '=' or none",
+        "==|it contains only '=' padding"
+      })
+  void registerNamesBase64Problem(String file, String problem) throws Exception {
+    ObjectNode body =
+        registration(
+            "onnx", "flights-logistic-fp32.onnx", ExternalFixtures.LOGISTIC_FP32_SIGNATURE);
+    body.put("file", file);
+
+    HttpResponse<String> response = register("ext-base64-cases", body, fixture.operatorSecret);
+
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
+    String error = ProtocolRequests.error(response);
+    assertThat(error).startsWith("request field 'file' is not valid base64: " + problem);
+    assertThat(error)
+        .endsWith(
+            "send the model file as standard base64, such as the output of"
+                + " `base64 -w0 model.onnx`");
+    assertThat(error).doesNotContain("Illegal").doesNotContain("Input byte array");
+    assertNotRegistered("ext-base64-cases");
+  }
+
+  @Test
+  void registerAcceptsWrappedBase64() throws Exception {
+    ObjectNode body =
+        registration(
+            "onnx", "flights-logistic-fp32.onnx", ExternalFixtures.LOGISTIC_FP32_SIGNATURE);
+    byte[] file = ExternalFixtures.file("flights-logistic-fp32.onnx");
+    body.put("file", Base64.getMimeEncoder().encodeToString(file) + "\n");
+
+    HttpResponse<String> response = register("ext-base64-wrapped", body, fixture.operatorSecret);
+
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(201);
   }
 
   @Test

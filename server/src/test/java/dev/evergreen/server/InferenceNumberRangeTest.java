@@ -16,8 +16,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * Sends V2 inference requests whose numbers, written as JSON text, lie beyond the range of their
- * datatype or of a double. Jackson reads a number beyond the double range as an infinity.
+ * Sends V2, KServe V1 and MLflow inference requests whose numbers, written as JSON text, lie beyond
+ * the range of their datatype or of a double. Jackson reads a number beyond the double range as an
+ * infinity, and each message must show the number as the request wrote it.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class InferenceNumberRangeTest {
@@ -145,5 +146,90 @@ class InferenceNumberRangeTest {
     assertThat(tiny.statusCode()).as(tiny.body()).isEqualTo(200);
     assertThat(ServerFixture.json(tiny).get("outputs").get(0).get("data"))
         .isEqualTo(ServerFixture.json(zero).get("outputs").get(0).get("data"));
+  }
+
+  /** Sends a KServe V1 request of one row whose distance is the given JSON text. */
+  private HttpResponse<String> predictDistance(String distance) throws Exception {
+    String body =
+        "{\"instances\": [{\"distance\": "
+            + distance
+            + ", \"origin\": \"BOS\", \"destination\": \"ORD\", \"date\": null}]}";
+    return ProtocolRequests.post(
+        fixture, "/v1/models/" + MODEL + ":predict", fixture.viewerSecret, null, body);
+  }
+
+  private HttpResponse<String> invoke(String body) throws Exception {
+    return ProtocolRequests.post(
+        fixture, "/invocations?model=" + MODEL, fixture.viewerSecret, "application/json", body);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"1e400", "-1e400", "1.5E+309", "123456789e305", "1E400"})
+  void v1OverflowShowsWrittenNumber(String value) throws Exception {
+    HttpResponse<String> response = predictDistance(value);
+
+    assertThat(response.statusCode()).isEqualTo(400);
+    String error = ProtocolRequests.error(response);
+    assertThat(error).contains("instances[0].distance is " + value + ", which is outside");
+    assertThat(error).contains("FP64 range of -1.7976931348623157E308 to 1.7976931348623157E308");
+    assertThat(error).contains("for input 'distance'");
+    assertThat(error).contains("send a number within that range");
+    assertThat(error).doesNotContain("Infinity");
+  }
+
+  @Test
+  void v1HugeIntegerIsAbbreviated() throws Exception {
+    String digits = "9".repeat(400);
+
+    HttpResponse<String> response = predictDistance(digits);
+
+    assertThat(response.statusCode()).isEqualTo(400);
+    String error = ProtocolRequests.error(response);
+    assertThat(error).contains("instances[0].distance is " + digits.substring(0, 40) + "...,");
+    assertThat(error).contains(FP64_RANGE.replace("its range", "the FP64 range"));
+  }
+
+  @Test
+  void v1LargestDoubleIsScored() throws Exception {
+    HttpResponse<String> response = predictDistance("1.7976931348623157e308");
+
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+  }
+
+  @Test
+  void mlflowRowOverflowShowsWrittenNumber() throws Exception {
+    HttpResponse<String> response = invoke("{\"instances\": [[1e400, \"BOS\", \"ORD\", null]]}");
+
+    assertThat(response.statusCode()).isEqualTo(400);
+    String error = ProtocolRequests.error(response);
+    assertThat(error).contains("instances[0][0] is 1e400, which is outside the FP64 range");
+    assertThat(error).doesNotContain("Infinity");
+  }
+
+  @Test
+  void mlflowSplitOverflowShowsWrittenNumber() throws Exception {
+    String body =
+        "{\"dataframe_split\": {\"columns\": [\"distance\", \"origin\", \"destination\","
+            + " \"date\"], \"data\": [[-2.5e308, \"BOS\", \"ORD\", null]]}}";
+
+    HttpResponse<String> response = invoke(body);
+
+    assertThat(response.statusCode()).isEqualTo(400);
+    String error = ProtocolRequests.error(response);
+    assertThat(error).contains("dataframe_split.data[0][0] is -2.5e308, which is outside");
+    assertThat(error).doesNotContain("Infinity");
+  }
+
+  @Test
+  void mlflowColumnsOverflowShowsWrittenNumber() throws Exception {
+    String body =
+        "{\"inputs\": {\"distance\": [733, 1e999], \"origin\": [\"BOS\", \"SFO\"],"
+            + " \"destination\": [\"ORD\", \"JFK\"], \"date\": [null, null]}}";
+
+    HttpResponse<String> response = invoke(body);
+
+    assertThat(response.statusCode()).isEqualTo(400);
+    assertThat(ProtocolRequests.error(response))
+        .contains("inputs.distance[1] is 1e999, which is outside the FP64 range");
   }
 }

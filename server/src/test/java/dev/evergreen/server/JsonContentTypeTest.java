@@ -189,4 +189,110 @@ class JsonContentTypeTest {
     assertThat(ProtocolRequests.error(response))
         .contains("Content-Type 'application/vnd.kserve.v1+json' is not supported");
   }
+
+  /** Sends a POST with one Content-Type header per value. */
+  private HttpResponse<String> postWithTypes(String path, String body, String... contentTypes)
+      throws Exception {
+    HttpRequest.Builder request =
+        HttpRequest.newBuilder(fixture.uri(path))
+            .timeout(Duration.ofSeconds(60))
+            .header("Authorization", "Bearer " + fixture.viewerSecret)
+            .POST(HttpRequest.BodyPublishers.ofString(body));
+    for (String type : contentTypes) {
+      request.header("Content-Type", type);
+    }
+    return fixture.http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  @Test
+  void v1TwoContentTypesAreRejected() throws Exception {
+    HttpResponse<String> response =
+        postWithTypes(PREDICT, v1Body, "application/json", "text/plain");
+
+    assertThat(response.statusCode()).isEqualTo(400);
+    assertThat(ProtocolRequests.error(response))
+        .isEqualTo(
+            "request has 2 Content-Type headers, 'application/json' and 'text/plain'; send"
+                + " exactly one Content-Type header");
+  }
+
+  @Test
+  void v1TwoEqualContentTypesAreRejected() throws Exception {
+    HttpResponse<String> response =
+        postWithTypes(PREDICT, v1Body, "application/json", "application/json");
+
+    assertThat(response.statusCode()).isEqualTo(400);
+    assertThat(ProtocolRequests.error(response))
+        .contains("request has 2 Content-Type headers, 'application/json' and 'application/json'");
+  }
+
+  @Test
+  void v2ThreeContentTypesAreNamed() throws Exception {
+    HttpResponse<String> response =
+        postWithTypes(
+            INFER, v2Body, "application/json", "text/plain", "application/json; charset=utf-8");
+
+    assertThat(response.statusCode()).isEqualTo(400);
+    assertThat(ProtocolRequests.error(response))
+        .contains(
+            "request has 3 Content-Type headers, 'application/json', 'text/plain' and"
+                + " 'application/json; charset=utf-8'");
+  }
+
+  @Test
+  void mlflowTwoContentTypesAreRejected() throws Exception {
+    HttpResponse<String> response =
+        postWithTypes(INVOCATIONS, v1Body, "text/csv", "application/json");
+
+    assertThat(response.statusCode()).isEqualTo(400);
+    assertThat(ProtocolRequests.error(response))
+        .contains("request has 2 Content-Type headers, 'text/csv' and 'application/json'");
+  }
+
+  @Test
+  void twoContentTypesNeedTokenFirst() throws Exception {
+    HttpRequest request =
+        HttpRequest.newBuilder(fixture.uri(PREDICT))
+            .timeout(Duration.ofSeconds(60))
+            .header("Content-Type", "application/json")
+            .header("Content-Type", "text/plain")
+            .POST(HttpRequest.BodyPublishers.ofString(v1Body))
+            .build();
+
+    HttpResponse<String> response =
+        fixture.http.send(request, HttpResponse.BodyHandlers.ofString());
+
+    assertThat(response.statusCode()).isEqualTo(401);
+  }
+
+  @Test
+  void v1ParametersOnlyAreUnsupported() throws Exception {
+    HttpResponse<String> response = post(PREDICT, "; charset=utf-8", v1Body);
+
+    assertThat(response.statusCode()).isEqualTo(415);
+    assertThat(ProtocolRequests.error(response))
+        .isEqualTo(
+            "Content-Type '; charset=utf-8' is not supported, because it has no media type;"
+                + " send the body as JSON with Content-Type application/json");
+  }
+
+  @Test
+  void v2ParametersOnlyAreUnsupported() throws Exception {
+    HttpResponse<String> response = post(INFER, ";charset=ISO-8859-1", v2Body);
+
+    assertThat(response.statusCode()).isEqualTo(415);
+    assertThat(ProtocolRequests.error(response))
+        .contains("Content-Type ';charset=ISO-8859-1' is not supported, because it has no media");
+  }
+
+  @Test
+  void mlflowParametersOnlyAreUnsupported() throws Exception {
+    HttpResponse<String> response = post(INVOCATIONS, "; charset=utf-8", v1Body);
+
+    assertThat(response.statusCode()).isEqualTo(415);
+    assertThat(ProtocolRequests.error(response))
+        .isEqualTo(
+            "Content-Type '; charset=utf-8' is not supported, because it has no media type;"
+                + " send application/json or text/csv");
+  }
 }

@@ -213,4 +213,50 @@ class MlflowDataframeColumnsTest {
         .contains("dataframe_records[0] is the number 5")
         .contains("each record must be an object keyed by column name");
   }
+
+  @Test
+  void splitUnknownKeyIsRejected() throws Exception {
+    ObjectNode request = ServerFixture.JSON.createObjectNode();
+    ObjectNode split = split(request);
+    putColumns(split);
+    split.set("data", ProtocolRequests.arrays(rows(), 2));
+    split.put("orient", "split");
+
+    HttpResponse<String> response = invoke(request.toString());
+
+    assertThat(response.statusCode()).isEqualTo(400);
+    assertThat(ProtocolRequests.error(response))
+        .contains("dataframe_split.orient is an unknown key")
+        .contains("dataframe_split takes only the keys columns, data and index")
+        .contains("orient=\"split\"");
+  }
+
+  @Test
+  void splitMisspeltColumnsIsNamed() throws Exception {
+    ObjectNode request = ServerFixture.JSON.createObjectNode();
+    ObjectNode split = split(request);
+    ArrayNode columns = split.putArray("colums");
+    ProtocolRequests.INPUTS.forEach(spec -> columns.add(spec.name()));
+    split.set("data", ProtocolRequests.arrays(rows(), 2));
+
+    HttpResponse<String> response = invoke(request.toString());
+
+    assertThat(response.statusCode()).isEqualTo(400);
+    assertThat(ProtocolRequests.error(response))
+        .startsWith("dataframe_split.colums is an unknown key")
+        .doesNotContain("columns is missing");
+  }
+
+  @Test
+  void splitUnknownKeyIsAbbreviated() throws Exception {
+    String key = "k".repeat(60);
+    String body = "{\"dataframe_split\": {\"" + key + "\": 1, \"columns\": [], \"data\": []}}";
+
+    HttpResponse<String> response = invoke(body);
+
+    assertThat(response.statusCode()).isEqualTo(400);
+    assertThat(ProtocolRequests.error(response))
+        .contains("dataframe_split." + "k".repeat(40) + "... is an unknown key")
+        .doesNotContain(key);
+  }
 }

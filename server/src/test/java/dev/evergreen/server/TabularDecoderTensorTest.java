@@ -41,7 +41,8 @@ class TabularDecoderTensorTest {
     EvergreenException error =
         rejection(() -> TabularDecoder.fromRows(rows, "instances", twoInputs, true));
 
-    assertThat(error.getMessage()).contains("outside the FP32 range of input 'image'");
+    assertThat(error.getMessage())
+        .contains("outside the FP32 range of -3.4028235E38 to 3.4028235E38 for input 'image'");
   }
 
   @Test
@@ -55,7 +56,9 @@ class TabularDecoderTensorTest {
     JsonNode tooLarge = json("[{\"x\": 3.5E38}]");
     EvergreenException error =
         rejection(() -> TabularDecoder.fromRows(tooLarge, "instances", scalar, true));
-    assertThat(error.getMessage()).contains("outside the FP32 range of input 'x'");
+    assertThat(error.getMessage())
+        .contains("instances[0].x is 3.5E38, which is outside the FP32 range")
+        .contains("for input 'x'");
   }
 
   @Test
@@ -66,7 +69,10 @@ class TabularDecoderTensorTest {
     EvergreenException error =
         rejection(() -> TabularDecoder.fromRows(rows, "instances", scalar, true));
 
-    assertThat(error.getMessage()).contains("instances[0]").contains("send a finite number");
+    assertThat(error.getMessage())
+        .contains("instances[0].x is")
+        .contains("outside the FP64 range")
+        .contains("send a number within that range");
   }
 
   @Test

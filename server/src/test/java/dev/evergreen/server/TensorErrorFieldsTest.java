@@ -152,7 +152,8 @@ class TensorErrorFieldsTest {
         "/v1/models/ext-matrix:predict;{\"instances\": [[0.1, 0.2, 0.3, 0.4], [0.5, \"x\", 0.7,"
             + " 0.8]]};instances[1][1] is the string \"x\" but input 'features' takes numbers",
         "/v1/models/ext-matrix:predict;{\"instances\": [{\"features\": [0.1, 0.2, 0.3, 0.4]},"
-            + " {\"features\": [0.5, 0.6, 0.7, 1e39]}]};instances[1].features[3] is 1.0E39",
+            + " {\"features\": [0.5, 0.6, 0.7, 1e39]}]};instances[1].features[3] is 1e39, which is"
+            + " outside the FP32 range",
         "/invocations?model=ext-matrix;{\"instances\": [[0.1, 0.2, 0.3, 0.4], [0.5, 0.6, 0.7,"
             + " {}]]};instances[1][3] is an object but input 'features' takes numbers",
         "/v1/models/ext-matrix:predict;{\"instances\": [[0.1, 0.2, 0.3, 0.4], [0.5, 0.6,"
