@@ -641,7 +641,15 @@ final class InferenceRequestDecoder {
      */
     private void checkFloat32(int index, double value) {
       if (index >= 0 && Float.isInfinite((float) value)) {
-        throw outOfRange(numberAt(index), index, TensorBinding.rangeText(datatype));
+        // The model's input type is not known yet: an FP32 ONNX input refuses such a value in
+        // any datatype, so FP64 is advised only for the inputs that take it.
+        throw TensorBinding.outOfRange(
+            this,
+            numberAt(index),
+            index,
+            TensorBinding.rangeText(datatype),
+            "send it as FP64 if the model's input is FP64, or a value within that range if it is"
+                + " FP32");
       }
     }
 

@@ -135,6 +135,10 @@ class InferenceNumberRangeTest {
     assertThat(error).contains("input 'distance' has datatype FP32");
     assertThat(error).contains("at data index 0");
     assertThat(error).contains("outside its range of -3.4028235E38 to 3.4028235E38");
+    assertThat(error)
+        .endsWith(
+            "send it as FP64 if the model's input is FP64, or a value within that range if it is"
+                + " FP32");
     assertThat(error).doesNotContain("000000000");
   }
 
