@@ -60,9 +60,25 @@ final class TrafficCommand {
         description = "Token (operator to change, viewer to show; default: $EVERGREEN_TOKEN).")
     String token;
 
-    /** Returns whether a server address is given by --url or $EVERGREEN_URL. */
-    boolean hasUrl() {
-      String base = url != null ? url : System.getenv("EVERGREEN_URL");
+    /**
+     * Returns whether the command goes to a server rather than to the data directory: --url, else
+     * --home (which names the directory), else $EVERGREEN_URL.
+     *
+     * @throws EvergreenException INVALID when both --url and --home are given
+     */
+    boolean toServer(HomeOption home) {
+      if (url != null && home.home != null) {
+        throw EvergreenException.invalid(
+            "pass --url to change a running server or --home to withdraw a stored setting, not"
+                + " both");
+      }
+      if (url != null) {
+        return true;
+      }
+      if (home.home != null) {
+        return false;
+      }
+      String base = System.getenv("EVERGREEN_URL");
       return base != null && !base.isBlank();
     }
 
@@ -209,8 +225,9 @@ final class TrafficCommand {
       mixinStandardHelpOptions = true,
       description = {
         "Stop the canary of MODEL; all traffic returns to the active version.",
-        "Without --url (or $EVERGREEN_URL), withdraw the canary stored in --home that no server"
-            + " has started yet, such as one that `evergreen run` requested while no server ran."
+        "With --home, or without --url and $EVERGREEN_URL, withdraw the canary stored in the data"
+            + " directory that no server has started yet, such as one that `evergreen run`"
+            + " requested while no server ran."
       })
   static final class Abort implements Callable<Integer> {
     @Parameters(paramLabel = "MODEL")
@@ -225,7 +242,7 @@ final class TrafficCommand {
 
     @Override
     public Integer call() throws Exception {
-      if (!server.hasUrl()) {
+      if (!server.toServer(home)) {
         return withdrawStored(
             home,
             evergreen -> evergreen.deployments().withdrawStoredCanary(model, Main.actor(), reason));
@@ -272,8 +289,8 @@ final class TrafficCommand {
       mixinStandardHelpOptions = true,
       description = {
         "Stop the shadow of MODEL.",
-        "Without --url (or $EVERGREEN_URL), withdraw the shadow stored in --home that no server"
-            + " has started yet."
+        "With --home, or without --url and $EVERGREEN_URL, withdraw the shadow stored in the data"
+            + " directory that no server has started yet."
       })
   static final class StopShadow implements Callable<Integer> {
     @Parameters(paramLabel = "MODEL")
@@ -285,7 +302,7 @@ final class TrafficCommand {
 
     @Override
     public Integer call() throws Exception {
-      if (!server.hasUrl()) {
+      if (!server.toServer(home)) {
         return withdrawStored(
             home, evergreen -> evergreen.deployments().withdrawStoredShadow(model, Main.actor()));
       }

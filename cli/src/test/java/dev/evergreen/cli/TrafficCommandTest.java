@@ -251,6 +251,9 @@ class TrafficCommandTest {
     assertThat(withdrawn.code()).as(withdrawn.err()).isZero();
     assertThat(again.code()).isEqualTo(Main.EXIT_FAILED);
     assertThat(again.err()).contains("model 'flights-delay' has no stored canary");
+    Outcome both = execute("traffic", "abort", MODEL, "--url", "http://127.0.0.1:0", "--home", dir);
+    assertThat(both.code()).isEqualTo(Main.EXIT_FAILED);
+    assertThat(both.err()).contains("pass --url to change a running server or --home");
     assertThat(noHome.code()).isEqualTo(Main.EXIT_FAILED);
     assertThat(noHome.err()).contains("empty has no metadata database; pass --home");
     assertThat(work.resolve("empty")).doesNotExist();
