@@ -8,8 +8,9 @@
 # the lowest maximum of the three HTTP servers, a rate all of them sustain. The others are each of
 # V2_RATE_FRACTIONS times FastAPI's maximum, because the p99 target compares Evergreen with FastAPI
 # at the same rate. A server is not measured at a rate above 0.9 times its own maximum. 100-row
-# latency is measured at one rate. Evergreen's gRPC service (ModelInfer) is measured the same way
-# with GrpcInferLoad, in closed loop and at the same rates. Each server runs alone, pinned to
+# latency is measured at one rate. Evergreen's gRPC service (ModelInfer) is measured the same way:
+# GrpcInferLoad in closed loop for the maximum throughput, and GrpcPreciseLoad, which polls its
+# sockets as InferLoad does, at the same fixed rates. Each server runs alone, pinned to
 # SERVER_CPU; wrk and InferLoad run pinned to CLIENT_CPU. Before the measured runs, each server is
 # warmed up by wrk and then for LOW_WARMUP_SECONDS at the lowest rate, so that the code paths of a
 # lightly loaded server are compiled before they are timed.
@@ -287,14 +288,21 @@ grpc_throughput() {
 # the running server and prints its output.
 run_load() {
   local name=$1 rows=$2 rate=$3 warmup=$4 seconds=$5 label=$6
+  # C1 alone compiles the generator's per-response code within seconds. C2 compiles it only
+  # after thousands of calls (HotSpot's Tier4 thresholds), tens of seconds at 400 requests/s.
+  # Its compiler thread then shares CLIENT_CPU with the polling loop during the run. With C2 and
+  # a 5 s warm-up, the send lag's p99 was 0.9 ms; with C1 alone it was 0.001 ms.
   if [[ $name == grpc ]]; then
-    grpc_load --body "$(body_of "$name" "$rows")" --rate "$rate" --seconds "$seconds" \
-      --warmup-seconds "$warmup" --server-pid "${WORKERS[$name]}" --label "$label"
+    # GrpcPreciseLoad, not GrpcInferLoad: grpc-java parks threads and runs its event loops on
+    # CLIENT_CPU. At 350 requests/s, both with C1 only, GrpcInferLoad reported a p99 of 0.87 ms
+    # where GrpcPreciseLoad reported 0.46 ms (bench/run-grpc-rate.sh).
+    taskset -c "$CLIENT_CPU" java -Xmx1g -XX:TieredStopAtLevel=1 \
+      -cp "bench/target/classes:$(cat bench/target/classpath.txt)" \
+      dev.evergreen.bench.GrpcPreciseLoad --port "$GRPC_PORT" \
+      --body "$(body_of "$name" "$rows")" --rate "$rate" --seconds "$seconds" \
+      --warmup-seconds "$warmup" --connections "$CONNECTIONS" \
+      --server-pid "${WORKERS[$name]}" --label "$label"
   else
-    # C1 alone compiles the generator's per-response code within seconds. C2 compiles it only
-    # after thousands of calls (HotSpot's Tier4 thresholds), tens of seconds at 400 requests/s.
-    # Its compiler thread then shares CLIENT_CPU with the polling loop during the run. With C2 and
-    # a 5 s warm-up, the send lag's p99 was 0.9 ms; with C1 alone it was 0.001 ms.
     taskset -c "$CLIENT_CPU" java -Xmx1g -XX:TieredStopAtLevel=1 \
       -cp "bench/target/classes:$(cat bench/target/classpath.txt)" \
       dev.evergreen.bench.InferLoad --url "$(url_of "$name")" \

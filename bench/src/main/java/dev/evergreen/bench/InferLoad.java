@@ -1,6 +1,5 @@
 package dev.evergreen.bench;
 
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -13,8 +12,6 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Locale;
 
 /**
@@ -26,7 +23,8 @@ import java.util.Locale;
  * from the scheduled time to the last byte of the response, so a response that arrives late delays
  * the next request on its connection and that delay is counted as latency too. This is the
  * correction for coordinated omission that a closed-loop tool such as wrk lacks. The send lag,
- * actual send time minus scheduled time, is reported separately.
+ * actual send time minus scheduled time, is reported separately. The schedule, loop and report are
+ * {@link OpenLoop}'s, shared with {@link GrpcPreciseLoad}.
  *
  * <p>One thread does everything and never sleeps: it polls the clock and the non-blocking sockets
  * in a loop, so it occupies one CPU for the whole run. A generator that sleeps between requests
@@ -50,111 +48,30 @@ import java.util.Locale;
  * index).
  */
 public final class InferLoad {
-  private static final int MAX_RATE = 100_000;
-  private static final int MAX_SECONDS = 300;
-  private static final int MAX_CONNECTIONS = 256;
-  private static final long RESPONSE_TIMEOUT_NANOS = 10_000_000_000L;
-
-  /** Time after the last scheduled request at which the run gives up, in nanoseconds. */
-  private static final long GRACE_NANOS = 30_000_000_000L;
-
   /** Maximum size of a response's head and body, in bytes, far above any inference response. */
   private static final int MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
-  private final InetSocketAddress address;
-  private final byte[] request;
-  private final int rate;
-  private final long total;
-  private final long warmUpCount;
-  private final int connections;
-  private final long serverPid;
-  private final Path samplesFile;
-
-  private final long[] latencies;
-  private final long[] sendLags;
-  private final long[] scheduledOffsets;
-  private final int[] connectionOf;
-  private int recorded;
-  private long errors;
-  private String failure;
-  private String firstResponse;
-
-  private InferLoad(
-      InetSocketAddress address,
-      byte[] request,
-      int rate,
-      long total,
-      long warmUpCount,
-      int connections,
-      long serverPid,
-      Path samplesFile) {
-    this.address = address;
-    this.request = request;
-    this.rate = rate;
-    this.total = total;
-    this.warmUpCount = warmUpCount;
-    this.connections = connections;
-    this.serverPid = serverPid;
-    this.samplesFile = samplesFile;
-    int capacity = (int) (total - warmUpCount);
-    latencies = new long[capacity];
-    sendLags = new long[capacity];
-    scheduledOffsets = new long[capacity];
-    connectionOf = new int[capacity];
-  }
+  private InferLoad() {}
 
   public static void main(String[] args) throws Exception {
     Options options = new Options(args);
     URI url = URI.create(options.required("url"));
     byte[] body = Files.readAllBytes(Path.of(options.required("body")));
-    int rate = bounded("rate", options.integer("rate", 5_000), 1, MAX_RATE);
-    int seconds = bounded("seconds", options.integer("seconds", 30), 1, MAX_SECONDS);
-    int warmUpSeconds = bounded("warmup-seconds", options.integer("warmup-seconds", 10), 0, 120);
-    int connections =
-        bounded("connections", options.integer("connections", 16), 1, MAX_CONNECTIONS);
-    String tokenVariable = options.text("token-env", "EVERGREEN_TOKEN");
-    String label = options.text("label", "infer");
-    long serverPid = options.integer("server-pid", 0);
-    String samples = options.text("samples", "");
-    String token = tokenVariable.equals("-") ? null : System.getenv(tokenVariable);
-    if (token == null && !tokenVariable.equals("-") || token != null && token.isBlank()) {
-      throw new IllegalArgumentException(
-          "environment variable " + tokenVariable + " is not set; export the bearer token in it");
-    }
-
+    OpenLoop.Settings settings = OpenLoop.Settings.parse(options, "infer", System.getenv());
     InetSocketAddress address = loopback(url);
-    byte[] request = request(url, address, body, token);
-    long warmUpCount = (long) rate * warmUpSeconds;
-    long total = warmUpCount + (long) rate * seconds;
-    InferLoad load =
-        new InferLoad(
-            address,
-            request,
-            rate,
-            total,
-            warmUpCount,
-            connections,
-            serverPid,
-            samples.isEmpty() ? null : Path.of(samples));
+    byte[] request = request(url, address, body, settings.token());
     System.out.printf(
         Locale.ROOT,
         "%s: %d req/s for %d s after %d s of warm-up, %d connections, %d-byte body, %s%n",
-        label,
-        rate,
-        seconds,
-        warmUpSeconds,
-        connections,
+        settings.label(),
+        settings.rate(),
+        settings.seconds(),
+        settings.warmUpSeconds(),
+        settings.connections(),
         body.length,
         url);
-    load.run(label);
-  }
-
-  private static int bounded(String name, int value, int min, int max) {
-    if (value < min || value > max) {
-      throw new IllegalArgumentException(
-          "option --" + name + " must be from " + min + " to " + max + ", got " + value);
-    }
-    return value;
+    new OpenLoop(settings)
+        .run((index, selector) -> new Connection(index, address, selector, request));
   }
 
   /** Resolves the URL's host and rejects anything that is not a loopback address. */
@@ -195,207 +112,31 @@ public final class InferLoad {
     return bytes;
   }
 
-  private void run(String label) throws IOException {
-    List<Connection> open = new ArrayList<>();
-    try (Selector selector = Selector.open()) {
-      for (int c = 0; c < connections; c++) {
-        open.add(new Connection(c, address, selector));
-      }
-      CpuUsage before = serverPid > 0 ? CpuUsage.now(serverPid) : CpuUsage.now();
-      long start = System.nanoTime() + 100_000_000L;
-      // The wall-clock start lets a reader line the samples up with the server's logs.
-      System.out.println("schedule starts at " + java.time.Instant.now().plusMillis(100));
-      poll(open, selector, start);
-      CpuUsage after = serverPid > 0 ? CpuUsage.now(serverPid) : CpuUsage.now();
-      for (Connection connection : open) {
-        connection.close();
-      }
-      System.out.printf(
-          Locale.ROOT,
-          "other processes (not this generator%s) used %.2f CPUs on average%n",
-          serverPid > 0 ? ", not the server" : "",
-          CpuUsage.otherCores(before, after));
-    }
-    report(label);
-    if (samplesFile != null) {
-      writeSamples();
-    }
-  }
-
   /**
-   * Runs the generator's loop: queues every request whose time has come on its connection, sends
-   * the oldest queued request of each idle connection, and reads the responses that have arrived.
+   * One keep-alive HTTP/1.1 connection with non-blocking I/O and an incremental reader of its
+   * response.
    */
-  private void poll(List<Connection> open, Selector selector, long start) throws IOException {
-    long deadline = start + total * 1_000_000_000L / rate + GRACE_NANOS;
-    long next = 0;
-    long finished = 0;
-    while (finished < total) {
-      long now = System.nanoTime();
-      if (now > deadline) {
-        failure = "stopped at the deadline: the server fell more than 30 s behind schedule";
-        return;
-      }
-      while (next < total && start + next * 1_000_000_000L / rate <= now) {
-        open.get((int) (next % connections)).queue(next);
-        next++;
-      }
-      int inFlight = 0;
-      for (Connection connection : open) {
-        if (connection.idle() && connection.waiting() > 0) {
-          long k = connection.nextRequest();
-          long sentAt = System.nanoTime();
-          try {
-            connection.send(request, k, sentAt);
-          } catch (IOException e) {
-            finished += failed(connection, e);
-          }
-        } else if (!connection.idle()
-            && System.nanoTime() - connection.sentAt > RESPONSE_TIMEOUT_NANOS) {
-          finished += failed(connection, new IOException("no response within 10 s"));
-        }
-        if (!connection.idle()) {
-          inFlight++;
-        }
-      }
-      // Without a request in flight there is nothing to read, and the loop spins on the clock
-      // alone, which keeps its system calls from competing with the server's.
-      if (inFlight > 0 && selector.selectNow() > 0) {
-        for (SelectionKey key : selector.selectedKeys()) {
-          Connection connection = (Connection) key.attachment();
-          int status;
-          try {
-            status = connection.read();
-          } catch (IOException e) {
-            finished += failed(connection, e);
-            continue;
-          }
-          if (status > 0) {
-            long done = System.nanoTime();
-            finished++;
-            record(connection, start, status, done);
-          }
-        }
-        selector.selectedKeys().clear();
-      }
-      Thread.onSpinWait();
-    }
-  }
-
-  /** Counts a failed request, reconnects, and returns the number of requests it ended: one. */
-  private int failed(Connection connection, IOException e) throws IOException {
-    errors++;
-    failure = "request failed: " + e;
-    connection.reconnect();
-    return 1;
-  }
-
-  private void record(Connection connection, long start, int status, long done) {
-    long k = connection.inFlight;
-    long scheduled = start + k * 1_000_000_000L / rate;
-    if (firstResponse == null) {
-      firstResponse = status + " " + connection.lastBody();
-    }
-    connection.complete();
-    if (k < warmUpCount) {
-      return;
-    }
-    if (status != 200) {
-      errors++;
-    }
-    latencies[recorded] = done - scheduled;
-    sendLags[recorded] = connection.sentAt - scheduled;
-    scheduledOffsets[recorded] = scheduled - start;
-    connectionOf[recorded] = connection.index;
-    recorded++;
-  }
-
-  private void report(String label) {
-    if (failure != null) {
-      System.out.println("note: " + failure);
-    }
-    if (firstResponse != null) {
-      System.out.println(
-          "first response: "
-              + (firstResponse.length() > 300 ? firstResponse.substring(0, 300) : firstResponse));
-    }
-    long expected = total - warmUpCount;
-    if (recorded == 0) {
-      System.out.printf(Locale.ROOT, "RESULT %s no responses recorded, errors=%d%n", label, errors);
-      return;
-    }
-    long first = Long.MAX_VALUE;
-    long last = Long.MIN_VALUE;
-    for (int i = 0; i < recorded; i++) {
-      first = Math.min(first, scheduledOffsets[i]);
-      last = Math.max(last, scheduledOffsets[i] + latencies[i]);
-    }
-    double seconds = (last - first) / 1e9;
-    Percentiles latency = Percentiles.of(latencies, recorded);
-    Percentiles lag = Percentiles.of(sendLags, recorded);
-    System.out.printf(Locale.ROOT, "latency: %s%n", latency.summary(1e6, "ms"));
-    System.out.printf(Locale.ROOT, "send lag: %s%n", lag.summary(1e6, "ms"));
-    System.out.printf(
-        Locale.ROOT,
-        "RESULT %s target=%d achieved=%.0f req/s completed=%d/%d errors=%d p50=%.3f p90=%.3f"
-            + " p99=%.3f p99.9=%.3f max=%.3f ms%n",
-        label,
-        rate,
-        recorded / seconds,
-        recorded,
-        expected,
-        errors,
-        latency.percentile(50) / 1e6,
-        latency.percentile(90) / 1e6,
-        latency.percentile(99) / 1e6,
-        latency.percentile(99.9) / 1e6,
-        latency.max() / 1e6);
-  }
-
-  private void writeSamples() throws IOException {
-    try (BufferedWriter out = Files.newBufferedWriter(samplesFile)) {
-      out.write("scheduled_ns,send_lag_ns,latency_ns,connection\n");
-      for (int i = 0; i < recorded; i++) {
-        out.write(
-            scheduledOffsets[i] + "," + sendLags[i] + "," + latencies[i] + "," + connectionOf[i]);
-        out.write('\n');
-      }
-    }
-    System.out.println("samples: " + samplesFile);
-  }
-
-  /**
-   * One keep-alive HTTP/1.1 connection with non-blocking I/O: a queue of scheduled requests, at
-   * most one in flight, and an incremental reader of its response.
-   */
-  private static final class Connection {
-    final int index;
+  private static final class Connection extends OpenLoop.Connection {
     private final InetSocketAddress address;
     private final Selector selector;
+    private final byte[] request;
     private SocketChannel channel;
 
-    /** Request numbers waiting to be sent, oldest first, as a growable ring. */
-    private long[] waiting = new long[16];
-
-    private int head;
-    private int size;
-
-    /** Number of the request in flight, or -1. */
-    long inFlight = -1;
-
-    long sentAt;
     private ByteBuffer in = ByteBuffer.allocate(64 * 1024);
     private int bodyStart = -1;
     private long bodyLength = -1;
     private boolean chunked;
     private boolean closeAfter;
     private int status;
+    private int lastStatus;
     private String lastBody = "";
 
-    Connection(int index, InetSocketAddress address, Selector selector) throws IOException {
-      this.index = index;
+    Connection(int index, InetSocketAddress address, Selector selector, byte[] request)
+        throws IOException {
+      super(index);
       this.address = address;
       this.selector = selector;
+      this.request = request;
       connect();
     }
 
@@ -408,60 +149,28 @@ public final class InferLoad {
       channel.register(selector, SelectionKey.OP_READ, this);
     }
 
+    @Override
     void reconnect() throws IOException {
       close();
-      inFlight = -1;
       resetResponse();
       in.clear();
       connect();
-    }
-
-    boolean idle() {
-      return inFlight < 0;
-    }
-
-    int waiting() {
-      return size;
-    }
-
-    void queue(long k) {
-      if (size == waiting.length) {
-        long[] grown = new long[waiting.length * 2];
-        for (int i = 0; i < size; i++) {
-          grown[i] = waiting[(head + i) % waiting.length];
-        }
-        waiting = grown;
-        head = 0;
-      }
-      waiting[(head + size) % waiting.length] = k;
-      size++;
-    }
-
-    long nextRequest() {
-      long k = waiting[head];
-      head = (head + 1) % waiting.length;
-      size--;
-      return k;
     }
 
     /**
      * Writes the whole request. A request is a few kilobytes and the socket's send buffer is empty
      * while no request is in flight, so the loop below runs once in practice.
      */
-    void send(byte[] request, long k, long at) throws IOException {
-      inFlight = k;
-      sentAt = at;
+    @Override
+    void write(long k) throws IOException {
       ByteBuffer out = ByteBuffer.wrap(request);
       while (out.hasRemaining()) {
         channel.write(out);
       }
     }
 
-    /**
-     * Reads what the socket has and returns the response's status once the whole response is in,
-     * else 0.
-     */
-    int read() throws IOException {
+    @Override
+    boolean read() throws IOException {
       if (!in.hasRemaining()) {
         if (in.capacity() >= MAX_RESPONSE_BYTES) {
           throw new IOException("response larger than " + MAX_RESPONSE_BYTES + " bytes");
@@ -472,26 +181,27 @@ public final class InferLoad {
         in = grown;
       }
       int read = channel.read(in);
+      completedAt = System.nanoTime();
       if (read < 0) {
         throw new IOException("connection closed by the server");
       }
-      if (inFlight < 0) {
+      if (idle()) {
         if (in.position() > 0) {
           throw new IOException("the server sent bytes while no request was in flight");
         }
-        return 0;
+        return false;
       }
       return parse();
     }
 
-    /** Parses the buffered bytes; returns the status when the response is complete, else 0. */
-    private int parse() throws IOException {
+    /** Parses the buffered bytes and returns true when the response is complete. */
+    private boolean parse() throws IOException {
       byte[] bytes = in.array();
       int end = in.position();
       if (bodyStart < 0) {
         int headEnd = indexOf(bytes, end, "\r\n\r\n".getBytes(StandardCharsets.US_ASCII), 0);
         if (headEnd < 0) {
-          return 0;
+          return false;
         }
         readHead(new String(bytes, 0, headEnd, StandardCharsets.ISO_8859_1));
         bodyStart = headEnd + 4;
@@ -500,11 +210,11 @@ public final class InferLoad {
       if (chunked) {
         responseEnd = chunkedEnd(bytes, bodyStart, end);
         if (responseEnd < 0) {
-          return 0;
+          return false;
         }
       } else {
         if (end - bodyStart < bodyLength) {
-          return 0;
+          return false;
         }
         responseEnd = (int) (bodyStart + bodyLength);
       }
@@ -513,18 +223,14 @@ public final class InferLoad {
       }
       lastBody =
           new String(bytes, bodyStart, Math.min(end - bodyStart, 400), StandardCharsets.UTF_8);
-      int result = status;
+      lastStatus = status;
       boolean close = closeAfter;
       in.clear();
       resetResponse();
       if (close) {
-        long k = inFlight;
-        long at = sentAt;
         reconnect();
-        inFlight = k;
-        sentAt = at;
       }
-      return result;
+      return true;
     }
 
     private void readHead(String head) throws IOException {
@@ -611,14 +317,17 @@ public final class InferLoad {
       status = 0;
     }
 
-    void complete() {
-      inFlight = -1;
+    @Override
+    boolean succeeded() {
+      return lastStatus == 200;
     }
 
-    String lastBody() {
-      return lastBody;
+    @Override
+    String describe() {
+      return lastStatus + " " + lastBody;
     }
 
+    @Override
     void close() {
       try {
         channel.close();
