@@ -78,7 +78,8 @@ def main(path):
         if line["phase"] == "latency":
             latency[line["server"], line["rows"], int(line["rate"])].append(line)
 
-    print("\nLatency at fixed rates, InferLoad (ms, median of repeats and range):\n")
+    print("\nLatency at fixed rates, InferLoad for HTTP and GrpcPreciseLoad for gRPC"
+          " (ms, median of repeats and range):\n")
     print("| server | rows | rate | achieved | p50 | p99 | failed | load average | other CPUs |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for rows in ("1", "100"):
