@@ -244,7 +244,13 @@ final class TensorBinding {
    */
   static boolean shapeFits(long[] shape, List<Long> specShape) {
     if (isOneValuePerRow(specShape)) {
-      return shape.length == 0 || shape[0] == 0 || elementCount(shape) == shape[0];
+      // [rows] or [rows, 1, ...]: compared by dimension, so that zero rows are checked too.
+      for (int i = 1; i < shape.length; i++) {
+        if (shape[i] != 1) {
+          return false;
+        }
+      }
+      return true;
     }
     List<Long> trailing = specShape.subList(1, specShape.size());
     if (shape.length != trailing.size() + 1) {

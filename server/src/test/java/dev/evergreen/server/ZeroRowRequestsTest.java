@@ -26,6 +26,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Sends requests of zero rows over every inference protocol. Each returns 200 with no predictions,
@@ -57,6 +59,11 @@ class ZeroRowRequestsTest {
 
   private HttpResponse<String> post(String path, String contentType, String body) throws Exception {
     return ProtocolRequests.post(fixture, path, fixture.viewerSecret, contentType, body);
+  }
+
+  /** Returns a V2 request with a tensor of the given shape and no data for every input. */
+  private static String emptyInferRequest(String... shape) {
+    return emptyInferRequest(java.util.Arrays.stream(shape).mapToInt(Integer::parseInt).toArray());
   }
 
   /** Returns a V2 request with a tensor of the given shape and no data for every input. */
@@ -104,6 +111,19 @@ class ZeroRowRequestsTest {
         post("/v2/models/" + MODEL + "/infer", "application/json", emptyInferRequest(0, 1));
 
     assertNoOutputRows(response);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"[0, 2]", "[0, 0]", "[0, 5, 7]"})
+  void v2ZeroRowsOfWrongShapeAreRejected(String shape) throws Exception {
+    HttpResponse<String> response =
+        post(
+            "/v2/models/" + MODEL + "/infer",
+            "application/json",
+            emptyInferRequest(shape.replaceAll("[\\[\\] ]", "").split(",")));
+
+    assertThat(response.statusCode()).isEqualTo(400);
+    assertThat(ProtocolRequests.error(response)).contains("[rows] or [rows, 1]");
   }
 
   @Test
