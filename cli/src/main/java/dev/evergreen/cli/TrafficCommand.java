@@ -24,7 +24,7 @@ import picocli.CommandLine.Parameters;
  * Splits a model's traffic on a running server: canaries, shadows and dynamic batching. These live
  * in the serving process, so the subcommands talk to the server's REST API. Only {@code abort} and
  * {@code shadow-stop} also work without a server: they withdraw a setting that is stored in the
- * data directory and that no server has started yet.
+ * data directory and that no server runs now.
  */
 @Command(
     name = "traffic",
@@ -226,7 +226,7 @@ final class TrafficCommand {
       description = {
         "Stop the canary of MODEL; all traffic returns to the active version.",
         "With --home, or without --url and $EVERGREEN_URL, withdraw the canary stored in the data"
-            + " directory that no server has started yet, such as one that `evergreen run`"
+            + " directory that no server runs now, such as one that `evergreen run`"
             + " requested while no server ran."
       })
   static final class Abort implements Callable<Integer> {
@@ -290,7 +290,7 @@ final class TrafficCommand {
       description = {
         "Stop the shadow of MODEL.",
         "With --home, or without --url and $EVERGREEN_URL, withdraw the shadow stored in the data"
-            + " directory that no server has started yet."
+            + " directory that no server runs now."
       })
   static final class StopShadow implements Callable<Integer> {
     @Parameters(paramLabel = "MODEL")

@@ -378,11 +378,23 @@ public final class DeploymentManager implements AutoCloseable {
       }
       ServableModel from = current.active();
       ServableModel to = current.standby();
+      // A canary of the version rolled back to would take a share of the traffic that version
+      // already takes whole, so it ends here, as a shadow of that version does.
+      Canary canary = current.canary();
+      Canary keptCanary =
+          canary == null || canary.model().version() == to.version() ? null : canary;
       ServingState next =
           new ServingState(
-              to, from, System.nanoTime(), current.canary(), keepShadow(current, to.version()));
+              to, from, System.nanoTime(), keptCanary, keepShadow(current, to.version()));
       String eventId = newEventId(model);
-      String detail = "rolled back from version " + from.version() + " to version " + to.version();
+      String detail =
+          "rolled back from version "
+              + from.version()
+              + " to version "
+              + to.version()
+              + (canary != null && keptCanary == null
+                  ? "; canary version " + to.version() + " ended, as it now takes all traffic"
+                  : "");
       try {
         store.inTransaction(
             () -> {
@@ -399,6 +411,9 @@ public final class DeploymentManager implements AutoCloseable {
               Map<String, String> details = new LinkedHashMap<>();
               details.put("event", eventId);
               details.put("from_version", Integer.toString(from.version()));
+              if (canary != null && keptCanary == null) {
+                details.put("canary_stopped", Integer.toString(canary.model().version()));
+              }
               audit.append(actor, AuditActions.ROLLBACK, targets(model, to.version()), details);
               lineage.record(
                   LineageService.MODEL_VERSION,
@@ -983,10 +998,11 @@ public final class DeploymentManager implements AutoCloseable {
 
   /**
    * Withdraws a canary that is stored but runs in no process, such as one that {@code evergreen
-   * run} requested while no server ran, so that no server starts it. Clears it from the store and
-   * records a {@code canary_abort} deployment event and a {@code canary.aborted} audit entry with
-   * {@code stored=true}, in one transaction. Call it only while no server serves from this store: a
-   * canary that runs is aborted with {@link #abortCanary} by the process that runs it.
+   * run} requested while no server ran or one whose server stopped, so that no server starts it.
+   * Clears it from the store and records a {@code canary_abort} deployment event and a {@code
+   * canary.aborted} audit entry with {@code stored=true}, in one transaction. Call it only while no
+   * server serves from this store: a canary that runs is aborted with {@link #abortCanary} by the
+   * process that runs it.
    *
    * @param reason why, recorded in the event and the audit entry; may be null
    * @return what happened, in one sentence
@@ -1029,6 +1045,12 @@ public final class DeploymentManager implements AutoCloseable {
           () -> {
             TrafficSettings stored = storedSettings(model);
             Integer version = storedVersion(stored, canarySlot);
+            if (version == null && registry.versions(model).isEmpty()) {
+              throw EvergreenException.notFound(
+                  "model '"
+                      + model
+                      + "' has no registered version; list models with `evergreen models list`");
+            }
             if (version == null) {
               throw EvergreenException.notFound(
                   "model '"
@@ -1048,11 +1070,13 @@ public final class DeploymentManager implements AutoCloseable {
                     + slot
                     + " version "
                     + version
-                    + " before a server started it"
+                    + ", which no server runs"
                     + (reason == null || reason.isBlank() ? "" : ": " + reason);
             Map<String, String> details = new LinkedHashMap<>();
             details.put("stored", "true");
-            details.put("reason", reason == null ? "" : reason);
+            if (reason != null && !reason.isBlank()) {
+              details.put("reason", reason);
+            }
             recordRequest(
                 model,
                 version,
@@ -1170,15 +1194,41 @@ public final class DeploymentManager implements AutoCloseable {
           continue;
         }
         if (settings.canary() != null) {
-          restoreCanary(model, settings.canary(), settings.shadow(), actor, origin);
+          String canaryOrigin =
+              originOf(
+                  model, settings.canary().version(), KIND_CANARY_REQUESTED, KIND_CANARY, origin);
+          restoreCanary(model, settings.canary(), settings.shadow(), actor, canaryOrigin);
         }
         if (settings.shadow() != null) {
-          restoreShadow(model, settings.shadow(), actor, origin);
+          String shadowOrigin =
+              originOf(
+                  model, settings.shadow().version(), KIND_SHADOW_REQUESTED, KIND_SHADOW, origin);
+          restoreShadow(model, settings.shadow(), actor, shadowOrigin);
         }
       } finally {
         lock.unlock();
       }
     }
+  }
+
+  /**
+   * Returns {@link #STORED_REQUEST} for a stored setting whose version was requested and has not
+   * started since, so that its first start is not recorded as a restore, and {@code origin}
+   * otherwise.
+   */
+  private String originOf(
+      String model, int version, String requestedKind, String startedKind, String origin) {
+    if (!origin.equals(STORED_RESTART)) {
+      return origin;
+    }
+    String last = null;
+    for (DeploymentEvent event : store.listDeploymentEvents(model)) {
+      boolean relevant = event.kind().equals(requestedKind) || event.kind().equals(startedKind);
+      if (relevant && event.version() == version) {
+        last = event.kind();
+      }
+    }
+    return requestedKind.equals(last) ? STORED_REQUEST : origin;
   }
 
   private TrafficSettings storedSettings(String model) {

@@ -625,7 +625,7 @@ class StoredTrafficTest {
     restart();
 
     assertThat(detail)
-        .isEqualTo("withdrew stored canary version 2 before a server started it: wrong version");
+        .isEqualTo("withdrew stored canary version 2, which no server runs: wrong version");
     assertThat(stored()).isNull();
     assertThat(state().canary()).isNull();
     assertThat(events(DeploymentManager.KIND_CANARY)).isEmpty();
@@ -655,7 +655,7 @@ class StoredTrafficTest {
     assertThat(stored().shadow().version()).isEqualTo(3);
     assertThat(state().canary()).isNull();
     assertThat(state().shadow().model().version()).isEqualTo(3);
-    assertThat(audit(AuditActions.CANARY_ABORTED).getLast().details()).containsEntry("reason", "");
+    assertThat(audit(AuditActions.CANARY_ABORTED).getLast().details()).doesNotContainKey("reason");
   }
 
   @Test
@@ -666,7 +666,7 @@ class StoredTrafficTest {
     String detail = other.withdrawStoredShadow(MODEL, "bob");
     restart();
 
-    assertThat(detail).isEqualTo("withdrew stored shadow version 3 before a server started it");
+    assertThat(detail).isEqualTo("withdrew stored shadow version 3, which no server runs");
     assertThat(stored()).isNull();
     assertThat(state().shadow()).isNull();
     assertThat(events(DeploymentManager.KIND_SHADOW_STOP).getLast().version()).isEqualTo(3);
@@ -689,6 +689,37 @@ class StoredTrafficTest {
   }
 
   @Test
+  void withdrawForUnknownModelIsNotFound() {
+    EvergreenException error =
+        catchThrowableOfType(
+            EvergreenException.class, () -> newManager().withdrawStoredShadow("nosuch", "bob"));
+
+    assertThat(error.kind()).isEqualTo(ErrorKind.NOT_FOUND);
+    assertThat(error.getMessage())
+        .isEqualTo(
+            "model 'nosuch' has no registered version; list models with `evergreen models list`");
+  }
+
+  @Test
+  void requestStartedAtRestartIsNotCalledRestored() {
+    newManager().requestCanary(MODEL, 2, CANARY, 1, "ci");
+
+    restart();
+
+    assertThat(state().canary().model().version()).isEqualTo(2);
+    AuditEntry started = audit(AuditActions.CANARY_STARTED).getLast();
+    assertThat(started.details()).containsEntry("requested", "true");
+    assertThat(started.details()).doesNotContainKey("restored");
+    assertThat(events(DeploymentManager.KIND_CANARY).getLast().detail())
+        .startsWith("started as requested in the store: version 2");
+
+    restart();
+
+    assertThat(audit(AuditActions.CANARY_STARTED).getLast().details())
+        .containsEntry("restored", "true");
+  }
+
+  @Test
   void withdrawOfRunningCanaryConflicts() {
     manager.startCanary(MODEL, 2, CANARY, "alice");
 
@@ -701,5 +732,38 @@ class StoredTrafficTest {
         .isEqualTo("the canary of model 'delays' runs in this process; abort it here");
     assertThat(stored().canary().version()).isEqualTo(2);
     assertThat(state().canary().model().version()).isEqualTo(2);
+  }
+
+  @Test
+  void rollbackToCanaryVersionEndsCanary() {
+    manager.deploy(MODEL, 2, "alice");
+    manager.startCanary(MODEL, 1, CANARY, "alice");
+
+    manager.rollback(MODEL, "bob");
+
+    assertThat(state().active().version()).isEqualTo(1);
+    assertThat(state().standby().version()).isEqualTo(2);
+    assertThat(state().canary()).isNull();
+    assertThat(stored()).isNull();
+    assertThat(events(DeploymentManager.KIND_ROLLBACK).getLast().detail())
+        .isEqualTo(
+            "rolled back from version 2 to version 1; canary version 1 ended, as it now takes all"
+                + " traffic");
+    assertThat(audit(AuditActions.ROLLBACK).getLast().details())
+        .containsEntry("canary_stopped", "1");
+  }
+
+  @Test
+  void rollbackKeepsCanaryOfOtherVersion() {
+    manager.deploy(MODEL, 2, "alice");
+    manager.startCanary(MODEL, 3, CANARY, "alice");
+
+    manager.rollback(MODEL, "bob");
+
+    assertThat(state().active().version()).isEqualTo(1);
+    assertThat(state().canary().model().version()).isEqualTo(3);
+    assertThat(stored().canary().version()).isEqualTo(3);
+    assertThat(audit(AuditActions.ROLLBACK).getLast().details())
+        .doesNotContainKey("canary_stopped");
   }
 }
