@@ -139,6 +139,13 @@ for round in $(seq 1 "$REPEATS"); do
       others=$(sed -n 's/^other processes.* used \([0-9.]*\) CPUs.*/\1/p' <<<"$out")
       if awk -v o="${others:-1}" -v m="$MAX_OTHER_CPUS" 'BEGIN { exit !(o <= m) }'; then
         grep -E '^(RESULT|send lag|other processes|note|first failed)' <<<"$out" | tee -a "$REPORT"
+        # A run with a failed call measures errors, not the service, so no median may use it.
+        errors=$(sed -n 's/^RESULT.* errors=\([0-9]*\).*/\1/p' <<<"$out")
+        if [[ "${errors:-}" != 0 ]] || grep -q '^RESULT.*no responses recorded' <<<"$out"; then
+          echo "error: $name-$round had ${errors:-no recorded} failed calls; see the first failed" \
+            "response above" | tee -a "$REPORT" >&2
+          exit 1
+        fi
         break
       fi
       grep -E '^(RESULT|other processes)' <<<"$out" | sed 's/^/rejected: /' | tee -a "$REPORT"

@@ -5,10 +5,12 @@ import dev.evergreen.server.grpc.ModelInferRequest;
 import dev.evergreen.server.grpc.ModelInferResponse;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -197,7 +199,7 @@ public final class GrpcPreciseLoad {
         text.append(", grpc-status ").append(trailers.get("grpc-status"));
         CharSequence message = trailers.get("grpc-message");
         if (message != null) {
-          text.append(" '").append(message).append('\'');
+          text.append(" '").append(percentDecoded(message.toString())).append('\'');
         }
       }
       if (body.length > 0) {
@@ -247,5 +249,29 @@ public final class GrpcPreciseLoad {
         throw new IOException("response message is not a ModelInferResponse: " + e.getMessage());
       }
     }
+  }
+
+  /**
+   * Decodes a {@code grpc-message} trailer, which gRPC percent-encodes as UTF-8 bytes. A {@code +}
+   * stays a plus sign, unlike in URL form encoding.
+   */
+  static String percentDecoded(String message) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream(message.length());
+    int i = 0;
+    while (i < message.length()) {
+      if (message.charAt(i) == '%' && i + 2 < message.length()) {
+        int high = Character.digit(message.charAt(i + 1), 16);
+        int low = Character.digit(message.charAt(i + 2), 16);
+        if (high >= 0 && low >= 0) {
+          bytes.write(high * 16 + low);
+          i += 3;
+          continue;
+        }
+      }
+      int codePoint = message.codePointAt(i);
+      bytes.writeBytes(Character.toString(codePoint).getBytes(StandardCharsets.UTF_8));
+      i += Character.charCount(codePoint);
+    }
+    return bytes.toString(StandardCharsets.UTF_8);
   }
 }

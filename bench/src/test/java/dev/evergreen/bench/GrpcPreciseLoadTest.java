@@ -214,6 +214,13 @@ class GrpcPreciseLoadTest {
     assertThat(result.group(4)).as(output).isEqualTo("100");
     // NOT_FOUND is gRPC status code 5.
     assertThat(output).contains("first failed response: HTTP 200, grpc-status 5");
+    assertThat(output).contains("'model 'no-such-model'");
+  }
+
+  @Test
+  void grpcMessageIsPercentDecoded() {
+    assertThat(GrpcPreciseLoad.percentDecoded("model%20%27x%27 is 100%25 a+b %C3%A9 %zz"))
+        .isEqualTo("model 'x' is 100% a+b \u00e9 %zz");
   }
 
   @Test
