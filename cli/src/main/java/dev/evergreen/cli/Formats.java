@@ -1,6 +1,9 @@
 package dev.evergreen.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.evergreen.api.run.Run;
+import java.io.IOException;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
@@ -53,5 +56,23 @@ final class Formats {
       return Long.toString(value.longValue());
     }
     return String.format(Locale.ROOT, "%.4f", value);
+  }
+
+  /**
+   * Returns the line that reports a server's error response, {@code error: MESSAGE (HTTP STATUS)},
+   * in the form of the CLI's own errors. A body that is not {@code {"error": "..."}} is shown
+   * whole.
+   */
+  static String serverError(int status, String body) {
+    String message = body;
+    try {
+      JsonNode error = new ObjectMapper().readTree(body).get("error");
+      if (error != null && error.isTextual()) {
+        message = error.asText();
+      }
+    } catch (IOException e) {
+      // Not JSON, such as a proxy's HTML page: show it as it came.
+    }
+    return "error: " + message + " (HTTP " + status + ")";
   }
 }

@@ -119,7 +119,11 @@ final class RollbackCommand implements Callable<Integer> {
             .build();
     HttpResponse<String> response =
         HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
+    if (response.statusCode() / 100 != 2) {
+      System.err.println(Formats.serverError(response.statusCode(), response.body()));
+      return Main.EXIT_FAILED;
+    }
     System.out.println(response.body());
-    return response.statusCode() / 100 == 2 ? 0 : Main.EXIT_FAILED;
+    return 0;
   }
 }

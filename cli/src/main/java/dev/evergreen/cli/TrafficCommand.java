@@ -88,7 +88,8 @@ final class TrafficCommand {
       if (base == null || base.isBlank()) {
         throw EvergreenException.invalid(
             "traffic commands change the running server: pass --url (such as"
-                + " http://127.0.0.1:8080) or set EVERGREEN_URL");
+                + " http://127.0.0.1:8080) or set EVERGREEN_URL; abort and shadow-stop also take"
+                + " --home to withdraw a setting stored in a data directory");
       }
       String secret = token != null ? token : System.getenv("EVERGREEN_TOKEN");
       if (secret == null || secret.isBlank()) {
@@ -124,7 +125,7 @@ final class TrafficCommand {
         System.out.println(response.body());
         return 0;
       }
-      System.err.println(response.body());
+      System.err.println(Formats.serverError(response.statusCode(), response.body()));
       return Main.EXIT_FAILED;
     }
   }

@@ -21,6 +21,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.io.IOException;
+import java.math.BigDecimal;
 import java.nio.file.NoSuchFileException;
 import java.security.SecureRandom;
 import java.time.Clock;
@@ -1463,23 +1464,30 @@ public final class DeploymentManager implements AutoCloseable {
     if (summary.errorRate() > limits.maxErrorRate()) {
       return String.format(
           Locale.ROOT,
-          "error rate %.2f%% (%d of %d requests) over the last %d s exceeds the limit %.2f%%",
+          "error rate %.2f%% (%d of %d requests) over the last %d s exceeds the limit %s%%",
           summary.errorRate() * 100,
           summary.errors(),
           summary.requests(),
           limits.windowSeconds(),
-          limits.maxErrorRate() * 100);
+          asSet(BigDecimal.valueOf(limits.maxErrorRate()).movePointRight(2)));
     }
     if (limits.maxP99Millis() != null && summary.p99Millis() > limits.maxP99Millis()) {
       return String.format(
           Locale.ROOT,
-          "p99 latency %.3f ms over the last %d s (%d requests) exceeds the limit %.3f ms",
+          "p99 latency %.3f ms over the last %d s (%d requests) exceeds the limit %s ms",
           summary.p99Millis(),
           limits.windowSeconds(),
           summary.requests(),
-          limits.maxP99Millis());
+          asSet(BigDecimal.valueOf(limits.maxP99Millis())));
     }
     return null;
+  }
+
+  /**
+   * Writes a limit as its spec gave it, without rounding, so that a small limit never shows as 0.
+   */
+  private static String asSet(BigDecimal limit) {
+    return limit.stripTrailingZeros().toPlainString();
   }
 
   private DeploymentResult abort(

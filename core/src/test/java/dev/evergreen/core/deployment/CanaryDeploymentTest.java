@@ -226,7 +226,7 @@ class CanaryDeploymentTest {
     assertThat(score("caller-1")).isEqualTo(1);
     DeploymentEvent event = events(DeploymentManager.KIND_AUTO_ROLLBACK).get(0);
     assertThat(event.actor()).isEqualTo(DeploymentManager.AUTO_ROLLBACK_ACTOR);
-    assertThat(event.detail()).contains("error rate").contains("exceeds the limit 10.00%");
+    assertThat(event.detail()).contains("error rate").contains("exceeds the limit 10%");
     AuditEntry entry = audit(AuditActions.CANARY_ROLLED_BACK).get(0);
     assertThat(entry.details().get("window_errors")).isEqualTo(Integer.toString(failures));
   }
@@ -243,7 +243,21 @@ class CanaryDeploymentTest {
     assertThat(manager.checkCanaries()).containsExactly(MODEL);
     assertThat(events(DeploymentManager.KIND_AUTO_ROLLBACK).get(0).detail())
         .contains("p99 latency")
-        .contains("exceeds the limit 1.000 ms");
+        .contains("exceeds the limit 1 ms");
+  }
+
+  @Test
+  void smallLimitIsShownUnrounded() {
+    scripted.put(2, new ScriptedModel(MODEL, 2, false, 3_000_000, null));
+    manager.startCanary(MODEL, 2, canary(50, new RollbackSpec(0.5, 0.0001, 60, 10)), "alice");
+
+    for (int caller = 0; caller < 60; caller++) {
+      score("caller-" + caller);
+    }
+
+    assertThat(manager.checkCanaries()).containsExactly(MODEL);
+    assertThat(events(DeploymentManager.KIND_AUTO_ROLLBACK).get(0).detail())
+        .contains("exceeds the limit 0.0001 ms");
   }
 
   @Test
