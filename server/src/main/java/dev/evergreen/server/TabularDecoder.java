@@ -196,10 +196,14 @@ final class TabularDecoder {
     while (keys.hasNext()) {
       String key = keys.next();
       if (!SPLIT_KEYS.contains(key)) {
+        // A key that is not a plain word, such as "" or "a b", is quoted so that it stays visible.
+        String shown =
+            key.matches("[A-Za-z_][A-Za-z0-9_]*")
+                ? "." + InferenceRequestDecoder.abbreviate(key)
+                : "[\"" + InferenceRequestDecoder.abbreviate(key) + "\"]";
         throw EvergreenException.invalid(
             field
-                + "."
-                + InferenceRequestDecoder.abbreviate(key)
+                + shown
                 + " is an unknown key; "
                 + field
                 + " takes only the keys columns, data and index, as pandas' orient=\"split\""

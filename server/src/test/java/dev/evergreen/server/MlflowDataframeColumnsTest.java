@@ -248,6 +248,17 @@ class MlflowDataframeColumnsTest {
   }
 
   @Test
+  void splitEmptyKeyIsQuoted() throws Exception {
+    String body = "{\"dataframe_split\": {\"\": 1, \"columns\": [], \"data\": []}}";
+
+    HttpResponse<String> response = invoke(body);
+
+    assertThat(response.statusCode()).isEqualTo(400);
+    assertThat(ProtocolRequests.error(response))
+        .startsWith("dataframe_split[\"\"] is an unknown key");
+  }
+
+  @Test
   void splitUnknownKeyIsAbbreviated() throws Exception {
     String key = "k".repeat(60);
     String body = "{\"dataframe_split\": {\"" + key + "\": 1, \"columns\": [], \"data\": []}}";
