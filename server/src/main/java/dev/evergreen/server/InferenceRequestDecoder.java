@@ -432,9 +432,10 @@ final class InferenceRequestDecoder {
       if (firstFraction < 0 && value != Math.rint(value)) {
         firstFraction = count;
       }
-      if (Double.isInfinite(value)) {
-        // Jackson reads a number beyond the double range as an infinity. Its text is kept only in
-        // this case, which the range check rejects, so valid data allocates nothing more.
+      if (Math.abs(value) > Float.MAX_VALUE) {
+        // Jackson reads a number beyond the double range as an infinity. The text of a number
+        // beyond FP32's range is kept, so that a range error shows it as the request wrote it;
+        // typical data has none and allocates nothing more.
         if (texts == null) {
           texts = new String[values.length];
         }
@@ -711,7 +712,7 @@ final class InferenceRequestDecoder {
 
     /** Returns a number as sent when its text was kept, else as {@link #formatNumber} shows it. */
     private String numberAt(int index) {
-      if (texts != null && texts[index] != null && Double.isInfinite(values[index])) {
+      if (texts != null && texts[index] != null && Math.abs(values[index]) > Float.MAX_VALUE) {
         return abbreviate(texts[index]);
       }
       return formatNumber(values[index]);

@@ -133,7 +133,7 @@ class InferenceNumberRangeTest {
     assertThat(response.statusCode()).isEqualTo(400);
     String error = ProtocolRequests.error(response);
     assertThat(error).contains("input 'distance' has datatype FP32");
-    assertThat(error).contains("at data index 0");
+    assertThat(error).contains("but the value " + value + " at data index 0");
     assertThat(error).contains("outside its range of -3.4028235E38 to 3.4028235E38");
     assertThat(error)
         .endsWith(
