@@ -53,7 +53,15 @@ public final class GrpcPreciseLoad {
   private GrpcPreciseLoad() {}
 
   public static void main(String[] args) throws Exception {
-    run(args, System.getenv());
+    try {
+      run(args, System.getenv());
+    } catch (java.net.ConnectException e) {
+      System.err.println(
+          "error: no gRPC server accepts connections on 127.0.0.1 at the --port given ("
+              + e.getMessage()
+              + "); start the server first");
+      System.exit(1);
+    }
   }
 
   /** Runs the generator with {@code environment} in place of the process's environment. */

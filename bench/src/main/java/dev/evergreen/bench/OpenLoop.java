@@ -311,9 +311,14 @@ final class OpenLoop {
     }
   }
 
-  /** Counts a failed request, reconnects, and returns the number of requests it ended: one. */
+  /**
+   * Counts a failed request after the warm-up, as {@link #record} counts failed responses,
+   * reconnects, and returns the number of requests it ended: one.
+   */
   private int failed(Connection connection, IOException e) throws IOException {
-    errors++;
+    if (connection.inFlight >= warmUpCount) {
+      errors++;
+    }
     failure = "request failed: " + e;
     connection.reconnect();
     connection.complete();
