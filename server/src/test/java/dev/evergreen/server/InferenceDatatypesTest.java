@@ -81,6 +81,22 @@ class InferenceDatatypesTest {
   }
 
   @Test
+  void scalarTensorsScoreOneRow() throws Exception {
+    ObjectNode oneRow =
+        ServerFixture.inferRequest(fixture.binaryCheck.inputs(), ProtocolRequests.INPUTS, 1);
+    ObjectNode scalars = oneRow.deepCopy();
+    for (JsonNode tensor : scalars.get("inputs")) {
+      ((ObjectNode) tensor).putArray("shape");
+    }
+
+    JsonNode expected = scores(infer(oneRow.toString()));
+    JsonNode actual = scores(infer(scalars.toString()));
+
+    assertThat(actual).hasSize(1);
+    assertThat(actual.get(0).asDouble()).isEqualTo(expected.get(0).asDouble());
+  }
+
+  @Test
   void bytesInputsAreScored() throws Exception {
     ObjectNode request = requestWithDistance("FP64", "[733, 1587]");
     ObjectNode origin = (ObjectNode) request.get("inputs").get(1);
