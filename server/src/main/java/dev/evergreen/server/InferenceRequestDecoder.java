@@ -433,9 +433,9 @@ final class InferenceRequestDecoder {
         firstFraction = count;
       }
       if (Math.abs(value) > Float.MAX_VALUE) {
-        // Jackson reads a number beyond the double range as an infinity. The text of a number
-        // beyond FP32's range is kept, so that a range error shows it as the request wrote it;
-        // typical data has none and allocates nothing more.
+        // Jackson reads a number beyond the double range as an infinity. So the text of a number
+        // beyond FP32's range is kept, and a range error shows it as the request wrote it.
+        // Typical data has no such number and allocates nothing more.
         if (texts == null) {
           texts = new String[values.length];
         }

@@ -969,10 +969,13 @@ public final class DeploymentManager implements AutoCloseable {
                         ? "promote or abort that canary first"
                         : "stop that shadow first"));
           }
-          store.saveTrafficSlots(
-              model,
-              canarySlot ? canary : stored == null ? null : stored.canary(),
-              canarySlot ? (stored == null ? null : stored.shadow()) : shadow);
+          TrafficSettings.CanarySetting keptCanary = stored == null ? null : stored.canary();
+          TrafficSettings.ShadowSetting keptShadow = stored == null ? null : stored.shadow();
+          if (canarySlot) {
+            store.saveTrafficSlots(model, canary, keptShadow);
+          } else {
+            store.saveTrafficSlots(model, keptCanary, shadow);
+          }
           recordRequest(
               model,
               version,
