@@ -1,5 +1,9 @@
 package dev.evergreen.server;
 
+import static dev.evergreen.server.RestartChecks.audit;
+import static dev.evergreen.server.RestartChecks.await;
+import static dev.evergreen.server.RestartChecks.restored;
+import static dev.evergreen.server.RestartChecks.send;
 import static dev.evergreen.server.ServerFixture.MODEL;
 import static dev.evergreen.server.ServerFixture.TWO_VERSIONS;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -17,17 +21,12 @@ import dev.evergreen.store.fs.FileArtifactStore;
 import dev.evergreen.store.sqlite.SqliteMetadataStore;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
 import java.util.Map;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -47,48 +46,6 @@ class CanaryStableChangeTest {
         new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
         Clock.systemUTC(),
         EvergreenSettings.defaults().withThreads(1));
-  }
-
-  private static void await(String description, BooleanSupplier condition)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after 60 s waiting until " + description);
-      }
-      Thread.sleep(50);
-    }
-  }
-
-  private static List<AuditEntry> audit(Evergreen evergreen, String action) {
-    return evergreen.store().listAuditEntries(0, 10_000).stream()
-        .filter(e -> e.action().equals(action))
-        .toList();
-  }
-
-  private static boolean restored(Evergreen evergreen, String action) {
-    return audit(evergreen, action).stream()
-        .anyMatch(e -> "true".equals(e.details().get("restored")));
-  }
-
-  private final HttpClient http =
-      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
-
-  private HttpResponse<String> send(
-      int port, String method, String path, String secret, String body) throws Exception {
-    HttpRequest.Builder request =
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-            .timeout(Duration.ofSeconds(60))
-            .header("Authorization", "Bearer " + secret)
-            .method(
-                method,
-                body == null
-                    ? HttpRequest.BodyPublishers.noBody()
-                    : HttpRequest.BodyPublishers.ofString(body));
-    if (body != null) {
-      request.header("Content-Type", "application/json");
-    }
-    return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
   }
 
   private static void ok(HttpResponse<String> response) {
@@ -168,7 +125,7 @@ class CanaryStableChangeTest {
       assertThat(state.canary()).isNull();
       for (int caller = 0; caller < 20; caller++) {
         HttpResponse<String> response =
-            send(server.port(), "POST", "/v2/models/" + TWO_VERSIONS + "/infer", viewer, row);
+            send(server.port(), "POST", "/v2/models/" + TWO_VERSIONS + "/infer", viewer, row, null);
         ok(response);
         assertThat(ServerFixture.json(response).get("model_version").asText()).isEqualTo("3");
       }

@@ -1,5 +1,9 @@
 package dev.evergreen.server;
 
+import static dev.evergreen.server.RestartChecks.audit;
+import static dev.evergreen.server.RestartChecks.await;
+import static dev.evergreen.server.RestartChecks.restored;
+import static dev.evergreen.server.RestartChecks.send;
 import static dev.evergreen.server.ServerFixture.MODEL;
 import static dev.evergreen.server.ServerFixture.TWO_VERSIONS;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -19,16 +23,11 @@ import dev.evergreen.store.fs.FileArtifactStore;
 import dev.evergreen.store.sqlite.SqliteMetadataStore;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.List;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -45,9 +44,6 @@ class TrafficRestoreTest {
           new TensorSpec("date", "BYTES", List.of(-1L)));
 
   private static final int CALLERS = 200;
-
-  private final HttpClient http =
-      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   /** A server started again on the data of a closed {@link ServerFixture}. */
   private static final class Restarted implements AutoCloseable {
@@ -73,27 +69,6 @@ class TrafficRestoreTest {
     }
   }
 
-  private HttpResponse<String> send(
-      int port, String method, String path, String secret, String body, String callerKey)
-      throws Exception {
-    HttpRequest.Builder request =
-        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-            .timeout(Duration.ofSeconds(60))
-            .header("Authorization", "Bearer " + secret)
-            .method(
-                method,
-                body == null
-                    ? HttpRequest.BodyPublishers.noBody()
-                    : HttpRequest.BodyPublishers.ofString(body));
-    if (body != null) {
-      request.header("Content-Type", "application/json");
-    }
-    if (callerKey != null) {
-      request.header("X-Caller", callerKey);
-    }
-    return http.send(request.build(), HttpResponse.BodyHandlers.ofString());
-  }
-
   private HttpResponse<String> ok(HttpResponse<String> response) {
     assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
     return response;
@@ -115,28 +90,6 @@ class TrafficRestoreTest {
       versions[caller] = ServerFixture.json(response).get("model_version").asInt();
     }
     return versions;
-  }
-
-  private static void await(String description, BooleanSupplier condition)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("timed out after 60 s waiting until " + description);
-      }
-      Thread.sleep(50);
-    }
-  }
-
-  private static boolean restored(Evergreen evergreen, String action) {
-    return audit(evergreen, action).stream()
-        .anyMatch(e -> "true".equals(e.details().get("restored")));
-  }
-
-  private static List<AuditEntry> audit(Evergreen evergreen, String action) {
-    return evergreen.store().listAuditEntries(0, 10_000).stream()
-        .filter(e -> e.action().equals(action))
-        .toList();
   }
 
   private static TrafficSettings stored(Evergreen evergreen, String model) {
