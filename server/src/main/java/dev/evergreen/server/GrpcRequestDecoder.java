@@ -179,6 +179,27 @@ final class GrpcRequestDecoder {
       return texts;
     }
 
+    /**
+     * Returns the elements of an INT64 or UINT64 tensor as sent; UINT64 beyond 2^63 is negative.
+     */
+    @Override
+    public long[] integers() {
+      if (!datatype().equals("INT64") && !datatype().equals("UINT64")) {
+        return null;
+      }
+      if (raw != null) {
+        long[] values = new long[numbers.length];
+        raw.asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(values);
+        return values;
+      }
+      InferTensorContents contents = input.getContents();
+      List<Long> values =
+          datatype().equals("INT64")
+              ? contents.getInt64ContentsList()
+              : contents.getUint64ContentsList();
+      return values.stream().mapToLong(Long::longValue).toArray();
+    }
+
     private void decode() {
       if (numbers != null || texts != null) {
         return;

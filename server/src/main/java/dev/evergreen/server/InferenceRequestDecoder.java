@@ -356,6 +356,7 @@ final class InferenceRequestDecoder {
 
   /** One input as read, before it is checked against the signature. */
   private static final class RawInput implements TensorBinding.Tensor {
+
     final int index;
     String name;
     String datatype;
@@ -370,6 +371,12 @@ final class InferenceRequestDecoder {
      * text here, as sent, for the error message.
      */
     String[] texts;
+
+    /**
+     * Integers beyond ±2^53, which {@code values} holds rounded, exactly as sent; allocated at the
+     * first such integer, so typical data allocates nothing.
+     */
+    long[] exact;
 
     int count;
     int firstNumber = -1;
@@ -466,14 +473,20 @@ final class InferenceRequestDecoder {
           bigMaxIndex = count;
         }
       } else {
-        long exact = parser.getLongValue();
-        if (exact < longMin) {
-          longMin = exact;
+        long integer = parser.getLongValue();
+        if (integer < longMin) {
+          longMin = integer;
           longMinIndex = count;
         }
-        if (exact > longMax) {
-          longMax = exact;
+        if (integer > longMax) {
+          longMax = integer;
           longMaxIndex = count;
+        }
+        if (Math.abs(integer) > TensorBinding.LARGEST_EXACT_DOUBLE) {
+          if (exact == null) {
+            exact = new long[values.length];
+          }
+          exact[count] = integer;
         }
       }
     }
@@ -515,6 +528,9 @@ final class InferenceRequestDecoder {
         values = Arrays.copyOf(values, count * 2);
         if (texts != null) {
           texts = Arrays.copyOf(texts, count * 2);
+        }
+        if (exact != null) {
+          exact = Arrays.copyOf(exact, count * 2);
         }
       }
     }
@@ -720,6 +736,11 @@ final class InferenceRequestDecoder {
 
     private String booleanAt(int index) {
       return values[index] == 1 ? "true" : "false";
+    }
+
+    @Override
+    public long[] integers() {
+      return exact == null ? null : Arrays.copyOf(exact, count);
     }
 
     @Override

@@ -173,6 +173,11 @@ final class NestedTensor implements TensorBinding.Tensor {
   }
 
   @Override
+  public long[] integers() {
+    return TabularDecoder.largeIntegers(leaves());
+  }
+
+  @Override
   public String[] texts() {
     List<JsonNode> leaves = leaves();
     String[] values = new String[leaves.size()];

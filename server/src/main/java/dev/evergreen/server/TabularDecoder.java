@@ -372,6 +372,43 @@ final class TabularDecoder {
     return value;
   }
 
+  /**
+   * Returns the leaves as 64-bit integers when one of them is an integer beyond ±2^53, which its
+   * double rounds, else null. Other leaves hold 0; see {@link InputBatch#integers()}.
+   */
+  static long[] largeIntegers(List<JsonNode> leaves) {
+    long[] integers = null;
+    for (int i = 0; i < leaves.size(); i++) {
+      long value = largeInteger(leaves.get(i));
+      if (value != 0) {
+        if (integers == null) {
+          integers = new long[leaves.size()];
+        }
+        integers[i] = value;
+      }
+    }
+    return integers;
+  }
+
+  /** Returns a JSON integer beyond ±2^53 within the long range, else 0. */
+  private static long largeInteger(JsonNode value) {
+    if (!value.isIntegralNumber() || !value.canConvertToLong()) {
+      return 0;
+    }
+    long integer = value.longValue();
+    return Math.abs(integer) > TensorBinding.LARGEST_EXACT_DOUBLE ? integer : 0;
+  }
+
+  /** Returns a CSV integer field beyond ±2^53 within the long range, else 0. */
+  private static long largeInteger(String field) {
+    try {
+      long integer = Long.parseLong(field);
+      return Math.abs(integer) > TensorBinding.LARGEST_EXACT_DOUBLE ? integer : 0;
+    } catch (NumberFormatException e) {
+      return 0;
+    }
+  }
+
   static String describe(JsonNode node) {
     if (node == null || node.isMissingNode()) {
       return "nothing";
@@ -397,6 +434,10 @@ final class TabularDecoder {
     final int rows;
     final Map<String, Integer> indexByName = new HashMap<>();
     final double[][] numbers;
+
+    /** For INT64 inputs, integers beyond ±2^53 as sent; allocated at the first one. */
+    final long[][] integers;
+
     final String[][] texts;
     final JsonNode[][] nested;
     final String[][] nestedLocations;
@@ -421,6 +462,7 @@ final class TabularDecoder {
       this.specs = model.signature().inputs();
       this.rows = rows;
       numbers = new double[specs.size()][];
+      integers = new long[specs.size()][];
       texts = new String[specs.size()][];
       nested = new JsonNode[specs.size()][];
       nestedLocations = new String[specs.size()][];
@@ -527,6 +569,7 @@ final class TabularDecoder {
         texts[input][row] = value.asText();
       } else if (value.isNumber()) {
         numbers[input][row] = inRange(value.doubleValue(), value.asText(), spec, where);
+        setInteger(input, row, largeInteger(value));
       } else if (value.isBoolean()) {
         numbers[input][row] = value.booleanValue() ? 1 : 0;
       } else {
@@ -554,6 +597,7 @@ final class TabularDecoder {
       try {
         numbers[input][row] =
             inRange(Double.parseDouble(field.strip()), field.strip(), spec, where);
+        setInteger(input, row, largeInteger(field.strip()));
       } catch (NumberFormatException e) {
         throw EvergreenException.invalid(
             where
@@ -563,6 +607,17 @@ final class TabularDecoder {
                 + spec.name()
                 + "' takes numbers; send a number, or an empty field for a missing value");
       }
+    }
+
+    /** Keeps an INT64 input's integer beyond ±2^53, given as 0 when the value is not one. */
+    private void setInteger(int input, int row, long integer) {
+      if (integer == 0 || !"INT64".equals(specs.get(input).datatype())) {
+        return;
+      }
+      if (integers[input] == null) {
+        integers[input] = new long[rows];
+      }
+      integers[input][row] = integer;
     }
 
     /**
@@ -591,7 +646,7 @@ final class TabularDecoder {
           checkEveryRow(i);
           tensors.add(new NestedTensor(i, spec, nested[i], nestedLocations[i]));
         } else {
-          tensors.add(new ColumnTensor(i, spec, numbers[i], texts[i]));
+          tensors.add(new ColumnTensor(i, spec, numbers[i], texts[i], integers[i]));
         }
       }
       return TensorBinding.bind(tensors, model);
@@ -617,7 +672,8 @@ final class TabularDecoder {
   }
 
   /** One column of values, one per row, as a tensor of shape {@code [rows]}. */
-  private record ColumnTensor(int index, TensorSpec spec, double[] numbers, String[] texts)
+  private record ColumnTensor(
+      int index, TensorSpec spec, double[] numbers, String[] texts, long[] integers)
       implements TensorBinding.Tensor {
     @Override
     public String name() {

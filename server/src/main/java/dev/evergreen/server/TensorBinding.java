@@ -47,6 +47,9 @@ final class TensorBinding {
           "UINT32", range(0, BigInteger.ONE.shiftLeft(32)),
           "UINT64", range(0, BigInteger.ONE.shiftLeft(64)));
 
+  /** 2^53: every integer up to this magnitude has an exact double, and some beyond it do not. */
+  static final long LARGEST_EXACT_DOUBLE = 1L << 53;
+
   private TensorBinding() {}
 
   /** Returns {@code [min, maxExclusive - 1]}. */
@@ -87,6 +90,16 @@ final class TensorBinding {
     /** Returns the elements as strings, null for a missing value. */
     String[] texts();
 
+    /**
+     * Returns the elements as 64-bit integers, called after {@link #numbers()} for an {@code INT64}
+     * input, or null when the request carries no integer beyond ±2^53 that a double would round. An
+     * element that is not such an integer may hold any value; {@link InputBatch#integers()} defines
+     * which elements count.
+     */
+    default long[] integers() {
+      return null;
+    }
+
     default String label() {
       return name() == null ? "inputs[" + index() + "]" : "input '" + name() + "'";
     }
@@ -102,6 +115,7 @@ final class TensorBinding {
     Signature signature = model.signature();
     Map<String, double[]> numeric = new HashMap<>();
     Map<String, String[]> text = new HashMap<>();
+    Map<String, long[]> integers = new HashMap<>();
     int rows = -1;
     String rowsInput = null;
     for (Tensor tensor : tensors) {
@@ -130,10 +144,14 @@ final class TensorBinding {
         text.put(tensor.name(), tensor.texts());
       } else {
         numeric.put(tensor.name(), tensor.numbers());
+        long[] exact = "INT64".equals(spec.datatype()) ? tensor.integers() : null;
+        if (exact != null) {
+          integers.put(tensor.name(), exact);
+        }
       }
     }
     checkComplete(signature, numeric, text, model);
-    return new InputBatch(Math.max(rows, 0), numeric, text);
+    return new InputBatch(Math.max(rows, 0), numeric, text, integers);
   }
 
   private static void checkComplete(

@@ -37,7 +37,15 @@ final class Batches {
         text.put(name, joined);
       }
     }
-    return new InputBatch(rows, numeric, text);
+    Map<String, long[]> integers = new HashMap<>();
+    for (InputBatch batch : batches) {
+      for (String name : batch.integers().keySet()) {
+        if (numeric.containsKey(name) && !integers.containsKey(name)) {
+          integers.put(name, joinIntegers(batches, name, numeric.get(name).length));
+        }
+      }
+    }
+    return new InputBatch(rows, numeric, text, integers);
   }
 
   /** Returns whether two batches have the same inputs, so that they can be joined. */
@@ -81,6 +89,23 @@ final class Batches {
       double[] values = batch.numeric().get(name);
       System.arraycopy(values, 0, joined, at, values.length);
       at += values.length;
+    }
+    return joined;
+  }
+
+  /**
+   * Returns the exact integers of one input across the batches. A batch without them contributes
+   * zeros, which count only where the double is zero too, as {@link InputBatch} defines.
+   */
+  private static long[] joinIntegers(List<InputBatch> batches, String name, int length) {
+    long[] joined = new long[length];
+    int at = 0;
+    for (InputBatch batch : batches) {
+      long[] values = batch.integers().get(name);
+      if (values != null) {
+        System.arraycopy(values, 0, joined, at, values.length);
+      }
+      at += batch.numeric().get(name).length;
     }
     return joined;
   }

@@ -6,4 +6,9 @@ package dev.evergreen.core.serving;
  *
  * @param expected row-major scores, {@code inputs.rows() * outputWidth} values
  */
-public record CheckSet(InputBatch inputs, double[] expected) {}
+public record CheckSet(InputBatch inputs, double[] expected) {
+  /** Returns a copy, so that no caller can change the scores another caller checks against. */
+  public CheckSet copy() {
+    return new CheckSet(inputs.copy(), expected.clone());
+  }
+}

@@ -11,9 +11,6 @@ import dev.evergreen.core.training.ModelBundle;
 import dev.evergreen.core.training.ModelBundles;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
-import java.util.Arrays;
-import java.util.HashMap;
-import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -209,15 +206,7 @@ public final class ModelLoader {
     /** Returns a copy, so no caller can change the scores another caller checks against. */
     @Override
     public CheckSet checkSet() {
-      CheckSet checkSet = bundle.checkSet();
-      InputBatch inputs = checkSet.inputs();
-      Map<String, double[]> numeric = new HashMap<>();
-      inputs.numeric().forEach((name, values) -> numeric.put(name, values.clone()));
-      Map<String, String[]> text = new HashMap<>();
-      inputs.text().forEach((name, values) -> text.put(name, values.clone()));
-      return new CheckSet(
-          new InputBatch(inputs.rows(), numeric, text),
-          Arrays.copyOf(checkSet.expected(), checkSet.expected().length));
+      return bundle.checkSet().copy();
     }
 
     @Override

@@ -6,9 +6,6 @@ import dev.evergreen.core.serving.InputBatch;
 import dev.evergreen.core.serving.ServableModel;
 import dev.evergreen.core.serving.Signature;
 import dev.evergreen.core.serving.TensorSpec;
-import java.util.Arrays;
-import java.util.HashMap;
-import java.util.Map;
 
 /** Common part of the servable models trained outside Evergreen: identity, signature, check set. */
 abstract sealed class ExternalModel implements ServableModel permits OnnxModel, XgboostFileModel {
@@ -49,17 +46,7 @@ abstract sealed class ExternalModel implements ServableModel permits OnnxModel, 
   /** Returns a copy, so no caller can change the scores another caller checks against. */
   @Override
   public CheckSet checkSet() {
-    if (checkSet == null) {
-      return null;
-    }
-    InputBatch inputs = checkSet.inputs();
-    Map<String, double[]> numeric = new HashMap<>();
-    inputs.numeric().forEach((name, values) -> numeric.put(name, values.clone()));
-    Map<String, String[]> text = new HashMap<>();
-    inputs.text().forEach((name, values) -> text.put(name, values.clone()));
-    return new CheckSet(
-        new InputBatch(inputs.rows(), numeric, text),
-        Arrays.copyOf(checkSet.expected(), checkSet.expected().length));
+    return checkSet == null ? null : checkSet.copy();
   }
 
   /**

@@ -331,8 +331,13 @@ final class OnnxModel extends ExternalModel {
       case "FP64" -> OnnxTensor.createTensor(environment, DoubleBuffer.wrap(values), shape);
       case "INT64" -> {
         long[] longs = new long[values.length];
+        long[] exact = batch.integers().get(spec.name());
         for (int i = 0; i < values.length; i++) {
-          longs[i] = integral(spec, values, i, Long.MIN_VALUE, Long.MAX_VALUE);
+          // Integers beyond 2^53 reach the model as sent, not as their rounded doubles.
+          longs[i] =
+              exact != null && (double) exact[i] == values[i]
+                  ? exact[i]
+                  : integral(spec, values, i, Long.MIN_VALUE, Long.MAX_VALUE);
         }
         yield OnnxTensor.createTensor(environment, LongBuffer.wrap(longs), shape);
       }
@@ -358,7 +363,8 @@ final class OnnxModel extends ExternalModel {
   /** Returns values[i] as a long, rejecting missing, fractional and out-of-range values. */
   private static long integral(TensorSpec spec, double[] values, int i, long min, long max) {
     double value = values[i];
-    if (Double.isNaN(value) || value != Math.rint(value) || value < min || value > max) {
+    // (double) Long.MAX_VALUE is 2^63, one above the maximum, so the upper bound is exclusive.
+    if (Double.isNaN(value) || value != Math.rint(value) || value < min || value >= max + 1.0) {
       throw EvergreenException.invalid(
           "input '"
               + spec.name()

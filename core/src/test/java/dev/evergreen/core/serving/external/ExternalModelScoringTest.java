@@ -36,6 +36,16 @@ class ExternalModelScoringTest {
         null);
   }
 
+  private static ServableModel idOffsetModel() {
+    return ExternalModels.open(
+        "ids",
+        1,
+        ExternalFormat.ONNX,
+        OnnxGraphs.idOffset(),
+        ExternalSignature.parse(utf8(OnnxGraphs.ID_OFFSET_SIGNATURE), "signature.json"),
+        null);
+  }
+
   private static double[] positiveClass(double[] pairs) {
     double[] positive = new double[pairs.length / 2];
     for (int i = 0; i < positive.length; i++) {
@@ -193,6 +203,64 @@ class ExternalModelScoringTest {
         .hasMessageContaining("input 'hour' (INT64) has the value 7.5")
         .extracting(e -> ((EvergreenException) e).kind())
         .isEqualTo(ErrorKind.INVALID_INPUT);
+  }
+
+  @Test
+  void onnxInt64InputTakesExactIntegersBeyondDoublePrecision() {
+    ServableModel model = idOffsetModel();
+    long base = OnnxGraphs.ID_BASE;
+    long[] ids = {base + 1, base + 3, 5, Long.MAX_VALUE - 1};
+    double[] rounded = new double[ids.length];
+    for (int i = 0; i < ids.length; i++) {
+      rounded[i] = ids[i];
+    }
+
+    double[] exact =
+        model.predict(new InputBatch(4, Map.of("id", rounded), Map.of(), Map.of("id", ids)));
+    double[] fromDoubles =
+        model.predict(
+            new InputBatch(2, Map.of("id", new double[] {rounded[0], rounded[1]}), Map.of()));
+
+    assertThat(exact).containsExactly(1, 3, 5 - base, (double) (Long.MAX_VALUE - 1 - base));
+    // 2^53 + 1 rounds to 2^53 and 2^53 + 3 to 2^53 + 4 as doubles.
+    assertThat(fromDoubles[0]).isEqualTo(0);
+    assertThat(fromDoubles[1]).isEqualTo(4);
+  }
+
+  @Test
+  void onnxInt64InputIgnoresIntegersThatDisagreeWithTheDoubles() {
+    ServableModel model = idOffsetModel();
+    long base = OnnxGraphs.ID_BASE;
+    // Element 1 has no exact value (0 where the double is 7), element 2 is a missing value.
+    InputBatch batch =
+        new InputBatch(
+            3,
+            Map.of("id", new double[] {base + 1, 7, Double.NaN}),
+            Map.of(),
+            Map.of("id", new long[] {base + 1, 0, 0}));
+
+    assertThatThrownBy(() -> model.predict(batch))
+        .isInstanceOf(EvergreenException.class)
+        .hasMessageContaining("input 'id' (INT64) has the value NaN at element 2");
+    double[] scores =
+        model.predict(
+            new InputBatch(
+                2,
+                Map.of("id", new double[] {base + 1, 7}),
+                Map.of(),
+                Map.of("id", new long[] {base + 1, 0})));
+    assertThat(scores).containsExactly(1, 7 - base);
+  }
+
+  @Test
+  void onnxInt64InputRejectsTwoToThe63() {
+    ServableModel model = idOffsetModel();
+
+    // (double) Long.MAX_VALUE is 2^63, which a cast to long would turn into Long.MAX_VALUE.
+    assertThatThrownBy(
+            () -> model.predict(new InputBatch(1, Map.of("id", new double[] {0x1p63}), Map.of())))
+        .isInstanceOf(EvergreenException.class)
+        .hasMessageContaining("input 'id' (INT64) has the value 9.223372036854776E18 at element 0");
   }
 
   @Test

@@ -1,13 +1,15 @@
 package dev.evergreen.core.serving.external;
 
 import java.io.ByteArrayOutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 /**
  * Small ONNX models written in the protobuf wire format of {@code onnx.proto} (IR version 7, opset
  * 13), so tests can score graphs that the Python-made fixtures do not cover without needing Python.
- * Every input and the output are FP64 tensors of shape {@code [N]}.
+ * Inputs and outputs have shape {@code [N]}, or {@code [N, 2]} in {@link #idOffsetPairs}.
  */
 public final class OnnxGraphs {
   /**
@@ -20,8 +22,28 @@ public final class OnnxGraphs {
        "output": {"name": "score", "datatype": "FP64", "shape": [-1]}}
       """;
 
+  /** Signature of {@link #idOffset}: input {@code id} (INT64), output {@code offset} (FP64). */
+  public static final String ID_OFFSET_SIGNATURE =
+      """
+      {"inputs": [{"name": "id", "datatype": "INT64", "shape": [-1]}],
+       "output": {"name": "offset", "datatype": "FP64", "shape": [-1]}}
+      """;
+
+  /** Signature of {@link #idOffsetPairs}: two ids per row in, two offsets per row out. */
+  public static final String ID_OFFSET_PAIRS_SIGNATURE =
+      """
+      {"inputs": [{"name": "id", "datatype": "INT64", "shape": [-1, 2]}],
+       "output": {"name": "offset", "datatype": "FP64", "shape": [-1, 2]}}
+      """;
+
+  /** 2^53, the base {@link #idOffset} subtracts. */
+  public static final long ID_BASE = 1L << 53;
+
   /** ONNX {@code TensorProto.DataType} of 64-bit floats. */
   private static final int DOUBLE = 11;
+
+  /** ONNX {@code TensorProto.DataType} of 64-bit integers. */
+  private static final int INT64 = 7;
 
   private OnnxGraphs() {}
 
@@ -53,15 +75,65 @@ public final class OnnxGraphs {
             node("Add", List.of("exp_distance", "hour_filled"), "score")));
   }
 
+  /**
+   * Returns a model whose output is {@code id - 2^53} as a double, computed in 64-bit integers, so
+   * it shows whether an {@code id} beyond 2^53 reached the model exactly: 2^53 + 1 scores 1, while
+   * its rounded double, 2^53, scores 0.
+   */
+  public static byte[] idOffset() {
+    return idOffset(List.of());
+  }
+
+  /** Returns {@link #idOffset} for inputs and outputs of shape {@code [N, 2]}. */
+  public static byte[] idOffsetPairs() {
+    return idOffset(List.of(2L));
+  }
+
+  private static byte[] idOffset(List<Long> rowShape) {
+    // TensorProto: data_type (2) and raw_data (9), 8 little-endian bytes; a scalar.
+    byte[] base = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(ID_BASE).array();
+    Message baseTensor = new Message().varint(2, INT64).bytes(9, base);
+    // AttributeProto: name (1), i (3), t (5), type (20): INT = 2, TENSOR = 4.
+    Message value = new Message().string(1, "value").bytes(5, baseTensor.toBytes()).varint(20, 4);
+    Message to = new Message().string(1, "to").varint(3, DOUBLE).varint(20, 2);
+    byte[] constant =
+        new Message()
+            .string(2, "base")
+            .string(3, "base")
+            .string(4, "Constant")
+            .bytes(5, value.toBytes())
+            .toBytes();
+    byte[] cast =
+        new Message()
+            .string(1, "difference")
+            .string(2, "offset")
+            .string(3, "offset")
+            .string(4, "Cast")
+            .bytes(5, to.toBytes())
+            .toBytes();
+    return model(
+        List.of(constant, node("Sub", List.of("id", "base"), "difference"), cast),
+        List.of(tensor("id", INT64, rowShape)),
+        tensor("offset", DOUBLE, rowShape));
+  }
+
   private static byte[] model(List<byte[]> nodes) {
+    return model(
+        nodes,
+        List.of(vector("distance", DOUBLE), vector("hour", DOUBLE)),
+        vector("score", DOUBLE));
+  }
+
+  private static byte[] model(List<byte[]> nodes, List<byte[]> inputs, byte[] output) {
     Message graph = new Message();
     for (byte[] node : nodes) {
       graph.bytes(1, node);
     }
     graph.string(2, "evergreen_test_graph");
-    graph.bytes(11, vector("distance"));
-    graph.bytes(11, vector("hour"));
-    graph.bytes(12, vector("score"));
+    for (byte[] input : inputs) {
+      graph.bytes(11, input);
+    }
+    graph.bytes(12, output);
     Message opset = new Message().string(1, "").varint(2, 13);
     return new Message()
         .varint(1, 7)
@@ -94,11 +166,18 @@ public final class OnnxGraphs {
         .toBytes();
   }
 
-  /** Returns a {@code ValueInfoProto} of a double tensor of shape {@code [N]}. */
-  private static byte[] vector(String name) {
-    Message dimension = new Message().string(2, "N");
-    Message shape = new Message().bytes(1, dimension.toBytes());
-    Message tensor = new Message().varint(1, DOUBLE).bytes(2, shape.toBytes());
+  /** Returns a {@code ValueInfoProto} of a tensor of shape {@code [N]} and an ONNX data type. */
+  private static byte[] vector(String name, int dataType) {
+    return tensor(name, dataType, List.of());
+  }
+
+  /** Returns a {@code ValueInfoProto} of a tensor of shape {@code [N, rowShape...]}. */
+  private static byte[] tensor(String name, int dataType, List<Long> rowShape) {
+    Message shape = new Message().bytes(1, new Message().string(2, "N").toBytes());
+    for (long dimension : rowShape) {
+      shape.bytes(1, new Message().varint(1, dimension).toBytes());
+    }
+    Message tensor = new Message().varint(1, dataType).bytes(2, shape.toBytes());
     Message type = new Message().bytes(1, tensor.toBytes());
     return new Message().string(1, name).bytes(2, type.toBytes()).toBytes();
   }
