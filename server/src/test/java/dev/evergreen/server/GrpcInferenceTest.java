@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.google.protobuf.ByteString;
 import dev.evergreen.core.serving.InputBatch;
 import dev.evergreen.core.serving.TensorSpec;
-import dev.evergreen.server.grpc.GRPCInferenceServiceGrpc;
 import dev.evergreen.server.grpc.GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub;
 import dev.evergreen.server.grpc.InferTensorContents;
 import dev.evergreen.server.grpc.ModelInferRequest;
@@ -22,12 +21,8 @@ import dev.evergreen.server.grpc.ServerLiveRequest;
 import dev.evergreen.server.grpc.ServerMetadataRequest;
 import dev.evergreen.server.grpc.ServerMetadataResponse;
 import dev.evergreen.server.grpc.ServerReadyRequest;
-import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
-import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.MetadataUtils;
 import io.micrometer.core.instrument.Counter;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
@@ -38,7 +33,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -55,7 +49,6 @@ class GrpcInferenceTest {
   private static final int ROWS = 5;
 
   private ServerFixture fixture;
-  private ManagedChannel channel;
 
   /** The first {@link #ROWS} check rows of {@code flights} without a missing string. */
   private InputBatch rows;
@@ -63,29 +56,16 @@ class GrpcInferenceTest {
   @BeforeAll
   void start(@TempDir Path dir) throws Exception {
     fixture = new ServerFixture(dir);
-    channel =
-        ManagedChannelBuilder.forAddress("127.0.0.1", fixture.server.grpcPort())
-            .usePlaintext()
-            .build();
     rows = completeRows(fixture.binaryCheck.inputs(), ROWS);
   }
 
   @AfterAll
-  void stop() throws InterruptedException {
-    channel.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+  void stop() {
     fixture.close();
   }
 
   private GRPCInferenceServiceBlockingStub stub(String secret) {
-    GRPCInferenceServiceBlockingStub stub =
-        GRPCInferenceServiceGrpc.newBlockingStub(channel).withDeadlineAfter(60, TimeUnit.SECONDS);
-    if (secret == null) {
-      return stub;
-    }
-    Metadata headers = new Metadata();
-    headers.put(
-        Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + secret);
-    return stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+    return fixture.grpcStub(secret);
   }
 
   private GRPCInferenceServiceBlockingStub viewer() {

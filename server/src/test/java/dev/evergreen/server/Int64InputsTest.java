@@ -7,16 +7,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.google.protobuf.ByteString;
 import dev.evergreen.api.pipeline.BatchingSpec;
 import dev.evergreen.core.serving.external.OnnxGraphs;
-import dev.evergreen.server.grpc.GRPCInferenceServiceGrpc;
 import dev.evergreen.server.grpc.InferTensorContents;
 import dev.evergreen.server.grpc.ModelInferRequest;
 import dev.evergreen.server.grpc.ModelInferRequest.InferInputTensor;
-import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
-import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.MetadataUtils;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
@@ -44,7 +39,6 @@ class Int64InputsTest {
   private static final long BASE = OnnxGraphs.ID_BASE;
 
   private ServerFixture fixture;
-  private ManagedChannel channel;
 
   @BeforeAll
   void start(@TempDir Path dir) throws Exception {
@@ -54,15 +48,10 @@ class Int64InputsTest {
         PAIRS, "pairs.onnx", OnnxGraphs.idOffsetPairs(), OnnxGraphs.ID_OFFSET_PAIRS_SIGNATURE);
     fixture.deployVersion(IDS, 1);
     fixture.deployVersion(PAIRS, 1);
-    channel =
-        ManagedChannelBuilder.forAddress("127.0.0.1", fixture.server.grpcPort())
-            .usePlaintext()
-            .build();
   }
 
   @AfterAll
-  void stop() throws InterruptedException {
-    channel.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+  void stop() {
     fixture.close();
   }
 
@@ -236,7 +225,12 @@ class Int64InputsTest {
             .build();
 
     List<Double> offsets =
-        viewer().modelInfer(request).getOutputs(0).getContents().getFp64ContentsList();
+        fixture
+            .grpcStub(fixture.viewerSecret)
+            .modelInfer(request)
+            .getOutputs(0)
+            .getContents()
+            .getFp64ContentsList();
 
     assertThat(offsets).containsExactly(1.0, 3.0, (double) (Long.MAX_VALUE - BASE));
   }
@@ -253,7 +247,8 @@ class Int64InputsTest {
             .build();
 
     ByteBuffer output =
-        viewer()
+        fixture
+            .grpcStub(fixture.viewerSecret)
             .modelInfer(request)
             .getRawOutputContents(0)
             .asReadOnlyByteBuffer()
@@ -280,19 +275,11 @@ class Int64InputsTest {
             .build();
 
     StatusRuntimeException error =
-        catchThrowableOfType(StatusRuntimeException.class, () -> viewer().modelInfer(request));
+        catchThrowableOfType(
+            StatusRuntimeException.class,
+            () -> fixture.grpcStub(fixture.viewerSecret).modelInfer(request));
 
     assertThat(error.getStatus().getCode()).isEqualTo(Status.Code.INVALID_ARGUMENT);
     assertThat(error.getStatus().getDescription()).contains("input 'id' (INT64)");
-  }
-
-  private GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub viewer() {
-    Metadata headers = new Metadata();
-    headers.put(
-        Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER),
-        "Bearer " + fixture.viewerSecret);
-    return GRPCInferenceServiceGrpc.newBlockingStub(channel)
-        .withDeadlineAfter(60, TimeUnit.SECONDS)
-        .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
   }
 }

@@ -21,8 +21,14 @@ import dev.evergreen.core.training.ModelBundles;
 import dev.evergreen.core.training.TrainedModel;
 import dev.evergreen.core.training.TrainingData;
 import dev.evergreen.core.training.XgboostTrainer;
+import dev.evergreen.server.grpc.GRPCInferenceServiceGrpc;
+import dev.evergreen.server.grpc.GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub;
 import dev.evergreen.store.fs.FileArtifactStore;
 import dev.evergreen.store.sqlite.SqliteMetadataStore;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Metadata;
+import io.grpc.stub.MetadataUtils;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -38,6 +44,7 @@ import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A running server on 127.0.0.1 over a SQLite store, with XGBoost models trained on a flight
@@ -66,6 +73,9 @@ final class ServerFixture implements AutoCloseable {
   final String adminSecret;
   final String operatorSecret;
   final String viewerSecret;
+
+  /** Opened by {@link #grpcStub} at its first call. */
+  private ManagedChannel grpcChannel;
 
   ServerFixture(Path dir) throws Exception {
     this.dir = dir;
@@ -221,8 +231,38 @@ final class ServerFixture implements AutoCloseable {
     return request;
   }
 
+  /**
+   * Returns a blocking stub of the gRPC inference service with a 60-second deadline that sends
+   * {@code secret} as a bearer token, or no token when it is null. The plaintext channel opens at
+   * the first call and closes with the fixture.
+   */
+  synchronized GRPCInferenceServiceBlockingStub grpcStub(String secret) {
+    if (grpcChannel == null) {
+      grpcChannel =
+          ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
+    }
+    GRPCInferenceServiceBlockingStub stub =
+        GRPCInferenceServiceGrpc.newBlockingStub(grpcChannel)
+            .withDeadlineAfter(60, TimeUnit.SECONDS);
+    if (secret == null) {
+      return stub;
+    }
+    Metadata headers = new Metadata();
+    headers.put(
+        Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + secret);
+    return stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+  }
+
   @Override
   public void close() {
+    if (grpcChannel != null) {
+      grpcChannel.shutdownNow();
+      try {
+        grpcChannel.awaitTermination(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     server.close();
     evergreen.close();
   }

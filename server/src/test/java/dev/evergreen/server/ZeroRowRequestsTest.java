@@ -9,18 +9,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.evergreen.core.serving.TensorSpec;
-import dev.evergreen.server.grpc.GRPCInferenceServiceGrpc;
 import dev.evergreen.server.grpc.InferTensorContents;
 import dev.evergreen.server.grpc.ModelInferRequest;
 import dev.evergreen.server.grpc.ModelInferRequest.InferInputTensor;
 import dev.evergreen.server.grpc.ModelInferResponse;
-import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
-import io.grpc.Metadata;
-import io.grpc.stub.MetadataUtils;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -40,20 +34,14 @@ class ZeroRowRequestsTest {
   private static final String COLUMNS = "[\"distance\", \"origin\", \"destination\", \"date\"]";
 
   private ServerFixture fixture;
-  private ManagedChannel channel;
 
   @BeforeAll
   void start(@TempDir Path dir) throws Exception {
     fixture = new ServerFixture(dir);
-    channel =
-        ManagedChannelBuilder.forAddress("127.0.0.1", fixture.server.grpcPort())
-            .usePlaintext()
-            .build();
   }
 
   @AfterAll
-  void stop() throws InterruptedException {
-    channel.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+  void stop() {
     fixture.close();
   }
 
@@ -154,16 +142,9 @@ class ZeroRowRequestsTest {
               .addShape(0)
               .setContents(InferTensorContents.newBuilder()));
     }
-    Metadata headers = new Metadata();
-    headers.put(
-        Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER),
-        "Bearer " + fixture.viewerSecret);
 
     ModelInferResponse response =
-        GRPCInferenceServiceGrpc.newBlockingStub(channel)
-            .withDeadlineAfter(60, TimeUnit.SECONDS)
-            .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
-            .modelInfer(request.build());
+        fixture.grpcStub(fixture.viewerSecret).modelInfer(request.build());
 
     assertThat(response.getOutputsCount()).isEqualTo(1);
     assertThat(response.getOutputs(0).getShapeList()).containsExactly(0L);
