@@ -1,5 +1,6 @@
 package dev.evergreen.core.serving;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -18,11 +19,13 @@ public record InputBatch(
     int rows,
     Map<String, double[]> numeric,
     Map<String, String[]> text,
-    Map<String, long[]> integers) {
+    // Left out of stored check sets when empty, so that manifests keep the format they had before
+    // this field, and manifests without it read as empty.
+    @JsonInclude(JsonInclude.Include.NON_EMPTY) Map<String, long[]> integers) {
   public InputBatch {
     numeric = Map.copyOf(numeric);
     text = Map.copyOf(text);
-    integers = Map.copyOf(integers);
+    integers = integers == null ? Map.of() : Map.copyOf(integers);
   }
 
   /** Returns a batch whose numbers are all exact as doubles. */

@@ -260,6 +260,19 @@ class ModelLoaderTest {
   }
 
   @Test
+  void manifestLeavesOutEmptyExactIntegers() {
+    Stored stored = trainAndStore(FlightSamples.binary(SPLIT));
+    byte[] manifest = stored.artifacts().readUnchecked(stored.bundle().manifestKey());
+
+    ModelBundle read = ModelBundle.fromJson(manifest, "m");
+
+    // Manifests written before check sets could carry exact integers have no such field.
+    assertThat(new String(manifest, StandardCharsets.UTF_8)).doesNotContain("\"integers\"");
+    assertThat(read.checkSet().inputs().integers()).isEmpty();
+    assertThat(read.toJson()).isEqualTo(manifest);
+  }
+
+  @Test
   void unknownManifestVersionIsRejected() {
     byte[] manifest = "{\"formatVersion\": 9}".getBytes(StandardCharsets.UTF_8);
 
