@@ -8,6 +8,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.ext.web.RoutingContext;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -33,20 +34,44 @@ final class Authenticator {
 
   private static final String BEARER = "bearer ";
 
+  private static final String AUTHORIZATION = "Authorization";
+
   private final Vertx vertx;
   private final TokenService tokens;
+  private final RequestBodies bodies;
   private final ConcurrentHashMap<String, Cached> cache = new ConcurrentHashMap<>();
 
   private record Cached(Token token, long expiresAtNanos) {}
 
-  Authenticator(Vertx vertx, TokenService tokens) {
+  /**
+   * @param bodies reads a request's body once its token passed, so that bodies of callers without
+   *     a valid token are never buffered
+   */
+  Authenticator(Vertx vertx, TokenService tokens, RequestBodies bodies) {
     this.vertx = vertx;
     this.tokens = tokens;
+    this.bodies = bodies;
   }
 
-  /** Returns a route handler that lets requests whose token has at least {@code required} pass. */
+  /**
+   * Returns a route handler that reads the body of requests whose token has at least {@code
+   * required} and passes them on.
+   */
   Handler<RoutingContext> require(Role required, String endpoint) {
-    return ctx -> authenticate(ctx, required, endpoint);
+    return ctx -> authenticate(ctx, required, endpoint, true);
+  }
+
+  /**
+   * Returns a route handler that passes on requests whose token has at least {@code required}
+   * without reading their body, for a route that streams the body itself.
+   */
+  Handler<RoutingContext> requireBeforeStream(Role required, String endpoint) {
+    return ctx -> authenticate(ctx, required, endpoint, false);
+  }
+
+  /** Returns a route handler for routes without a token: it reads the body and passes on. */
+  Handler<RoutingContext> withoutToken() {
+    return bodies::read;
   }
 
   /** Removes a deleted token from the cache. */
@@ -58,13 +83,29 @@ final class Authenticator {
     return ctx.get(TOKEN_KEY);
   }
 
-  private void authenticate(RoutingContext ctx, Role required, String endpoint) {
-    verify(ctx.request().getHeader("Authorization"), required, endpoint, ctx.request().path())
+  private void authenticate(
+      RoutingContext ctx, Role required, String endpoint, boolean readBody) {
+    List<String> headers = ctx.request().headers().getAll(AUTHORIZATION);
+    if (headers.size() > 1) {
+      // Two credentials are ambiguous, and proxies may forward either one (RFC 9110, 5.3).
+      HttpErrors.send(
+          ctx,
+          400,
+          "the request has "
+              + headers.size()
+              + " Authorization headers; send one: 'Authorization: Bearer <token>'");
+      return;
+    }
+    verify(headers.isEmpty() ? null : headers.get(0), required, endpoint, ctx.request().path())
         .onComplete(
             result -> {
               if (result.succeeded()) {
                 ctx.put(TOKEN_KEY, result.result());
-                ctx.next();
+                if (readBody) {
+                  bodies.read(ctx);
+                } else {
+                  ctx.next();
+                }
               } else if (result.cause() instanceof Rejection rejection) {
                 reject(ctx, rejection);
               } else {

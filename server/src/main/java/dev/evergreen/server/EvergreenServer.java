@@ -20,7 +20,6 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
-import io.vertx.ext.web.handler.BodyHandler;
 import io.vertx.grpc.server.GrpcServer;
 import io.vertx.grpc.server.GrpcServerOptions;
 import java.time.Duration;
@@ -54,6 +53,15 @@ public final class EvergreenServer implements AutoCloseable {
   private static final String PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
   private static final long START_TIMEOUT_SECONDS = 30;
 
+  /**
+   * How long an HTTP/1.x connection may hold no request in progress: 75 s, as nginx's default
+   * {@code keepalive_timeout}, which also bounds a client that never finishes its headers.
+   */
+  static final long IDLE_CONNECTION_NANOS = 75_000_000_000L;
+
+  /** Period of the idle-connection check: 5 s. */
+  private static final long IDLE_CHECK_MILLIS = 5_000;
+
   private final Vertx vertx;
   private final ServerOptions options;
   private final int port;
@@ -74,7 +82,8 @@ public final class EvergreenServer implements AutoCloseable {
   public static EvergreenServer start(Evergreen evergreen, ServerOptions options) {
     Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(options.eventLoops()));
     try {
-      Authenticator authenticator = new Authenticator(vertx, evergreen.tokens());
+      Authenticator authenticator =
+          new Authenticator(vertx, evergreen.tokens(), new RequestBodies());
       InferenceMetrics metrics =
           new InferenceMetrics(
               evergreen.meters(),
@@ -92,7 +101,8 @@ public final class EvergreenServer implements AutoCloseable {
                       loop -> router(loop, evergreen, authenticator, metrics),
                       options.host(),
                       listenPort,
-                      bound),
+                      bound,
+                      true),
               options.host(),
               listenPort,
               options.eventLoops());
@@ -108,7 +118,8 @@ public final class EvergreenServer implements AutoCloseable {
                         loop -> grpcServer(loop, evergreen, authenticator, metrics),
                         options.host(),
                         grpcListenPort,
-                        bound),
+                        bound,
+                        false),
                 options.host(),
                 grpcListenPort,
                 options.eventLoops());
@@ -228,25 +239,42 @@ public final class EvergreenServer implements AutoCloseable {
     private final String host;
     private final int port;
     private final AtomicInteger boundPort;
+    private final boolean closeIdle;
 
+    /**
+     * @param closeIdle whether to close HTTP/1.x connections without a request in progress, see
+     *     {@link IdleConnections}
+     */
     ServerVerticle(
         Function<Vertx, Handler<HttpServerRequest>> handlers,
         String host,
         int port,
-        AtomicInteger boundPort) {
+        AtomicInteger boundPort,
+        boolean closeIdle) {
       this.handlers = handlers;
       this.host = host;
       this.port = port;
       this.boundPort = boundPort;
+      this.closeIdle = closeIdle;
     }
 
     @Override
     public Future<?> start() {
-      HttpServer server =
-          vertx.createHttpServer(
-              new HttpServerOptions().setHost(host).setPort(port).setTcpNoDelay(true));
+      HttpServerOptions serverOptions =
+          new HttpServerOptions().setHost(host).setPort(port).setTcpNoDelay(true);
+      if (closeIdle) {
+        // The REST port speaks HTTP/1.1 only; gRPC has its own HTTP/2 port.
+        serverOptions.setHttp2ClearTextEnabled(false);
+      }
+      HttpServer server = vertx.createHttpServer(serverOptions);
+      Handler<HttpServerRequest> requests = handlers.apply(vertx);
+      if (closeIdle) {
+        requests =
+            new IdleConnections(vertx, server, IDLE_CONNECTION_NANOS, IDLE_CHECK_MILLIS)
+                .track(requests);
+      }
       return server
-          .requestHandler(handlers.apply(vertx))
+          .requestHandler(requests)
           .listen()
           .onSuccess(listening -> boundPort.set(listening.actualPort()));
     }
@@ -267,15 +295,15 @@ public final class EvergreenServer implements AutoCloseable {
     InferenceApi inference = new InferenceApi(vertx, evergreen, metrics);
     RestApi rest = new RestApi(vertx, evergreen, authenticator);
     Router router = Router.router(vertx);
-    router
-        .route()
-        .handler(
-            AllowedMethods.withHeadContentLength(
-                BodyHandler.create(false).setBodyLimit(HttpErrors.MAX_BODY_BYTES)));
+    // Bodies are read after the token check of each route, see RequestBodies.
+    router.route().handler(AllowedMethods.withHeadContentLength(RequestBodies::pause));
 
     Routes routes = new Routes(router, authenticator);
-    router.get("/v2/health/live").handler(inference::live);
-    router.get("/v2/health/ready").handler(inference::ready);
+    router.get("/v2/health/live").handler(authenticator.withoutToken()).handler(inference::live);
+    router
+        .get("/v2/health/ready")
+        .handler(authenticator.withoutToken())
+        .handler(inference::ready);
     routes.add(HttpMethod.GET, "/v2", Role.VIEWER, inference::serverMetadata);
     routes.add(HttpMethod.GET, "/v2/models/:name", Role.VIEWER, inference::modelMetadata);
     routes.add(

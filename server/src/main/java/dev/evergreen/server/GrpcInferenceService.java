@@ -121,22 +121,35 @@ final class GrpcInferenceService {
     ServiceMethod<Req, Resp> method = method(name, prototype);
     server.callHandler(
         method,
-        call ->
-            call.last()
-                .onSuccess(
-                    request -> {
-                      Runnable respond =
-                          () ->
-                              handler
-                                  .apply(request, call.headers())
-                                  .onSuccess(call.response()::send)
-                                  .onFailure(failure -> fail(call.response(), name, failure));
-                      if (role == null) {
-                        respond.run();
-                      } else {
-                        authenticated(call, role, respond);
-                      }
-                    }));
+        call -> {
+          if (role == null) {
+            respond(call, name, handler);
+            return;
+          }
+          // The message is read only after the token passed, so that calls without a valid token
+          // never make the server buffer a message of up to the maximum size.
+          call.pause();
+          authenticated(
+              call,
+              role,
+              () -> {
+                respond(call, name, handler);
+                call.resume();
+              });
+        });
+  }
+
+  private static <Req extends Message, Resp extends Message> void respond(
+      GrpcServerRequest<Req, Resp> call,
+      String name,
+      BiFunction<Req, MultiMap, Future<Resp>> handler) {
+    call.last()
+        .onSuccess(
+            request ->
+                handler
+                    .apply(request, call.headers())
+                    .onSuccess(call.response()::send)
+                    .onFailure(failure -> fail(call.response(), name, failure)));
   }
 
   /** Runs {@code action} when the call's token has {@code role}, else ends the call. */

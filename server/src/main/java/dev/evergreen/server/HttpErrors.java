@@ -49,6 +49,7 @@ final class HttpErrors {
       return;
     }
     Buffer body = isMlflowPath(ctx.request().path()) ? mlflowBody(status, message) : body(message);
+    RequestBodies.dropUnreadBody(ctx);
     if (status == 503) {
       // A model that is loading or a full batching queue frees up within seconds.
       response.putHeader(RETRY_AFTER, Integer.toString(InferenceRouter.retryAfterSeconds()));

@@ -57,16 +57,13 @@ final class MlflowArtifacts {
 
   static final int CHUNK_BYTES = 64 * 1024;
 
-  /** Bytes of an unread body that are read and dropped after an early response. */
-  static final long MAX_DISCARDED_BYTES = 1024 * 1024;
-
   /** Received bytes held in memory before the request is paused until the disk catches up. */
   static final int MAX_PENDING_BYTES = 1024 * 1024;
 
   /**
-   * Route orders below that of the body handler, which {@code EvergreenServer} adds first: the path
-   * check must see every request, and uploads must reach their handler before the body handler
-   * reads the whole body into memory.
+   * Route orders below that of the first handler, which {@code EvergreenServer} adds first: the
+   * path check must see every request, and uploads stream their body to disk instead of reading
+   * it through {@link RequestBodies}.
    */
   private static final int CHECK_ORDER = -2;
 
@@ -117,7 +114,7 @@ final class MlflowArtifacts {
           .route(HttpMethod.PUT, files)
           .order(UPLOAD_ORDER)
           .handler(MlflowArtifacts::pauseBody)
-          .handler(authenticator.require(Role.OPERATOR, "PUT " + endpoint))
+          .handler(authenticator.requireBeforeStream(Role.OPERATOR, "PUT " + endpoint))
           .handler(this::upload);
       router
           .route(HttpMethod.GET, prefix)
@@ -156,7 +153,7 @@ final class MlflowArtifacts {
         try {
           ArtifactPaths.segments(decode(raw.substring(prefix.length() + 1)), false);
         } catch (EvergreenException e) {
-          discardUnreadBody(ctx);
+          RequestBodies.dropUnreadBody(ctx);
           MlflowApi.sendError(ctx, e);
           return;
         }
@@ -195,34 +192,8 @@ final class MlflowArtifacts {
    */
   private static void pauseBody(RoutingContext ctx) {
     ctx.request().pause();
-    discardUnreadBody(ctx);
+    RequestBodies.dropUnreadBody(ctx);
     ctx.next();
-  }
-
-  /**
-   * Reads and drops the rest of an HTTP/1.x request body after an early response, so the connection
-   * can serve its next request; a body longer than {@link #MAX_DISCARDED_BYTES} closes the
-   * connection instead. HTTP/2 needs nothing, because each request has its own stream.
-   */
-  private static void discardUnreadBody(RoutingContext ctx) {
-    ctx.addEndHandler(
-        ended -> {
-          HttpServerRequest request = ctx.request();
-          if (request.isEnded()
-              || (request.version() != HttpVersion.HTTP_1_1
-                  && request.version() != HttpVersion.HTTP_1_0)) {
-            return;
-          }
-          long[] discarded = {0};
-          request.handler(
-              chunk -> {
-                discarded[0] += chunk.length();
-                if (discarded[0] > MAX_DISCARDED_BYTES) {
-                  request.connection().close();
-                }
-              });
-          request.resume();
-        });
   }
 
   private void upload(RoutingContext ctx) {

@@ -58,8 +58,8 @@ final class MlflowScoringApi {
         .handler(authenticator.require(Role.VIEWER, "POST /invocations"))
         .handler(api::invocations);
     // Health checks need no token, like the V2 health endpoints, so that orchestrators can probe.
-    router.get("/ping").handler(api::ping);
-    router.get("/health").handler(api::ping);
+    router.get("/ping").handler(authenticator.withoutToken()).handler(api::ping);
+    router.get("/health").handler(authenticator.withoutToken()).handler(api::ping);
     router
         .get("/version")
         .handler(authenticator.require(Role.VIEWER, "GET /version"))

@@ -1,0 +1,175 @@
+package dev.evergreen.server;
+
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.ext.web.RoutingContext;
+import io.vertx.ext.web.handler.BodyHandler;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Reads request bodies only after the caller's token passed, and only while the bodies being read
+ * or served fit a server-wide budget of bytes. Without it, clients without a token could make the
+ * server buffer {@link HttpErrors#MAX_BODY_BYTES} per connection until the heap ran out, and many
+ * large requests from valid callers could do the same.
+ *
+ * <p>Every route starts with {@link #pause}, which stops reading a request's body. The route's token
+ * check then calls {@link #read}, or a route without a token calls it directly. A request that
+ * cannot be read within the budget gets 503 with {@code Retry-After}. A request answered before its
+ * body was read has the body dropped after the response, or its connection closed when the body
+ * is large, so that the unread bytes are never kept or parsed as the next request.
+ */
+final class RequestBodies {
+  /**
+   * Bytes of an unread body that are read and dropped after an early response: twice the maximum
+   * body, so that a client sending a body just over the limit still reads its 413 instead of a
+   * reset connection.
+   */
+  static final long MAX_DROPPED_BYTES = 2 * HttpErrors.MAX_BODY_BYTES;
+
+  /** Key of the routing context that marks a request whose unread body will be dropped. */
+  private static final String DROP_KEY = "evergreen.dropUnreadBody";
+
+  /** Share of the maximum heap that request bodies may hold at once: one eighth. */
+  private static final long HEAP_SHARE = 8;
+
+  private final BodyHandler bodyHandler =
+      BodyHandler.create(false).setBodyLimit(HttpErrors.MAX_BODY_BYTES);
+
+  private final long budgetBytes;
+  private final AtomicLong availableBytes;
+
+  /** A budget of one eighth of the maximum heap, and at least two bodies of the maximum size. */
+  RequestBodies() {
+    this(Math.max(Runtime.getRuntime().maxMemory() / HEAP_SHARE, 2 * HttpErrors.MAX_BODY_BYTES));
+  }
+
+  RequestBodies(long budgetBytes) {
+    this.budgetBytes = budgetBytes;
+    this.availableBytes = new AtomicLong(budgetBytes);
+  }
+
+  long budgetBytes() {
+    return budgetBytes;
+  }
+
+  /** Returns the bytes of the budget that no request holds now. */
+  long availableBytes() {
+    return availableBytes.get();
+  }
+
+  /** First handler of every route: stops reading the body until {@link #read} runs. */
+  static void pause(RoutingContext ctx) {
+    HttpServerRequest request = ctx.request();
+    if (readsBody(request)) {
+      request.pause();
+    }
+    ctx.next();
+  }
+
+  /**
+   * Reads the body within the budget and continues the route. A request holds its share of the
+   * budget until its response ends or its connection closes: its declared {@code Content-Length},
+   * or the maximum body size when it sends its body in chunks.
+   */
+  void read(RoutingContext ctx) {
+    long size = reservation(ctx.request());
+    if (size > 0 && !reserve(size)) {
+      HttpErrors.send(
+          ctx,
+          503,
+          "the server is reading as many request bytes as its memory allows ("
+              + budgetBytes / (1024 * 1024)
+              + " MiB); retry after the time in Retry-After, or send smaller requests");
+      return;
+    }
+    if (size > 0) {
+      ctx.addEndHandler(ended -> availableBytes.addAndGet(size));
+    }
+    bodyHandler.handle(ctx);
+  }
+
+  /**
+   * Reads and drops the rest of an HTTP/1.x request body after an early response, so that the
+   * connection can serve its next request; a body longer than {@link #MAX_DROPPED_BYTES} closes
+   * the connection instead. HTTP/2 needs nothing, because each request has its own stream. Calling
+   * it more than once for a request has the effect of one call.
+   */
+  static void dropUnreadBody(RoutingContext ctx) {
+    if (ctx.get(DROP_KEY) != null) {
+      return;
+    }
+    ctx.put(DROP_KEY, Boolean.TRUE);
+    ctx.addEndHandler(
+        ended -> {
+          HttpServerRequest request = ctx.request();
+          if (request.isEnded() || request.version() == HttpVersion.HTTP_2) {
+            return;
+          }
+          long[] dropped = {0};
+          request.handler(
+              chunk -> {
+                dropped[0] += chunk.length();
+                if (dropped[0] > MAX_DROPPED_BYTES) {
+                  request.connection().close();
+                }
+              });
+          request.resume();
+        });
+  }
+
+  private boolean reserve(long size) {
+    while (true) {
+      long available = availableBytes.get();
+      if (available < size) {
+        return false;
+      }
+      if (availableBytes.compareAndSet(available, available - size)) {
+        return true;
+      }
+    }
+  }
+
+  /**
+   * Returns the bytes a request's body may take: its {@code Content-Length}, the maximum for a
+   * chunked body, and 0 for a request without a body or with a length above the maximum, which
+   * the body handler refuses with 413 before reading.
+   */
+  private static long reservation(HttpServerRequest request) {
+    String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
+    if (length != null) {
+      try {
+        long bytes = Long.parseLong(length.trim());
+        return bytes > HttpErrors.MAX_BODY_BYTES ? 0 : Math.max(bytes, 0);
+      } catch (NumberFormatException e) {
+        // The HTTP codec already refuses a malformed length; reserve the maximum regardless.
+        return HttpErrors.MAX_BODY_BYTES;
+      }
+    }
+    return isChunked(request) && !isBodiless(request) ? HttpErrors.MAX_BODY_BYTES : 0;
+  }
+
+  /**
+   * Returns whether the body handler reads a body for this request: one with a {@code
+   * Content-Length}, even 0, or one without a declared length. Such a request must stay paused
+   * until then, or it may end before the handler runs, which the handler refuses.
+   */
+  private static boolean readsBody(HttpServerRequest request) {
+    return request.headers().contains(HttpHeaders.CONTENT_LENGTH) || isChunked(request);
+  }
+
+  /**
+   * Returns whether the body has no declared length: HTTP/1.1 chunks, or HTTP/2, whose streams
+   * need no {@code Content-Length}. The body handler reads both kinds the same way.
+   */
+  private static boolean isChunked(HttpServerRequest request) {
+    return request.version() == HttpVersion.HTTP_2
+        || request.headers().contains(HttpHeaders.TRANSFER_ENCODING);
+  }
+
+  /** Returns whether the method's requests carry no body in practice: GET and HEAD. */
+  private static boolean isBodiless(HttpServerRequest request) {
+    return request.method() == HttpMethod.GET || request.method() == HttpMethod.HEAD;
+  }
+}
