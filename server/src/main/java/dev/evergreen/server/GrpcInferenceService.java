@@ -278,6 +278,7 @@ final class GrpcInferenceService {
         version,
         headers.get(Scoring.keyHeader(state)),
         start,
+        request.getSerializedSize(),
         (model, decoded, scores) ->
             response.complete(encode(model, request.getId(), decoded, scores)),
         response::fail);

@@ -183,6 +183,7 @@ final class InferenceApi {
         version,
         ctx.request().getHeader(Scoring.keyHeader(state)),
         start,
+        bytes.length,
         (model, request, scores) ->
             ctx.response()
                 .setStatusCode(200)

@@ -22,8 +22,9 @@ import java.util.function.Function;
  * Scoring for the KServe V1 and MLflow scoring endpoints: finds the serving version of a model,
  * decodes the body into rows, scores them and sends {@code {"predictions": [...]}}.
  *
- * <p>Like V2 inference, scoring runs on the event loop and reads the model's {@link ServingState}
- * once, so every prediction of a response comes from one version.
+ * <p>Like V2 inference, scoring runs on the event loop, or on a worker thread for a large body (see
+ * {@link Scoring#LARGE_REQUEST_BYTES}), and reads the model's {@link ServingState} once, so every
+ * prediction of a response comes from one version.
  */
 final class TabularInference {
   private final Vertx vertx;
@@ -63,6 +64,7 @@ final class TabularInference {
         null,
         ctx.request().getHeader(Scoring.keyHeader(state)),
         start,
+        ctx.body().length(),
         (model, batch, scores) ->
             ctx.response()
                 .setStatusCode(200)
