@@ -57,6 +57,14 @@ final class ServerCommand implements Callable<Integer> {
   List<Path> pipelines = new ArrayList<>();
 
   @Option(
+      names = "--data-dir",
+      paramLabel = "FOLDER",
+      description =
+          "Folder from which pipeline runs submitted over HTTP may read data files, besides each"
+              + " pipeline's own folders; repeatable.")
+  List<Path> dataFolders = new ArrayList<>();
+
+  @Option(
       names = "--poll-millis",
       paramLabel = "MS",
       defaultValue = "500",
@@ -77,6 +85,7 @@ final class ServerCommand implements Callable<Integer> {
             resolvedPort,
             resolvedGrpcPort,
             pipelines,
+            dataFolders,
             System.getenv(ENV_ADMIN_TOKEN),
             Duration.ofMillis(pollMillis));
     runtime

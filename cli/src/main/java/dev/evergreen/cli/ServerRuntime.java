@@ -79,6 +79,23 @@ final class ServerRuntime implements AutoCloseable {
       String adminSecret,
       Duration pollInterval)
       throws IOException {
+    return start(home, host, port, grpcPort, pipelineFiles, List.of(), adminSecret, pollInterval);
+  }
+
+  /**
+   * Starts a server as above whose pipeline runs submitted over HTTP may also read data files from
+   * {@code dataFolders}.
+   */
+  static ServerRuntime start(
+      Path home,
+      String host,
+      int port,
+      int grpcPort,
+      List<Path> pipelineFiles,
+      List<Path> dataFolders,
+      String adminSecret,
+      Duration pollInterval)
+      throws IOException {
     ServerLock lock = ServerLock.acquire(home);
     PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     Evergreen evergreen;
@@ -110,7 +127,10 @@ final class ServerRuntime implements AutoCloseable {
       int eventLoops = Math.max(1, Runtime.getRuntime().availableProcessors());
       EvergreenServer server =
           EvergreenServer.start(
-              evergreen, new ServerOptions(host, port, eventLoops).withGrpcPort(grpcPort));
+              evergreen,
+              new ServerOptions(host, port, eventLoops)
+                  .withGrpcPort(grpcPort)
+                  .withDataFolders(dataFolders));
       LandingWatcher watcher = new LandingWatcher(evergreen.pipelines(), evergreen.clock(), ACTOR);
       watcher.start(pollInterval);
       return new ServerRuntime(evergreen, server, watcher, created, lock);

@@ -22,7 +22,9 @@ import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.grpc.server.GrpcServer;
 import io.vertx.grpc.server.GrpcServerOptions;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -98,7 +100,8 @@ public final class EvergreenServer implements AutoCloseable {
               "HTTP",
               bound ->
                   new ServerVerticle(
-                      loop -> router(loop, evergreen, authenticator, metrics),
+                      loop ->
+                          router(loop, evergreen, authenticator, metrics, options.dataFolders()),
                       options.host(),
                       listenPort,
                       bound,
@@ -291,19 +294,20 @@ public final class EvergreenServer implements AutoCloseable {
   }
 
   static Router router(
-      Vertx vertx, Evergreen evergreen, Authenticator authenticator, InferenceMetrics metrics) {
+      Vertx vertx,
+      Evergreen evergreen,
+      Authenticator authenticator,
+      InferenceMetrics metrics,
+      List<Path> dataFolders) {
     InferenceApi inference = new InferenceApi(vertx, evergreen, metrics);
-    RestApi rest = new RestApi(vertx, evergreen, authenticator);
+    RestApi rest = new RestApi(vertx, evergreen, authenticator, dataFolders);
     Router router = Router.router(vertx);
     // Bodies are read after the token check of each route, see RequestBodies.
     router.route().handler(AllowedMethods.withHeadContentLength(RequestBodies::pause));
 
     Routes routes = new Routes(router, authenticator);
     router.get("/v2/health/live").handler(authenticator.withoutToken()).handler(inference::live);
-    router
-        .get("/v2/health/ready")
-        .handler(authenticator.withoutToken())
-        .handler(inference::ready);
+    router.get("/v2/health/ready").handler(authenticator.withoutToken()).handler(inference::ready);
     routes.add(HttpMethod.GET, "/v2", Role.VIEWER, inference::serverMetadata);
     routes.add(HttpMethod.GET, "/v2/models/:name", Role.VIEWER, inference::modelMetadata);
     routes.add(

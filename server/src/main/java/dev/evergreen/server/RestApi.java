@@ -21,6 +21,7 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.ext.web.RoutingContext;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
@@ -31,6 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionException;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,7 +51,11 @@ final class RestApi {
   private final Evergreen evergreen;
   private final Authenticator authenticator;
 
-  RestApi(Vertx vertx, Evergreen evergreen, Authenticator authenticator) {
+  /** Folders, besides each pipeline's own, that runs submitted here may read data from. */
+  private final List<Path> dataFolders;
+
+  RestApi(Vertx vertx, Evergreen evergreen, Authenticator authenticator, List<Path> dataFolders) {
+    this.dataFolders = dataFolders;
     this.vertx = vertx;
     this.evergreen = evergreen;
     this.authenticator = authenticator;
@@ -357,15 +363,73 @@ final class RestApi {
     } catch (InvalidPathException e) {
       throw EvergreenException.invalid("data path '" + dataText + "' is invalid: " + e.getReason());
     }
+    List<Path> folders = readableFolders(registered);
+    // Checked before the file's existence, so that the answer reveals nothing about other files.
+    if (!within(data, folders)) {
+      throw outsideFolders(dataText, folders);
+    }
     if (!Files.isRegularFile(data)) {
       throw EvergreenException.invalid(
           "data file "
               + data
               + " does not exist or is not a file; pass the path of an existing data file");
     }
+    try {
+      // A link inside a folder may point outside it.
+      if (!within(data.toRealPath(), realFolders(folders))) {
+        throw outsideFolders(dataText, folders);
+      }
+    } catch (IOException e) {
+      throw EvergreenException.invalid("data file " + data + " cannot be read: " + e.getMessage());
+    }
     SubmittedRun submitted = evergreen.pipelines().enqueue(pipeline, data, actor);
     LOG.info("Queued run {} of pipeline {} on {} for {}", submitted.runId(), pipeline, data, actor);
     return submitted;
+  }
+
+  /**
+   * Returns the folders a run submitted over HTTP may read: the pipeline file's folder, the folder
+   * of its {@code source.file}, its landing folder and the server's {@code --data-dir} folders. An
+   * operator token thus cannot make the server read other files it has access to.
+   */
+  private List<Path> readableFolders(RegisteredPipeline pipeline) {
+    List<Path> folders = new ArrayList<>();
+    folders.add(pipeline.file().toAbsolutePath().normalize().getParent());
+    String sourceFile = pipeline.spec().source().file();
+    if (sourceFile != null) {
+      folders.add(pipeline.resolve(sourceFile).getParent());
+    }
+    if (pipeline.landingFolder() != null) {
+      folders.add(pipeline.landingFolder());
+    }
+    folders.addAll(dataFolders);
+    return folders.stream().distinct().toList();
+  }
+
+  private static boolean within(Path file, List<Path> folders) {
+    return folders.stream().anyMatch(file::startsWith);
+  }
+
+  /** Returns the folders with their links resolved; a folder that does not exist is left out. */
+  private static List<Path> realFolders(List<Path> folders) {
+    List<Path> real = new ArrayList<>();
+    for (Path folder : folders) {
+      try {
+        real.add(folder.toRealPath());
+      } catch (IOException e) {
+        // A missing folder contains no file to read.
+      }
+    }
+    return real;
+  }
+
+  private static EvergreenException outsideFolders(String dataText, List<Path> folders) {
+    return EvergreenException.invalid(
+        "data path '"
+            + InferenceRequestDecoder.abbreviate(dataText)
+            + "' is outside the folders this server reads run data from ("
+            + folders.stream().map(Path::toString).collect(Collectors.joining(", "))
+            + "); put the file in one of them, or start the server with --data-dir FOLDER");
   }
 
   void listRuns(RoutingContext ctx) {

@@ -1,6 +1,8 @@
 package dev.evergreen.server;
 
 import dev.evergreen.api.EvergreenException;
+import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Listening addresses and thread count of the server.
@@ -14,9 +16,16 @@ import dev.evergreen.api.EvergreenException;
  * @param grpcPort TCP port of the Open Inference Protocol gRPC service on the same host and event
  *     loops, 0 for an ephemeral port that {@link EvergreenServer#grpcPort()} returns, {@link
  *     #GRPC_OFF} for no gRPC service
+ * @param dataFolders folders, besides each pipeline's own, from which {@code POST
+ *     /api/v1/pipelines/{name}/runs} may read data files
  */
 public record ServerOptions(
-    String host, int port, int eventLoops, double predictionSample, int grpcPort) {
+    String host,
+    int port,
+    int eventLoops,
+    double predictionSample,
+    int grpcPort,
+    List<Path> dataFolders) {
   public static final String DEFAULT_HOST = "127.0.0.1";
 
   /** The {@code grpcPort} that turns the gRPC service off. */
@@ -44,6 +53,16 @@ public record ServerOptions(
       throw EvergreenException.invalid(
           "prediction sample must be between 0 and 1, got " + predictionSample);
     }
+    dataFolders =
+        dataFolders == null
+            ? List.of()
+            : dataFolders.stream().map(f -> f.toAbsolutePath().normalize()).toList();
+  }
+
+  /** Creates options without extra data folders. */
+  public ServerOptions(
+      String host, int port, int eventLoops, double predictionSample, int grpcPort) {
+    this(host, port, eventLoops, predictionSample, grpcPort, List.of());
   }
 
   /** Creates options without the gRPC service. */
@@ -66,6 +85,11 @@ public record ServerOptions(
 
   /** Returns these options with the gRPC service on {@code grpcPort}, or off for -1. */
   public ServerOptions withGrpcPort(int grpcPort) {
-    return new ServerOptions(host, port, eventLoops, predictionSample, grpcPort);
+    return new ServerOptions(host, port, eventLoops, predictionSample, grpcPort, dataFolders);
+  }
+
+  /** Returns these options with further folders that pipeline runs may read data from. */
+  public ServerOptions withDataFolders(List<Path> dataFolders) {
+    return new ServerOptions(host, port, eventLoops, predictionSample, grpcPort, dataFolders);
   }
 }

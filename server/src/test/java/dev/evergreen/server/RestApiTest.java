@@ -242,7 +242,7 @@ class RestApiTest {
     Files.createDirectories(pipelineFile.getParent());
     Files.writeString(pipelineFile, TestPipelines.flightsYaml(""));
     fixture.evergreen.pipelines().register(pipelineFile);
-    Path data = TestDuckDb.flightsMonth(dir.resolve("january.parquet"), 1, 3_000);
+    Path data = TestDuckDb.flightsMonth(pipelineFile.resolveSibling("january.parquet"), 1, 3_000);
 
     HttpResponse<String> missing =
         post("/api/v1/pipelines/flights-delay/runs", "{\"data\": \"absent.parquet\"}");
@@ -269,5 +269,35 @@ class RestApiTest {
     JsonNode pipelines = get("/api/v1/pipelines").get("pipelines");
     assertThat(pipelines.get(0).get("name").asText()).isEqualTo("flights-delay");
     assertThat(pipelines.get(0).get("model").asText()).isEqualTo("flights-delay");
+  }
+
+  @Test
+  void runDataOutsideThePipelineFoldersIsRefused() throws Exception {
+    Path pipelineFile = dir.resolve("guarded").resolve("flights.yaml");
+    Files.createDirectories(pipelineFile.getParent());
+    Files.writeString(
+        pipelineFile, TestPipelines.flightsYaml("").replace("flights-delay", "guarded"));
+    fixture.evergreen.pipelines().register(pipelineFile);
+    Path secret = Files.writeString(dir.resolve("secret.csv"), "user,password\nroot,hunter2\n");
+    Path link = Files.createSymbolicLink(pipelineFile.resolveSibling("link.csv"), secret);
+
+    HttpResponse<String> absolute =
+        post("/api/v1/pipelines/guarded/runs", "{\"data\": \"" + secret + "\"}");
+    HttpResponse<String> climbing =
+        post("/api/v1/pipelines/guarded/runs", "{\"data\": \"../secret.csv\"}");
+    HttpResponse<String> missing =
+        post("/api/v1/pipelines/guarded/runs", "{\"data\": \"/etc/no-such-file.csv\"}");
+    HttpResponse<String> linked =
+        post("/api/v1/pipelines/guarded/runs", "{\"data\": \"link.csv\"}");
+
+    for (HttpResponse<String> response : List.of(absolute, climbing, missing, linked)) {
+      assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
+      assertThat(ServerFixture.json(response).get("error").asText())
+          .contains("is outside the folders this server reads run data from")
+          .contains(pipelineFile.getParent().toString())
+          .contains("--data-dir")
+          .doesNotContain("password");
+    }
+    assertThat(get("/api/v1/runs?pipeline=guarded&limit=10").get("runs")).isEmpty();
   }
 }
