@@ -44,8 +44,8 @@ final class Authenticator {
   private record Cached(Token token, long expiresAtNanos) {}
 
   /**
-   * @param bodies reads a request's body once its token passed, so that bodies of callers without
-   *     a valid token are never buffered
+   * @param bodies reads a request's body once its token passed, so that bodies of callers without a
+   *     valid token are never buffered
    */
   Authenticator(Vertx vertx, TokenService tokens, RequestBodies bodies) {
     this.vertx = vertx;
@@ -83,8 +83,7 @@ final class Authenticator {
     return ctx.get(TOKEN_KEY);
   }
 
-  private void authenticate(
-      RoutingContext ctx, Role required, String endpoint, boolean readBody) {
+  private void authenticate(RoutingContext ctx, Role required, String endpoint, boolean readBody) {
     List<String> headers = ctx.request().headers().getAll(AUTHORIZATION);
     if (headers.size() > 1) {
       // Two credentials are ambiguous, and proxies may forward either one (RFC 9110, 5.3).
@@ -149,6 +148,16 @@ final class Authenticator {
               ErrorKind.UNAUTHENTICATED,
               "missing bearer token: send 'Authorization: Bearer <token>'",
               null));
+    }
+    if (header.strip().equalsIgnoreCase(BEARER.strip())
+        || (header.regionMatches(true, 0, BEARER, 0, BEARER.length())
+            && header.substring(BEARER.length()).isBlank())) {
+      return Future.failedFuture(
+          new Rejection(
+              ErrorKind.UNAUTHENTICATED,
+              "the Authorization header has no token after 'Bearer': send 'Authorization:"
+                  + " Bearer <token>'",
+              "invalid_request"));
     }
     if (header.length() <= BEARER.length()
         || !header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {

@@ -6,6 +6,7 @@ import dev.evergreen.api.ErrorKind;
 import dev.evergreen.api.EvergreenException;
 import dev.evergreen.core.inference.InferenceRouter;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.RoutingContext;
 import java.io.IOException;
@@ -127,6 +128,11 @@ final class HttpErrors {
       send(ctx, status, statusMessage(ctx, status));
       return;
     }
+    if (failure instanceof HttpClosedException) {
+      // The client left before its body arrived; there is nobody to answer and nothing broke.
+      LOG.debug("{} {}: the client closed the connection", ctx.request().method(), path);
+      return;
+    }
     LOG.error("Unexpected failure of {} {}", ctx.request().method(), path, failure);
     send(ctx, 500, "internal server error; the server log has the details");
   }
@@ -138,7 +144,10 @@ final class HttpErrors {
       case 413 ->
           "request body is larger than the limit of "
               + MAX_BODY_BYTES / (1024 * 1024)
-              + " MiB; send fewer rows per request";
+              + " MiB; "
+              + (ctx.request().path().startsWith("/api/v1/models/")
+                  ? "register a larger model file with the CLI: evergreen models register"
+                  : "send fewer rows per request");
       case 400 -> "bad request";
       default -> "request failed with HTTP status " + status;
     };

@@ -14,11 +14,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * server buffer {@link HttpErrors#MAX_BODY_BYTES} per connection until the heap ran out, and many
  * large requests from valid callers could do the same.
  *
- * <p>Every route starts with {@link #pause}, which stops reading a request's body. The route's token
- * check then calls {@link #read}, or a route without a token calls it directly. A request that
- * cannot be read within the budget gets 503 with {@code Retry-After}. A request answered before its
- * body was read has the body dropped after the response, or its connection closed when the body
- * is large, so that the unread bytes are never kept or parsed as the next request.
+ * <p>Every route starts with {@link #pause}, which stops reading a request's body. The route's
+ * token check then calls {@link #read}, or a route without a token calls it directly. A request
+ * that cannot be read within the budget gets 503 with {@code Retry-After}. A request answered
+ * before its body was read has the body dropped after the response, or its connection closed when
+ * the body is large, so that the unread bytes are never kept or parsed as the next request.
  */
 final class RequestBodies {
   /**
@@ -74,6 +74,16 @@ final class RequestBodies {
    * or the maximum body size when it sends its body in chunks.
    */
   void read(RoutingContext ctx) {
+    String encoding = ctx.request().getHeader(HttpHeaders.CONTENT_ENCODING);
+    if (encoding != null && !encoding.isBlank() && !encoding.strip().equalsIgnoreCase("identity")) {
+      HttpErrors.send(
+          ctx,
+          415,
+          "Content-Encoding '"
+              + InferenceRequestDecoder.abbreviate(encoding)
+              + "' is not accepted; send the body uncompressed");
+      return;
+    }
     long size = reservation(ctx.request());
     if (size > 0 && !reserve(size)) {
       HttpErrors.send(
@@ -92,9 +102,9 @@ final class RequestBodies {
 
   /**
    * Reads and drops the rest of an HTTP/1.x request body after an early response, so that the
-   * connection can serve its next request; a body longer than {@link #MAX_DROPPED_BYTES} closes
-   * the connection instead. HTTP/2 needs nothing, because each request has its own stream. Calling
-   * it more than once for a request has the effect of one call.
+   * connection can serve its next request; a body longer than {@link #MAX_DROPPED_BYTES} closes the
+   * connection instead. HTTP/2 needs nothing, because each request has its own stream. Calling it
+   * more than once for a request has the effect of one call.
    */
   static void dropUnreadBody(RoutingContext ctx) {
     if (ctx.get(DROP_KEY) != null) {
@@ -133,8 +143,8 @@ final class RequestBodies {
 
   /**
    * Returns the bytes a request's body may take: its {@code Content-Length}, the maximum for a
-   * chunked body, and 0 for a request without a body or with a length above the maximum, which
-   * the body handler refuses with 413 before reading.
+   * chunked body, and 0 for a request without a body or with a length above the maximum, which the
+   * body handler refuses with 413 before reading.
    */
   private static long reservation(HttpServerRequest request) {
     String length = request.getHeader(HttpHeaders.CONTENT_LENGTH);
@@ -160,8 +170,8 @@ final class RequestBodies {
   }
 
   /**
-   * Returns whether the body has no declared length: HTTP/1.1 chunks, or HTTP/2, whose streams
-   * need no {@code Content-Length}. The body handler reads both kinds the same way.
+   * Returns whether the body has no declared length: HTTP/1.1 chunks, or HTTP/2, whose streams need
+   * no {@code Content-Length}. The body handler reads both kinds the same way.
    */
   private static boolean isChunked(HttpServerRequest request) {
     return request.version() == HttpVersion.HTTP_2

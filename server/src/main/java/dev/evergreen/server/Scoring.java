@@ -110,7 +110,8 @@ final class Scoring<T> {
       Consumer<Throwable> fail) {
     InferenceRouter.Route route;
     T request;
-    String key = headerKey;
+    // An empty header is no key, as a missing one, so that such callers are split as unkeyed.
+    String key = headerKey == null || headerKey.isBlank() ? null : headerKey;
     try {
       String keyInput = state.canary() == null ? null : state.canary().spec().keyInput();
       if (key == null && version == null && keyInput != null) {

@@ -594,6 +594,13 @@ final class TabularDecoder {
         texts[input][row] = field;
         return;
       }
+      String value = field.strip();
+      if ("BOOL".equals(spec.datatype())
+          && (value.equalsIgnoreCase("true") || value.equalsIgnoreCase("false"))) {
+        // pandas writes booleans as True and False.
+        numbers[input][row] = value.equalsIgnoreCase("true") ? 1 : 0;
+        return;
+      }
       try {
         numbers[input][row] =
             inRange(Double.parseDouble(field.strip()), field.strip(), spec, where);

@@ -237,9 +237,10 @@ final class TensorBinding {
               + Arrays.toString(shape)
               + ", which is "
               + (elements < 0 ? "more than " + Integer.MAX_VALUE : elements)
-              + " elements, but its data has "
+              + (elements == 1 ? " element" : " elements")
+              + ", but its data has "
               + count
-              + " values");
+              + (count == 1 ? " value" : " values"));
     }
 
     if (!shapeFits(shape, spec.shape())) {

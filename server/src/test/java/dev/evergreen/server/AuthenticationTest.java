@@ -176,6 +176,36 @@ class AuthenticationTest {
   }
 
   @Test
+  void bearerWithoutTokenIsRejectedNamingTheMissingToken() throws Exception {
+    HttpResponse<String> response =
+        fixture.http.send(
+            java.net.http.HttpRequest.newBuilder(fixture.uri("/api/v1/models"))
+                .header("Authorization", "Bearer ")
+                .build(),
+            HttpResponse.BodyHandlers.ofString());
+
+    assertThat(response.statusCode()).isEqualTo(401);
+    assertThat(ServerFixture.json(response).get("error").asText())
+        .contains("has no token after 'Bearer'");
+  }
+
+  @Test
+  void secondTokenWithTheSameNameIsRefused() throws Exception {
+    String request = "{\"name\": \"twin\", \"role\": \"viewer\"}";
+    HttpResponse<String> first =
+        fixture.send("POST", "/api/v1/tokens", fixture.adminSecret, request);
+
+    HttpResponse<String> second =
+        fixture.send("POST", "/api/v1/tokens", fixture.adminSecret, request);
+
+    assertThat(first.statusCode()).isEqualTo(201);
+    assertThat(second.statusCode()).isEqualTo(409);
+    assertThat(ServerFixture.json(second).get("error").asText())
+        .contains("a token named 'twin' exists")
+        .contains(ServerFixture.json(first).get("id").asText());
+  }
+
+  @Test
   void tokenDeletedThroughApiStopsAtOnce() throws Exception {
     HttpResponse<String> created =
         fixture.send(

@@ -349,4 +349,32 @@ class ExternalModelApiTest {
     assertThat(response.statusCode()).as(response.body()).isEqualTo(403);
     assertNotRegistered("ext-viewer");
   }
+
+  @Test
+  void csvBooleansAsPandasWritesThemScoreAsOneAndZero() throws Exception {
+    ObjectNode body = registration("onnx", "flights-tree.onnx", ExternalFixtures.TREE_SIGNATURE);
+    HttpResponse<String> registered = register("ext-csv-bool", body, fixture.operatorSecret);
+    assertThat(registered.statusCode()).as(registered.body()).isEqualTo(201);
+    deploy("ext-csv-bool");
+    String header = "distance,hour,day_of_week,weekend\n";
+
+    HttpResponse<String> words =
+        ProtocolRequests.post(
+            fixture,
+            "/invocations?model=ext-csv-bool",
+            fixture.viewerSecret,
+            "text/csv",
+            header + "733,7,5,True\n1200,18,2,false\n");
+    HttpResponse<String> numbers =
+        ProtocolRequests.post(
+            fixture,
+            "/invocations?model=ext-csv-bool",
+            fixture.viewerSecret,
+            "text/csv",
+            header + "733,7,5,1\n1200,18,2,0\n");
+
+    assertThat(words.statusCode()).as(words.body()).isEqualTo(200);
+    assertThat(ServerFixture.json(words).get("predictions"))
+        .isEqualTo(ServerFixture.json(numbers).get("predictions"));
+  }
 }

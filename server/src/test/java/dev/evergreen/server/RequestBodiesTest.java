@@ -19,9 +19,9 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Request bodies are read only after the token check and within the server's byte budget: over
- * the real server for the token cases, and over a small router with a budget of 1 MiB for the
- * budget cases.
+ * Request bodies are read only after the token check and within the server's byte budget: over the
+ * real server for the token cases, and over a small router with a budget of 1 MiB for the budget
+ * cases.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class RequestBodiesTest {
@@ -156,6 +156,21 @@ class RequestBodiesTest {
       assertThat(refused.status()).isEqualTo(401);
       assertThat(next.status()).isEqualTo(200);
       assertThat(next.body()).isEqualTo("{\"live\":true}");
+    }
+  }
+
+  @Test
+  void compressedBodyIsRefusedWith415() throws Exception {
+    try (RawConnection connection = RawConnection.open(fixture.server.port())) {
+      connection.write(
+          post(INFER, 3, fixture.viewerSecret)
+              .replace("\r\n\r\n", "\r\nContent-Encoding: gzip\r\n\r\n"));
+      connection.write(new byte[] {0x1f, (byte) 0x8b, 8});
+
+      RawConnection.Response response = connection.read("gzip POST", false);
+
+      assertThat(response.status()).isEqualTo(415);
+      assertThat(response.body()).contains("Content-Encoding 'gzip' is not accepted");
     }
   }
 

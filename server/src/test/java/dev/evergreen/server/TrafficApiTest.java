@@ -136,6 +136,21 @@ class TrafficApiTest {
   }
 
   @Test
+  void emptyKeyHeaderIsSplitAsNoKey() throws Exception {
+    HttpResponse<String> started =
+        post("/api/v1/models/" + TWO_VERSIONS + "/canary", "{\"version\": 2, \"percent\": 50}");
+    assertThat(started.statusCode()).as(started.body()).isEqualTo(200);
+
+    Map<Integer, Integer> versions = new HashMap<>();
+    for (int i = 0; i < 20; i++) {
+      versions.merge(inferWithKey(""), 1, Integer::sum);
+    }
+
+    // One empty key would send every request to the same version.
+    assertThat(versions).containsKeys(1, 2);
+  }
+
+  @Test
   void abortSendsEveryCallerBackToStable() throws Exception {
     post("/api/v1/models/" + TWO_VERSIONS + "/canary", "{\"version\": 2, \"percent\": 50}");
 

@@ -1,5 +1,6 @@
 package dev.evergreen.core.security;
 
+import dev.evergreen.api.ErrorKind;
 import dev.evergreen.api.EvergreenException;
 import dev.evergreen.api.security.Role;
 import dev.evergreen.api.security.Token;
@@ -37,9 +38,29 @@ public final class TokenService {
     this.clock = clock;
   }
 
-  /** Creates a token with a random secret. */
+  /**
+   * Creates a token with a random secret.
+   *
+   * @throws EvergreenException CONFLICT when a token of that name exists, because the audit log
+   *     names a token's actions by its name
+   */
   public IssuedToken create(String name, Role role, String actor) {
-    return create(name, role, actor, "evg_" + randomHex(32));
+    return store.inTransaction(
+        () -> {
+          for (Token existing : store.listTokens()) {
+            if (existing.name().equals(name)) {
+              throw new EvergreenException(
+                  ErrorKind.CONFLICT,
+                  "a token named '"
+                      + name
+                      + "' exists (id "
+                      + existing.id()
+                      + "), and the audit log names each token's actions by its name; choose"
+                      + " another name, or delete that token first");
+            }
+          }
+          return create(name, role, actor, "evg_" + randomHex(32));
+        });
   }
 
   private IssuedToken create(String name, Role role, String actor, String secret) {
