@@ -65,9 +65,27 @@ public final class DuckDb {
     return '"' + name.replace("\"", "\"\"") + '"';
   }
 
-  /** Quotes a string literal: {@code it's} becomes {@code 'it''s'}. */
+  /**
+   * Quotes a string literal: {@code it's} becomes {@code 'it''s'}. A NUL character, which a literal
+   * cannot hold, is spliced in with {@code chr(0)}: {@code a\0b} becomes {@code ('a' || chr(0) ||
+   * 'b')}, so that values read from data, where NUL can occur, stay usable in rules.
+   */
   public static String literal(String text) {
-    checkNoNul(text, "string literal");
+    if (text.indexOf('\0') < 0) {
+      return quote(text);
+    }
+    StringBuilder spliced = new StringBuilder("(");
+    String[] parts = text.split("\0", -1);
+    for (int i = 0; i < parts.length; i++) {
+      if (i > 0) {
+        spliced.append(" || chr(0) || ");
+      }
+      spliced.append(quote(parts[i]));
+    }
+    return spliced.append(')').toString();
+  }
+
+  private static String quote(String text) {
     return '\'' + text.replace("'", "''") + '\'';
   }
 

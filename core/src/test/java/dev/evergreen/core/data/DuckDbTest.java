@@ -59,6 +59,23 @@ class DuckDbTest {
   }
 
   @Test
+  void literalCarriesNulCharacters() throws SQLException {
+    String value = "A\0T'L\0";
+    try (Connection connection = DuckDb.open(1);
+        Statement statement = connection.createStatement()) {
+      statement.execute("CREATE TABLE t (v VARCHAR)");
+      statement.execute("INSERT INTO t VALUES (" + DuckDb.literal(value) + "), ('ATL')");
+
+      assertThat(single(connection, "SELECT length(" + DuckDb.literal(value) + ")")).isEqualTo("6");
+      assertThat(
+              single(
+                  connection,
+                  "SELECT count(*) FROM t WHERE v IN (" + DuckDb.literal(value) + ", 'BOS')"))
+          .isEqualTo("1");
+    }
+  }
+
+  @Test
   void pathQuotesApostropheInFolder() throws IOException, SQLException {
     Path folder = Files.createDirectories(dir.resolve("it's here"));
     Path file = Files.writeString(folder.resolve("a.csv"), "x\n1\n");
