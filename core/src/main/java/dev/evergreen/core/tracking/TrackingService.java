@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * MLflow tracking semantics over one data model: experiments and MLflow-created runs live in a
@@ -195,7 +196,7 @@ public final class TrackingService {
   }
 
   public void setExperimentTag(String id, String key, String value, String actor) {
-    requireName(key, "tag key");
+    requireKey(key, "tag key");
     metadata.inTransaction(
         () -> {
           Experiment experiment = experiment(id);
@@ -369,10 +370,10 @@ public final class TrackingService {
         "metrics, params and tags in total",
         metrics.size() + params.size() + tags.size(),
         MAX_BATCH_ENTRIES);
-    metrics.forEach(point -> requireName(point.key(), "metric key"));
+    metrics.forEach(point -> requireKey(point.key(), "metric key"));
     params.forEach(
         (key, value) -> {
-          requireName(key, "param key");
+          requireKey(key, "param key");
           if (value != null && value.length() > MAX_PARAM_VALUE_LENGTH) {
             throw EvergreenException.invalid(
                 "param '"
@@ -383,7 +384,7 @@ public final class TrackingService {
                     + MAX_PARAM_VALUE_LENGTH);
           }
         });
-    tags.keySet().forEach(key -> requireName(key, "tag key"));
+    tags.keySet().forEach(key -> requireKey(key, "tag key"));
     metadata.inTransaction(
         () -> {
           TrackedRun run = writableRun(runId);
@@ -597,6 +598,42 @@ public final class TrackingService {
   private static void requireName(String value, String field) {
     if (value == null || value.isEmpty()) {
       throw EvergreenException.invalid("missing value for required parameter '" + field + "'");
+    }
+  }
+
+  /** Characters MLflow allows in metric, param and tag keys. */
+  private static final Pattern KEY_CHARACTERS =
+      Pattern.compile("[/\\w.\\- :]*", Pattern.UNICODE_CHARACTER_CLASS);
+
+  /**
+   * Checks a metric, param or tag key as MLflow's tracking server does: present, made of letters,
+   * digits, {@code _ - . / :} and spaces, and path-unique, because keys become file paths in
+   * MLflow's file store and in exported runs.
+   */
+  private static void requireKey(String key, String field) {
+    requireName(key, field);
+    if (!KEY_CHARACTERS.matcher(key).matches()) {
+      throw EvergreenException.invalid(
+          "invalid "
+              + field
+              + " '"
+              + key
+              + "': keys may only contain letters, digits, underscores (_), dashes (-), periods"
+              + " (.), spaces ( ), colons (:) and slashes (/)");
+    }
+    String normal = java.nio.file.Path.of(key).normalize().toString();
+    if (!normal.equals(key)
+        || normal.equals(".")
+        || normal.startsWith("..")
+        || key.startsWith("/")
+        || key.contains("//")) {
+      throw EvergreenException.invalid(
+          "invalid "
+              + field
+              + " '"
+              + key
+              + "': keys must be path-unique, without '.' or '..' segments, a leading '/' or '//';"
+              + " use a key such as 'train/auc'");
     }
   }
 

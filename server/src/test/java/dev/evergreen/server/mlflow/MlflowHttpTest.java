@@ -89,6 +89,34 @@ class MlflowHttpTest {
   }
 
   @Test
+  void keysThatAreNotPathUniqueAreRejected() throws Exception {
+    String runId = createRun("{}");
+    String[][] cases = {
+      {"/runs/log-metric", "\"key\": \"../bad\", \"value\": 1, \"timestamp\": 1"},
+      {"/runs/log-parameter", "\"key\": \"bad/..//k\", \"value\": \"v\""},
+      {"/runs/set-tag", "\"key\": \"/root\", \"value\": \"v\""},
+      {"/runs/log-metric", "\"key\": \"a<b\", \"value\": 1, \"timestamp\": 1"}
+    };
+    for (String[] call : cases) {
+      HttpResponse<String> response =
+          post(call[0], "{\"run_id\": \"" + runId + "\", " + call[1] + "}");
+
+      assertThat(response.statusCode()).as(call[1]).isEqualTo(400);
+      assertThat(MlflowServer.json(response).get("error_code").asText())
+          .isEqualTo("INVALID_PARAMETER_VALUE");
+      assertThat(MlflowServer.json(response).get("message").asText()).contains("invalid");
+    }
+    HttpResponse<String> fine =
+        post(
+            "/runs/log-metric",
+            "{\"run_id\": \""
+                + runId
+                + "\", \"key\": \"train/auc: fold 1\", \"value\": 1, \"timestamp\": 1}");
+    assertThat(fine.statusCode()).as(fine.body()).isEqualTo(200);
+    assertThat(getRun(runId).at("/data/metrics")).hasSize(1);
+  }
+
+  @Test
   void logBatchOverLimitsIsRejected() throws Exception {
     String runId = createRun("{}");
     for (String[] limit :
