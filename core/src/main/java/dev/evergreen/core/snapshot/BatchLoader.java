@@ -22,8 +22,11 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,6 +58,13 @@ final class BatchLoader {
   private static final String RAW = "raw_batch";
   private static final String COPY = "batch_copy";
   private static final int MAX_VALUE_CHARS = 80;
+
+  /** DuckDB's names of the Parquet types that can hold infinity and NaN. */
+  private static final Set<String> FLOATING_TYPES = Set.of("FLOAT", "REAL", "DOUBLE");
+
+  /** Text that a number parser may read as infinity or NaN, such as {@code -inf}. */
+  private static final Pattern NON_FINITE_TEXT =
+      Pattern.compile("(?i)\\s*[+-]?(inf|infinity|nan)\\s*");
 
   /**
    * Rows that DuckDB's CSV sniffer reads to pick column types, its default {@code sample_size} in
@@ -310,6 +320,9 @@ final class BatchLoader {
     for (SourceColumn column : source) {
       ColumnType type = declared.get(column.name());
       if (type != null) {
+        if (!csv && ColumnTypes.fromDuckDb(column.duckDbType()).isEmpty()) {
+          throw unsupportedType(column, type);
+        }
         checkDeclaredRole(column.name(), type);
         targets.put(
             column.name(),
@@ -323,7 +336,8 @@ final class BatchLoader {
         toInfer.add(column.name());
       } else {
         ColumnType mapped =
-            ColumnTypes.fromDuckDb(column.duckDbType()).orElseThrow(() -> unsupportedType(column));
+            ColumnTypes.fromDuckDb(column.duckDbType())
+                .orElseThrow(() -> unsupportedType(column, null));
         targets.put(column.name(), new Target(mapped, "", ""));
       }
     }
@@ -417,15 +431,60 @@ final class BatchLoader {
         });
   }
 
-  private EvergreenException unsupportedType(SourceColumn column) {
-    return EvergreenException.invalid(
+  /**
+   * Rejects a Parquet column whose type a snapshot cannot store, such as a list, struct or map.
+   *
+   * @param declared the type {@code data.columns} declares, or null when the column is undeclared
+   */
+  private EvergreenException unsupportedType(SourceColumn column, ColumnType declared) {
+    String type = shorten(column.duckDbType());
+    String kind = nestedKind(column.duckDbType());
+    String described =
         file
             + ": column '"
             + column.name()
             + "' has the Parquet type "
-            + column.duckDbType()
-            + ", which a snapshot cannot store. Convert the column to boolean, integer, double,"
-            + " string, date or timestamp, or remove it from the file.");
+            + type
+            + (kind == null ? "" : " (a " + kind + ")")
+            + ", which a snapshot cannot store.";
+    if (declared == null) {
+      return EvergreenException.invalid(
+          described
+              + " Convert the column to boolean, integer, double, string, date or timestamp, or"
+              + " remove it from the file.");
+    }
+    String name = ColumnTypes.specName(declared);
+    return EvergreenException.invalid(
+        described
+            + " data.columns declares it as "
+            + name
+            + ", but Evergreen does not convert "
+            + (kind == null ? "this type" : kind + "s")
+            + " to "
+            + name
+            + ". Write the column into the file as a plain "
+            + name
+            + " column"
+            + (declared == ColumnType.STRING && kind != null ? ", for example as JSON text" : "")
+            + ", or remove it from the file and from data.columns in the pipeline.");
+  }
+
+  /** Names the kind of a nested DuckDB type, such as {@code struct}, or returns null. */
+  private static String nestedKind(String duckDbType) {
+    String type = duckDbType.strip().toUpperCase(Locale.ROOT);
+    if (type.startsWith("STRUCT")) {
+      return "struct";
+    }
+    if (type.startsWith("MAP")) {
+      return "map";
+    }
+    if (type.startsWith("UNION")) {
+      return "union";
+    }
+    if (type.endsWith("]")) {
+      return "list";
+    }
+    return null;
   }
 
   /** Rejects a declared type that cannot serve the column's role in the pipeline. */
@@ -485,7 +544,7 @@ final class BatchLoader {
               + "' is the source of derived feature "
               + features
               + " and must hold timestamps",
-          "Write timestamps as 2001-01-31 06:00:00 or 2001-01-31T06:00:00.");
+          "Correct the value.");
     }
     return found;
   }
@@ -505,14 +564,14 @@ final class BatchLoader {
       sql.append(i == 0 ? "" : ", ").append("count(").append(column).append(")");
       for (ColumnType candidate : candidates) {
         sql.append(", count(*) FILTER (WHERE ")
-            .append(TextValues.valid(column, candidate))
+            .append(TextValues.shaped(column, candidate))
             .append(")");
       }
       // The first row that is not a number, for the warning about text in a numeric column.
       String notNumber =
           column
               + " IS NOT NULL AND NOT coalesce("
-              + TextValues.valid(column, ColumnType.DOUBLE)
+              + TextValues.shaped(column, ColumnType.DOUBLE)
               + ", false)";
       sql.append(", min(rowid) FILTER (WHERE ").append(notNumber).append(")");
       sql.append(", min(rowid) FILTER (WHERE ").append(column).append(" IS NOT NULL)");
@@ -616,14 +675,17 @@ final class BatchLoader {
       return Optional.of(TextValues.valid(name, target));
     }
     String targetType = ColumnTypes.duckDbType(target);
+    boolean floating = FLOATING_TYPES.contains(column.duckDbType());
     if (column.duckDbType().equals(targetType)) {
-      return Optional.empty();
+      // A snapshot stores only finite doubles (see TextValues.valid).
+      return floating ? Optional.of("isfinite(" + name + ")") : Optional.empty();
     }
     String cast = "TRY_CAST(" + name + " AS " + targetType + ")";
     Optional<ColumnType> mapped = ColumnTypes.fromDuckDb(column.duckDbType());
     if (mapped.isPresent() && mapped.get() == target) {
-      // Same logical type in another width: only an overflow, such as UBIGINT beyond BIGINT, fails.
-      return Optional.of(cast + " IS NOT NULL");
+      // Same logical type in another width: only an overflow, such as UBIGINT beyond BIGINT, or
+      // an infinite or NaN FLOAT fails.
+      return Optional.of(cast + " IS NOT NULL" + (floating ? " AND isfinite(" + cast + ")" : ""));
     }
     // Another logical type: the value must survive the round trip, so 1.5 is no integer and a
     // timestamp with a time of day is no date.
@@ -642,6 +704,22 @@ final class BatchLoader {
     String reason = target.reason().isEmpty() ? "" : " (" + target.reason() + ")";
     String others =
         bad.count() > 1 ? " " + bad.count() + " rows have such values in this column." : "";
+    String forms = "";
+    String nextStep = target.nextStep();
+    if (target.type() == ColumnType.DOUBLE && isNonFinite(bad.value())) {
+      forms =
+          " A double must be a finite number from -1.7976931348623157E308 to"
+              + " 1.7976931348623157E308, so infinity, NaN and numbers that overflow, such as"
+              + " 1e400, are rejected.";
+      nextStep =
+          csv
+              ? "Correct the value, or leave the field empty for a missing value."
+              : "Write null instead of infinite and NaN values in the file, or remove those rows.";
+    } else if (target.type() == ColumnType.TIMESTAMP) {
+      forms = " " + TextValues.TIMESTAMP_FORMS;
+    } else if (target.type() == ColumnType.DATE) {
+      forms = " " + TextValues.DATE_FORMS;
+    }
     return EvergreenException.invalid(
         where
             + ": column '"
@@ -653,8 +731,27 @@ final class BatchLoader {
             + reason
             + "."
             + others
+            + forms
             + " "
-            + target.nextStep());
+            + nextStep);
+  }
+
+  /**
+   * Returns true when {@code value}, the text of a rejected double, is infinite or NaN, or a number
+   * that overflows a double, such as {@code 1e400}.
+   */
+  private static boolean isNonFinite(String value) {
+    if (value == null) {
+      return false;
+    }
+    if (NON_FINITE_TEXT.matcher(value).matches()) {
+      return true;
+    }
+    try {
+      return !Double.isFinite(Double.parseDouble(value.strip()));
+    } catch (NumberFormatException e) {
+      return false;
+    }
   }
 
   private Schema createTable(List<SourceColumn> source, Map<String, Target> targets)
@@ -672,6 +769,8 @@ final class BatchLoader {
       } else if (type == ColumnType.STRING) {
         select.append(ColumnTypes.text(name, ColumnTypes.fromDuckDb(column.duckDbType()).get()));
         select.append(" AS ").append(name);
+      } else if (column.duckDbType().equals("VARCHAR")) {
+        select.append(TextValues.cast(name, type)).append(" AS ").append(name);
       } else {
         select.append("CAST(").append(name).append(" AS ").append(ColumnTypes.duckDbType(type));
         select.append(") AS ").append(name);

@@ -11,7 +11,8 @@ import java.util.regex.Pattern;
 
 /**
  * Turns the errors of DuckDB's CSV reader into messages that name the file, the line and the next
- * step. A wrong field count or an unclosed quote is located as {@code file:line:column}, the
+ * step. Lines are physical lines, as an editor numbers them, also after quoted fields that contain
+ * line breaks. A wrong field count or an unclosed quote is located as {@code file:line:column}, the
  * 1-based character column where the extra field, the missing field or the unclosed quote starts.
  * The patterns match the error texts of DuckDB 1.5.6; an error that matches none keeps DuckDB's
  * first line.
@@ -30,13 +31,15 @@ final class CsvErrors {
       SQLException error, Path file, CsvSpec csv, List<String> columns) {
     String message = error.getMessage() == null ? "" : error.getMessage();
     Matcher line = LINE.matcher(message);
-    String where = line.find() ? file + ":" + line.group(1) : file.toString();
-    if (line.find(0)
-        && (message.contains("unterminated quote") || FIELD_COUNT.matcher(message).find())) {
-      CsvFiles.Position position =
-          CsvFiles.problemPosition(file, csv, Long.parseLong(line.group(1)), columns.size());
-      if (position != null) {
-        where = file + ":" + position.line() + ":" + position.column();
+    String where = file.toString();
+    if (line.find()) {
+      long physical = CsvFiles.physicalLine(file, Long.parseLong(line.group(1)));
+      where = file + ":" + physical;
+      if (message.contains("unterminated quote") || FIELD_COUNT.matcher(message).find()) {
+        CsvFiles.Position position = CsvFiles.problemPosition(file, csv, physical, columns.size());
+        if (position != null) {
+          where = file + ":" + position.line() + ":" + position.column();
+        }
       }
     }
     Matcher original = ORIGINAL.matcher(message);

@@ -160,6 +160,35 @@ final class CsvFiles {
   }
 
   /**
+   * Returns the 1-based physical line, as an editor numbers it, on which line {@code logicalLine}
+   * of DuckDB's CSV reader starts. DuckDB 1.5.6 numbers the lines of its errors by the line breaks
+   * outside quoted fields, empty lines and the header line included, so every line break inside a
+   * quoted field before the error shifts its number by one. Returns {@code logicalLine} when the
+   * file has fewer lines.
+   */
+  static long physicalLine(Path file, long logicalLine) {
+    try (InputStream in = new BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+      long physical = 1;
+      long logical = 1;
+      boolean inQuotes = false;
+      int b;
+      while (logical < logicalLine && (b = in.read()) != -1) {
+        if (b == QUOTE) {
+          inQuotes = !inQuotes;
+        } else if (b == '\n') {
+          physical++;
+          if (!inQuotes) {
+            logical++;
+          }
+        }
+      }
+      return logical == logicalLine ? physical : logicalLine;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
    * Describes the first byte sequence that is not valid UTF-8, such as {@code byte 0xE9 at line 2},
    * or returns null when the whole file is valid.
    */
