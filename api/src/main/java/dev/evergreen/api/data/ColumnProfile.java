@@ -9,7 +9,8 @@ import java.util.List;
  *     column has no non-null value
  * @param max largest value as text, null when the column has no non-null value
  * @param mean arithmetic mean, null for non-numeric columns or when all values are null
- * @param stddev sample standard deviation, null for non-numeric columns or fewer than two values
+ * @param stddev sample standard deviation, null for non-numeric columns, fewer than two values, or
+ *     a deviation beyond the largest double
  * @param approxDistinct distinct non-null values, estimated with HyperLogLog
  * @param topValues up to ten most frequent non-null values, most frequent first
  */

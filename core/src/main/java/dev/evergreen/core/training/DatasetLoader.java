@@ -411,9 +411,12 @@ public final class DatasetLoader {
           rowNumbers[row] = result.getLong(1);
           labels[row] = readLabel(result, row);
           int position = 3;
-          for (double[] values : numericColumns) {
+          for (int c = 0; c < numericColumns.size(); c++) {
             double value = result.getDouble(position++);
-            values[row] = result.wasNull() ? Double.NaN : value;
+            numericColumns.get(c)[row] = result.wasNull() ? Double.NaN : value;
+            if (Float.isInfinite((float) value)) {
+              throw beyondFloatRange(features.numeric().get(c), row, value);
+            }
           }
           for (CategoryColumn values : categoryColumns) {
             values.set(row, result.getString(position++));
@@ -480,6 +483,25 @@ public final class DatasetLoader {
                 + "' is not a timestamp; write ISO 8601 text such as 2001-01-31T06:00:00");
       }
       return epochSecond * 1_000_000L;
+    }
+
+    /**
+     * Returns the error for a feature value that XGBoost cannot train on: it trains on 32-bit
+     * floats, and a value beyond their range would become infinite, which it refuses.
+     */
+    private EvergreenException beyondFloatRange(String column, int row, double value) {
+      return EvergreenException.invalid(
+          "snapshot "
+              + file
+              + " column '"
+              + column
+              + "' row "
+              + rowNumbers[row]
+              + ": the value "
+              + value
+              + " is beyond ±3.4028235E38, the range of the 32-bit floats XGBoost trains on;"
+              + " rescale the column in the source data, such as to thousands, or leave it out of"
+              + " features.numeric");
     }
 
     private double readLabel(ResultSet result, int row) throws SQLException {

@@ -363,6 +363,25 @@ class DatasetLoaderTest {
         .hasMessageContaining("'soon'");
   }
 
+  @Test
+  void featureBeyondFloatRangeNamesColumnRowAndValue() throws Exception {
+    Path file =
+        writeTable(
+            "huge-values",
+            "SELECT * FROM (VALUES (0, 1.5::DOUBLE, 1.0), (1, -1e308::DOUBLE, 0.0)) t(id, x, y)");
+    PipelineSpec spec =
+        FlightSamples.pipeline(
+            new LabelSpec("y", null),
+            new FeaturesSpec(List.of("id", "x"), null, null, null),
+            RANDOM,
+            FlightSamples.trainer("binary:logistic"));
+
+    assertThatThrownBy(() -> DatasetLoader.load(file, spec, 1))
+        .isInstanceOf(EvergreenException.class)
+        .hasMessageContaining("column 'x' row 1: the value -1.0E308 is beyond ±3.4028235E38")
+        .hasMessageContaining("features.numeric");
+  }
+
   private static Path writeTable(String name, String select) throws Exception {
     Path file = dir.resolve(name + ".parquet");
     try (Connection connection = DriverManager.getConnection("jdbc:duckdb:");
