@@ -11,11 +11,10 @@ import java.util.Map;
 
 /**
  * Closes connections of one HTTP/1.x server's event loop that hold no request in progress for
- * longer than
- * {@link #idleNanos}: a connection that never completes its first request's headers, or a kept-alive
- * one that sends nothing more. Without it, clients could hold connections open for good and use up
- * the process's file descriptors. A request in progress, such as a pipeline run the caller waits
- * for, keeps its connection open however long it takes.
+ * longer than {@link #idleNanos}: a connection that never completes its first request's headers, or
+ * a kept-alive one that sends nothing more. Without it, clients could hold connections open for
+ * good and use up the process's file descriptors. A request in progress, such as a pipeline run the
+ * caller waits for, keeps its connection open however long it takes.
  *
  * <p>It needs a server without cleartext HTTP/2 upgrades, whose connections Vert.x announces only
  * after their first request, and which serve several requests at once.

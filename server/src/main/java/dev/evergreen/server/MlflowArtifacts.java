@@ -20,7 +20,6 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
-import io.vertx.core.http.HttpVersion;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.io.IOException;
@@ -62,8 +61,8 @@ final class MlflowArtifacts {
 
   /**
    * Route orders below that of the first handler, which {@code EvergreenServer} adds first: the
-   * path check must see every request, and uploads stream their body to disk instead of reading
-   * it through {@link RequestBodies}.
+   * path check must see every request, and uploads stream their body to disk instead of reading it
+   * through {@link RequestBodies}.
    */
   private static final int CHECK_ORDER = -2;
 

@@ -94,7 +94,8 @@ class HeadRequestTest {
   @Test
   void headOfMetricsHasContentLength() throws Exception {
     try (RawConnection connection = connect()) {
-      RawConnection.Response head = connection.exchange("HEAD", "/metrics", fixture.viewerSecret, true);
+      RawConnection.Response head =
+          connection.exchange("HEAD", "/metrics", fixture.viewerSecret, true);
 
       assertThat(head.status()).isEqualTo(200);
       assertThat(head.header("content-type")).startsWith("text/plain");

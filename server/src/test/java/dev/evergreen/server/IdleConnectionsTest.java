@@ -31,8 +31,7 @@ class IdleConnectionsTest {
               @Override
               public Future<?> start() {
                 server =
-                    vertx.createHttpServer(
-                        new HttpServerOptions().setHttp2ClearTextEnabled(false));
+                    vertx.createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(false));
                 IdleConnections idle =
                     new IdleConnections(
                         vertx, server, TimeUnit.MILLISECONDS.toNanos(IDLE_MILLIS), 50);
