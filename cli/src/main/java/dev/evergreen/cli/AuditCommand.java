@@ -28,7 +28,11 @@ final class AuditCommand {
             + " and pass it back with --expect-head."
       },
       exitCodeListHeading = "%nExit codes:%n",
-      exitCodeList = {"0:the chain is intact", "1:the check failed", "5:the log was altered"})
+      exitCodeList = {
+        "0:the chain is intact",
+        "1:the check failed, for example because --home has no metadata database",
+        "5:the log was altered"
+      })
   static final class Verify implements Callable<Integer> {
     @Mixin HomeOption home;
 
@@ -42,7 +46,7 @@ final class AuditCommand {
     @Override
     public Integer call() throws Exception {
       Head expected = expectedHead == null ? null : Head.parse(expectedHead);
-      try (Evergreen evergreen = Home.open(home.resolve(), new SimpleMeterRegistry())) {
+      try (Evergreen evergreen = Home.openExisting(home.resolve(), new SimpleMeterRegistry())) {
         AuditVerifier.Result result = evergreen.verifyAudit();
         if (!result.intact()) {
           System.out.println(
@@ -126,7 +130,7 @@ final class AuditCommand {
 
     @Override
     public Integer call() throws Exception {
-      try (Evergreen evergreen = Home.open(home.resolve(), new SimpleMeterRegistry())) {
+      try (Evergreen evergreen = Home.openExisting(home.resolve(), new SimpleMeterRegistry())) {
         for (AuditEntry entry : evergreen.store().listAuditEntries(after, limit)) {
           System.out.printf(
               "%d  %s  %-20s %-22s %s %s%n",

@@ -31,8 +31,10 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -288,14 +290,19 @@ final class DemoCommand implements Callable<Integer> {
       throws IOException, InterruptedException {
     Path part = landing.resolve(batch.getFileName() + ".part");
     Path target = landing.resolve(batch.getFileName());
+    // The watcher changes a run's source to the file's path under processed/ once it moves the
+    // file, so the run of this batch is the one run that did not exist before it landed.
+    Set<String> earlier =
+        evergreen.store().listRuns(null, Integer.MAX_VALUE).stream()
+            .map(Run::id)
+            .collect(Collectors.toSet());
     Files.copy(batch, part, StandardCopyOption.REPLACE_EXISTING);
     Files.move(part, target, StandardCopyOption.ATOMIC_MOVE);
-    String source = target.toAbsolutePath().toString();
     long deadline = System.nanoTime() + Duration.ofMinutes(15).toNanos();
     while (System.nanoTime() < deadline) {
       Optional<Run> run =
           evergreen.store().listRuns(null, 20).stream()
-              .filter(r -> r.source().equals(source) && r.status().isTerminal())
+              .filter(r -> !earlier.contains(r.id()) && r.status().isTerminal())
               .findFirst();
       if (run.isPresent()) {
         return run.get();

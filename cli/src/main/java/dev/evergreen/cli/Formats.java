@@ -20,6 +20,9 @@ final class Formats {
       out.append(" (").append(run.outcome()).append(')');
     }
     out.append('\n');
+    if (run.source() != null) {
+      out.append("  source:   ").append(run.source()).append('\n');
+    }
     if (run.snapshotId() != null) {
       out.append("  snapshot: ").append(run.snapshotId()).append('\n');
     }

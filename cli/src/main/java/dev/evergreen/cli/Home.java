@@ -37,6 +37,38 @@ final class Home {
     return Path.of(env == null || env.isBlank() ? DEFAULT_HOME : env);
   }
 
+  /**
+   * Opens an existing data directory, for commands that read it or change data that must already
+   * exist. Unlike {@link #open}, it creates nothing, so a mistyped {@code --home} fails instead of
+   * reading a new, empty directory.
+   *
+   * @throws EvergreenException NOT_FOUND when {@code home} has no {@value #METADATA_FILE}
+   */
+  static Evergreen openExisting(Path home, MeterRegistry meters) throws IOException {
+    requireExisting(home);
+    return open(home, meters);
+  }
+
+  /**
+   * Throws NOT_FOUND, naming the directory and the next step, unless it contains a metadata file.
+   */
+  static void requireExisting(Path home) {
+    if (Files.isRegularFile(home.resolve(METADATA_FILE))) {
+      return;
+    }
+    String problem =
+        Files.isDirectory(home) ? " has no metadata database " + METADATA_FILE : " does not exist";
+    throw EvergreenException.notFound(
+        "data directory "
+            + home.toAbsolutePath()
+            + problem
+            + "; pass --home (or set "
+            + ENV_HOME
+            + ") with an existing data directory, or create one with `evergreen run` or"
+            + " `evergreen server`");
+  }
+
+  /** Opens a data directory, creating it and its metadata database when they do not exist. */
   static Evergreen open(Path home, MeterRegistry meters) throws IOException {
     Files.createDirectories(home);
     SqliteMetadataStore store = SqliteMetadataStore.open(home.resolve(METADATA_FILE));

@@ -10,7 +10,8 @@ final class HomeOption {
       paramLabel = "DIR",
       description =
           "Data directory with metadata.db and artifacts/ (default: $EVERGREEN_HOME, else"
-              + " ./.evergreen).")
+              + " ./.evergreen). Commands that only read it fail when it has no metadata.db;"
+              + " run, server, models register and tokens create create it.")
   Path home;
 
   Path resolve() {

@@ -41,7 +41,7 @@ final class LineageCommand implements Callable<Integer> {
                 + " write MODEL or MODEL:VERSION, such as flights-delay:3");
       }
     }
-    try (Evergreen evergreen = Home.open(home.resolve(), new SimpleMeterRegistry())) {
+    try (Evergreen evergreen = Home.openExisting(home.resolve(), new SimpleMeterRegistry())) {
       LineageGraph graph = evergreen.lineage().forModel(model, version);
       System.out.println("nodes:");
       for (LineageNode node : graph.nodes()) {

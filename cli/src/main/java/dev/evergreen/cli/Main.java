@@ -28,11 +28,12 @@ import picocli.CommandLine.Command;
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
       "0:success (for run: the challenger was promoted)",
-      "1:the command or run failed",
+      "1:the command or run failed, or a file or data directory it reads does not exist",
       "2:invalid command-line usage",
       "3:run, validate: validation rejected the data",
       "4:run: the gate kept the champion",
-      "5:audit verify: the audit log was altered"
+      "5:audit verify: the audit log was altered",
+      "6:run: the gate promoted no version and the model has no champion"
     })
 public final class Main {
   /** Exit code when the command failed with an error. */

@@ -39,7 +39,7 @@ final class ModelsCommand {
 
     @Override
     public Integer call() throws Exception {
-      try (Evergreen evergreen = Home.open(home.resolve(), new SimpleMeterRegistry())) {
+      try (Evergreen evergreen = Home.openExisting(home.resolve(), new SimpleMeterRegistry())) {
         for (String model : evergreen.registry().models()) {
           System.out.println(
               model
@@ -65,7 +65,7 @@ final class ModelsCommand {
 
     @Override
     public Integer call() throws Exception {
-      try (Evergreen evergreen = Home.open(home.resolve(), new SimpleMeterRegistry())) {
+      try (Evergreen evergreen = Home.openExisting(home.resolve(), new SimpleMeterRegistry())) {
         Map<String, Integer> aliases = evergreen.registry().aliases(model);
         var versions = evergreen.registry().versions(model);
         if (versions.isEmpty()) {
@@ -105,7 +105,7 @@ final class ModelsCommand {
 
     @Override
     public Integer call() throws Exception {
-      try (Evergreen evergreen = Home.open(home.resolve(), new SimpleMeterRegistry())) {
+      try (Evergreen evergreen = Home.openExisting(home.resolve(), new SimpleMeterRegistry())) {
         for (AliasMove move : evergreen.registry().aliasHistory(model)) {
           System.out.printf(
               "%s  %s  %s -> %s  by %s: %s%n",

@@ -52,7 +52,7 @@ final class RollbackCommand implements Callable<Integer> {
     if (base != null && !base.isBlank()) {
       return viaServer(base, token != null ? token : System.getenv("EVERGREEN_TOKEN"));
     }
-    try (Evergreen evergreen = Home.open(home.resolve(), new SimpleMeterRegistry())) {
+    try (Evergreen evergreen = Home.openExisting(home.resolve(), new SimpleMeterRegistry())) {
       Integer current = evergreen.registry().aliases(model).get(Aliases.CHAMPION);
       if (current == null) {
         throw EvergreenException.notFound(

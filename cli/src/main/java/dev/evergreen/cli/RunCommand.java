@@ -36,7 +36,9 @@ import picocli.CommandLine.Spec;
       "2:invalid usage",
       "3:the data was rejected: validation failed, or the file cannot be read as the pipeline"
           + " declares it (malformed CSV, wrong encoding, a missing column)",
-      "4:the gate kept the champion"
+      "4:the gate kept the champion",
+      "6:no version was promoted: the challenger failed the gate, such as a floor, and the model"
+          + " has no champion, so none of its versions serves"
     })
 final class RunCommand implements Callable<Integer> {
   @Parameters(index = "0", paramLabel = "PIPELINE", description = "Pipeline YAML file.")
@@ -67,6 +69,8 @@ final class RunCommand implements Callable<Integer> {
     try (Evergreen evergreen = Home.open(home.resolve(), new SimpleMeterRegistry())) {
       // This process exits after the run, so the server that serves the home deploys the version.
       evergreen.deployments().serveNoTraffic();
+      // Without a server on the home, nothing else marks the runs of a killed `evergreen run`.
+      evergreen.pipelines().failInterruptedRuns(Main.actor());
       Run run = evergreen.pipelines().run(pipeline, batch, Main.actor());
       System.out.println(Formats.runSummary(run));
       return run.outcome().exitCode();

@@ -23,8 +23,11 @@ import picocli.CommandLine.Parameters;
 @Command(
     name = "runs",
     mixinStandardHelpOptions = true,
-    description =
-        "List pipeline runs, show one with its validation report, or write that report as HTML.",
+    description = {
+      "List pipeline runs, show one with its validation report, or write that report as HTML.",
+      "The list and show subcommands first mark runs whose process on this host has stopped,"
+          + " such as a killed `evergreen run`, as FAILED, as a starting server does."
+    },
     subcommands = {
       RunsCommand.ListRuns.class,
       RunsCommand.ShowRun.class,
@@ -46,7 +49,8 @@ final class RunsCommand {
 
     @Override
     public Integer call() throws Exception {
-      try (Evergreen evergreen = Home.open(home.resolve(), new SimpleMeterRegistry())) {
+      try (Evergreen evergreen = Home.openExisting(home.resolve(), new SimpleMeterRegistry())) {
+        evergreen.pipelines().failInterruptedRuns(Main.actor());
         for (Run run : evergreen.store().listRuns(pipeline, limit)) {
           System.out.printf(
               "%s  %-16s %-9s %-14s %s%n",
@@ -70,7 +74,8 @@ final class RunsCommand {
 
     @Override
     public Integer call() throws Exception {
-      try (Evergreen evergreen = Home.open(home.resolve(), new SimpleMeterRegistry())) {
+      try (Evergreen evergreen = Home.openExisting(home.resolve(), new SimpleMeterRegistry())) {
+        evergreen.pipelines().failInterruptedRuns(Main.actor());
         Run run =
             evergreen
                 .store()
@@ -121,7 +126,7 @@ final class RunsCommand {
 
     @Override
     public Integer call() throws Exception {
-      try (Evergreen evergreen = Home.open(home.resolve(), new SimpleMeterRegistry())) {
+      try (Evergreen evergreen = Home.openExisting(home.resolve(), new SimpleMeterRegistry())) {
         PipelineSpec spec = pipelineOf(evergreen);
         HtmlReport report =
             StoredRunReport.of(

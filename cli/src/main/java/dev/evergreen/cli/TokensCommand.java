@@ -54,7 +54,7 @@ final class TokensCommand {
 
     @Override
     public Integer call() throws Exception {
-      try (Evergreen evergreen = Home.open(home.resolve(), new SimpleMeterRegistry())) {
+      try (Evergreen evergreen = Home.openExisting(home.resolve(), new SimpleMeterRegistry())) {
         for (Token token : evergreen.tokens().list()) {
           System.out.printf(
               "%s  %-20s %-8s %s%n",

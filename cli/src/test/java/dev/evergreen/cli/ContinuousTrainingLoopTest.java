@@ -13,6 +13,7 @@ import dev.evergreen.api.run.RunOutcome;
 import dev.evergreen.api.run.RunStatus;
 import dev.evergreen.core.Evergreen;
 import dev.evergreen.core.audit.AuditActions;
+import dev.evergreen.core.pipeline.LandingWatcher;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -186,12 +187,23 @@ class ContinuousTrainingLoopTest {
     return evergreen.registry().aliases("flights-delay").get(Aliases.CHAMPION);
   }
 
+  /**
+   * Waits for the finished run of a landing file, whose source is the landing path or, once the
+   * watcher has moved the file, its path under {@code processed/}.
+   */
   static Run awaitRun(Evergreen evergreen, Path source, Duration timeout) throws Exception {
     String path = source.toAbsolutePath().toString();
+    String moved =
+        source
+            .toAbsolutePath()
+            .resolveSibling(LandingWatcher.PROCESSED)
+            .resolve(source.getFileName())
+            .toString();
     long deadline = System.nanoTime() + timeout.toNanos();
     while (System.nanoTime() < deadline) {
       for (Run run : evergreen.store().listRuns(null, 50)) {
-        if (run.source().equals(path) && run.status().isTerminal()) {
+        boolean ofSource = run.source().equals(path) || run.source().equals(moved);
+        if (ofSource && run.status().isTerminal()) {
           return run;
         }
       }

@@ -9,6 +9,11 @@ public enum RunOutcome {
   PROMOTED(0),
   /** The challenger was registered, but the gate kept the champion. */
   CHAMPION_KEPT(4),
+  /**
+   * The challenger was registered, but the gate did not promote it, for example because it failed a
+   * floor, and the model has no champion. No version of the model serves.
+   */
+  NO_CHAMPION(6),
   /** Validation rejected the batch; nothing was trained. */
   REJECTED(3),
   /** The run failed with an error. */

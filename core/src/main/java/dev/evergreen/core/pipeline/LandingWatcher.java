@@ -1,9 +1,10 @@
 package dev.evergreen.core.pipeline;
 
+import dev.evergreen.api.run.Run;
 import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Clock;
 import java.time.Duration;
@@ -27,12 +28,19 @@ import org.slf4j.LoggerFactory;
  * are picked up after the same wait. Names starting with {@code .} or ending in {@code .tmp} or
  * {@code .part} are ignored. A file is moved to the {@code processed} subfolder once its run has
  * finished; after a crash it is still in the folder and runs again, giving the same snapshot.
+ *
+ * <p>A moved file never replaces an earlier one: when {@code processed} already contains its name,
+ * it gets the first free name with a numeric suffix before the extension ({@code batch-1.parquet},
+ * {@code batch-2.parquet}, ...). The run's source is then changed to the moved file's path.
  */
 public final class LandingWatcher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(LandingWatcher.class);
 
   /** Subfolder of a landing folder that receives files whose run has finished. */
   public static final String PROCESSED = "processed";
+
+  /** Largest numeric suffix tried for a name that {@code processed} already contains. */
+  static final int MAX_SUFFIX = 100_000;
 
   private final PipelineService pipelines;
   private final Clock clock;
@@ -125,19 +133,62 @@ public final class LandingWatcher implements AutoCloseable {
     LOG.info("landing file {} is complete; queuing a run of pipeline '{}'", file, pipeline.name());
     pipelines
         .submit(pipeline.name(), file, actor)
-        .whenComplete((run, error) -> moveToProcessed(file));
+        .whenComplete((run, error) -> moveToProcessed(file, run));
   }
 
-  private void moveToProcessed(Path file) {
-    Path target = file.resolveSibling(PROCESSED).resolve(file.getFileName());
+  private void moveToProcessed(Path file, Run run) {
     try {
-      Files.move(file, target, StandardCopyOption.REPLACE_EXISTING);
-    } catch (IOException e) {
-      LOG.error("cannot move processed landing file {} to {}", file, target, e);
+      Path target = moveWithoutReplacing(file, file.resolveSibling(PROCESSED));
+      LOG.info("moved processed landing file {} to {}", file, target);
+      if (run != null) {
+        recordSource(run, target);
+      }
+    } catch (IOException | RuntimeException e) {
+      LOG.error("cannot move processed landing file {} to {}", file, PROCESSED, e);
     }
     synchronized (this) {
       seen.remove(file);
     }
+  }
+
+  private void recordSource(Run run, Path target) {
+    try {
+      pipelines.relocateSource(run.id(), target);
+    } catch (RuntimeException e) {
+      LOG.error(
+          "moved the batch of run {} to {}, but cannot record that path as the run's source",
+          run.id(),
+          target,
+          e);
+    }
+  }
+
+  /**
+   * Moves a file into a folder under its own name, or, when that name is taken, under the first
+   * free name with a suffix {@code -1}, {@code -2}, ... before the extension. Returns the new path.
+   */
+  static Path moveWithoutReplacing(Path file, Path folder) throws IOException {
+    String name = file.getFileName().toString();
+    int dot = name.lastIndexOf('.');
+    String stem = dot > 0 ? name.substring(0, dot) : name;
+    String extension = dot > 0 ? name.substring(dot) : "";
+    for (int suffix = 0; suffix <= MAX_SUFFIX; suffix++) {
+      Path target = folder.resolve(suffix == 0 ? name : stem + "-" + suffix + extension);
+      try {
+        // Without REPLACE_EXISTING the move fails when the target exists.
+        return Files.move(file, target);
+      } catch (FileAlreadyExistsException e) {
+        // Try the next suffix.
+      }
+    }
+    throw new IOException(
+        "processed folder "
+            + folder
+            + " already contains "
+            + name
+            + " and "
+            + MAX_SUFFIX
+            + " suffixed copies of it; move old files out of it");
   }
 
   @Override

@@ -97,6 +97,20 @@ final class PipelineRunner {
       Trained trained = trainStep(run, pipeline, snapshot);
       Evaluation evaluation = evaluateStep(run, spec, trained);
       ModelVersion version = registerStep(run, spec, trained, evaluation, actor);
+      if (!evaluation.decision().promote() && evaluation.championVersion() == null) {
+        return finish(
+            run,
+            spec,
+            RunStatus.FINISHED,
+            RunOutcome.NO_CHAMPION,
+            "no version promoted: version "
+                + version.version()
+                + ", registered as challenger, failed the gate and model '"
+                + version.model()
+                + "' has no champion, so no version of it serves; gate: "
+                + evaluation.decision().reason(),
+            actor);
+      }
       if (!evaluation.decision().promote()) {
         return finish(
             run,

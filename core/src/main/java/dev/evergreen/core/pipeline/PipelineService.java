@@ -144,6 +144,12 @@ public final class PipelineService implements AutoCloseable {
   /**
    * Marks runs left SCHEDULED or RUNNING by a process that no longer exists as FAILED. Returns how
    * many were marked.
+   *
+   * <p>Servers call this on start, and CLI commands that start, list or show runs call it too, so
+   * several processes may call it on one home at once. A run whose owner is a live process on this
+   * host, or any process on another host, is never marked. Each run is checked again inside the
+   * write transaction, so a run that its owner finished, or that another process marked meanwhile,
+   * is left as it is and gets one audit entry only.
    */
   public int failInterruptedRuns(String actor) {
     int marked = 0;
@@ -153,42 +159,86 @@ public final class PipelineService implements AutoCloseable {
       if (ownerAlive(run.owner(), host)) {
         continue;
       }
-      Instant now = evergreen.clock().instant().truncatedTo(ChronoUnit.MILLIS);
       String reason =
           "interrupted: the process " + run.owner() + " that executed this run has stopped";
-      Run failed =
-          new Run(
-              run.id(),
-              run.pipeline(),
-              RunStatus.FAILED,
-              RunOutcome.FAILED,
-              run.source(),
-              run.snapshotId(),
-              reason,
-              run.metrics(),
-              run.stepSeconds(),
-              run.provenance(),
-              run.owner(),
-              run.actor(),
-              run.startedAt(),
-              now);
-      evergreen
-          .store()
-          .inTransaction(
-              () -> {
-                evergreen.store().updateRun(failed);
-                evergreen
-                    .audit()
-                    .append(
-                        actor,
-                        AuditActions.RUN_FINISHED,
-                        Map.of("run", run.id(), "pipeline", run.pipeline()),
-                        Map.of("status", "FAILED", "outcome", "FAILED", "reason", reason));
-              });
-      LOG.warn("run {} of pipeline '{}' marked failed: {}", run.id(), run.pipeline(), reason);
-      marked++;
+      boolean failed = evergreen.store().inTransaction(() -> markFailed(run.id(), reason, actor));
+      if (failed) {
+        LOG.warn("run {} of pipeline '{}' marked failed: {}", run.id(), run.pipeline(), reason);
+        marked++;
+      }
     }
     return marked;
+  }
+
+  /** Marks one run FAILED if it is still unfinished. Call it inside a write transaction. */
+  private boolean markFailed(String runId, String reason, String actor) {
+    Run run = evergreen.store().findRun(runId).orElse(null);
+    if (run == null || run.status().isTerminal()) {
+      return false;
+    }
+    Instant now = evergreen.clock().instant().truncatedTo(ChronoUnit.MILLIS);
+    evergreen
+        .store()
+        .updateRun(
+            new Run(
+                run.id(),
+                run.pipeline(),
+                RunStatus.FAILED,
+                RunOutcome.FAILED,
+                run.source(),
+                run.snapshotId(),
+                reason,
+                run.metrics(),
+                run.stepSeconds(),
+                run.provenance(),
+                run.owner(),
+                run.actor(),
+                run.startedAt(),
+                now));
+    evergreen
+        .audit()
+        .append(
+            actor,
+            AuditActions.RUN_FINISHED,
+            Map.of("run", run.id(), "pipeline", run.pipeline()),
+            Map.of("status", "FAILED", "outcome", "FAILED", "reason", reason));
+    return true;
+  }
+
+  /**
+   * Points a run's source at the path its batch file was moved to, such as the landing folder's
+   * {@code processed} subfolder, so that the run names a file that exists. Returns false when no
+   * run has that id.
+   */
+  public boolean relocateSource(String runId, Path movedTo) {
+    return evergreen
+        .store()
+        .inTransaction(
+            () -> {
+              Run run = evergreen.store().findRun(runId).orElse(null);
+              if (run == null) {
+                return false;
+              }
+              evergreen
+                  .store()
+                  .updateRun(
+                      new Run(
+                          run.id(),
+                          run.pipeline(),
+                          run.status(),
+                          run.outcome(),
+                          movedTo.toAbsolutePath().toString(),
+                          run.snapshotId(),
+                          run.reason(),
+                          run.metrics(),
+                          run.stepSeconds(),
+                          run.provenance(),
+                          run.owner(),
+                          run.actor(),
+                          run.startedAt(),
+                          run.finishedAt()));
+              return true;
+            });
   }
 
   private static boolean ownerAlive(String owner, String thisHost) {

@@ -58,6 +58,14 @@ public final class SearchFilter {
   private static final Set<String> COMPARATORS =
       Set.of("=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE", "IN", "NOT IN");
 
+  /**
+   * Comparators allowed on text: params, tags and text attributes. MLflow allows {@code =, !=,
+   * LIKE, ILIKE} on params and tags and adds {@code IN, NOT IN} on text attributes. Here all six
+   * apply to all three, and ordering comparators are rejected as MLflow rejects them.
+   */
+  public static final List<String> TEXT_COMPARATORS =
+      List.of("=", "!=", "LIKE", "ILIKE", "IN", "NOT IN");
+
   private SearchFilter() {}
 
   /** Parses a filter; null or blank returns no clauses. */
@@ -122,8 +130,29 @@ public final class SearchFilter {
     return Pattern.compile(regex.toString(), flags).matcher(text).matches();
   }
 
-  /** Compares text by a comparator of a clause; ordering comparators compare lexicographically. */
+  /**
+   * Throws INVALID_INPUT, naming the key, the comparator and the allowed ones, unless the clause
+   * uses one of {@link #TEXT_COMPARATORS}.
+   */
+  public static void checkTextComparator(Clause clause) {
+    if (!TEXT_COMPARATORS.contains(clause.comparator())) {
+      throw EvergreenException.invalid(
+          "invalid comparator '"
+              + clause.comparator()
+              + "' on "
+              + clause.describe()
+              + ", which is text; use one of "
+              + String.join(", ", TEXT_COMPARATORS));
+    }
+  }
+
+  /**
+   * Compares text by a comparator of a clause; null never matches.
+   *
+   * @throws EvergreenException INVALID_INPUT for a comparator outside {@link #TEXT_COMPARATORS}
+   */
   public static boolean compareText(Clause clause, String actual) {
+    checkTextComparator(clause);
     if (actual == null) {
       return false;
     }
@@ -135,10 +164,6 @@ public final class SearchFilter {
       case "ILIKE" -> like(expected, actual, true);
       case "IN" -> clause.values().contains(actual);
       case "NOT IN" -> !clause.values().contains(actual);
-      case "<" -> actual.compareTo(expected) < 0;
-      case "<=" -> actual.compareTo(expected) <= 0;
-      case ">" -> actual.compareTo(expected) > 0;
-      case ">=" -> actual.compareTo(expected) >= 0;
       default -> throw new IllegalStateException("unknown comparator " + clause.comparator());
     };
   }

@@ -84,17 +84,18 @@ final class Searches {
   }
 
   /**
-   * Checks run filter clauses with the errors that {@link #matches(TrackedRun, List)} raises, for
-   * searches that a store evaluates.
+   * Checks run filter clauses with the errors that {@link #matches(TrackedRun, List)} raises, so a
+   * search with an invalid clause fails even when no run would reach that clause.
    */
   static void checkRunClauses(List<SearchFilter.Clause> clauses) {
     for (SearchFilter.Clause clause : clauses) {
       switch (clause.entity()) {
         case METRIC -> SearchFilter.compareNumber(clause, 0.0);
-        case PARAM, TAG -> {}
+        case PARAM, TAG -> SearchFilter.checkTextComparator(clause);
         case ATTRIBUTE -> {
           switch (clause.key().toLowerCase(Locale.ROOT)) {
-            case "status", "run_name", "run_id", "user_id", "artifact_uri" -> {}
+            case "status", "run_name", "run_id", "user_id", "artifact_uri" ->
+                SearchFilter.checkTextComparator(clause);
             case "start_time", "end_time" -> SearchFilter.compareNumber(clause, 0.0);
             default -> throw unknownRunAttribute(clause);
           }

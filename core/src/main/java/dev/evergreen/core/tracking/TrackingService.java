@@ -475,6 +475,7 @@ public final class TrackingService {
       List<String> orderBy,
       String pageToken) {
     List<SearchFilter.Clause> clauses = SearchFilter.parse(filter);
+    Searches.checkRunClauses(clauses);
     Comparator<TrackedRun> order = Searches.runOrder(orderBy);
     List<Experiment> experiments = new ArrayList<>();
     for (String id : new LinkedHashSet<>(experimentIds)) {
@@ -484,7 +485,6 @@ public final class TrackingService {
     if (!pipelineRuns && Searches.storeCanEvaluate(clauses)) {
       // Only MLflow-created runs: the store filters, orders and pages, so a page costs about the
       // same however many runs the experiments have.
-      Searches.checkRunClauses(clauses);
       Searches.checkMaxResults(maxResults);
       int offset = Searches.offset(pageToken);
       List<SearchFilter.OrderKey> keys = orderBy.stream().map(SearchFilter::parseOrder).toList();

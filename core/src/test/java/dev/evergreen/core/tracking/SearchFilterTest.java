@@ -107,4 +107,46 @@ class SearchFilterTest {
         .isInstanceOf(EvergreenException.class)
         .hasMessageContaining("LIKE");
   }
+
+  @Test
+  void compareTextRejectsOrderingComparators() {
+    for (String filter :
+        List.of(
+            "params.depth > '3'",
+            "params.depth >= '3'",
+            "tags.team < 't2'",
+            "tags.team <= 't2'",
+            "attributes.status > 'A'")) {
+      SearchFilter.Clause clause = SearchFilter.parse(filter).get(0);
+
+      assertThatThrownBy(() -> SearchFilter.compareText(clause, "t3"))
+          .as(filter)
+          .isInstanceOfSatisfying(
+              EvergreenException.class,
+              e -> {
+                assertThat(e.kind()).isEqualTo(ErrorKind.INVALID_INPUT);
+                assertThat(e.getMessage()).contains("'" + clause.comparator() + "'");
+                assertThat(e.getMessage()).contains("'" + clause.key() + "'");
+                assertThat(e.getMessage()).contains("=, !=, LIKE, ILIKE, IN, NOT IN");
+              });
+      assertThatThrownBy(() -> SearchFilter.compareText(clause, null))
+          .as("%s on a missing value", filter)
+          .isInstanceOf(EvergreenException.class);
+    }
+  }
+
+  @Test
+  void compareTextAcceptsTextComparators() {
+    assertThat(SearchFilter.compareText(SearchFilter.parse("params.d = '6'").get(0), "6")).isTrue();
+    assertThat(SearchFilter.compareText(SearchFilter.parse("params.d != '6'").get(0), "6"))
+        .isFalse();
+    assertThat(SearchFilter.compareText(SearchFilter.parse("tags.t LIKE 't%'").get(0), "t3"))
+        .isTrue();
+    assertThat(SearchFilter.compareText(SearchFilter.parse("tags.t ILIKE 'T%'").get(0), "t3"))
+        .isTrue();
+    assertThat(SearchFilter.compareText(SearchFilter.parse("status IN ('A', 'B')").get(0), "B"))
+        .isTrue();
+    assertThat(SearchFilter.compareText(SearchFilter.parse("status NOT IN ('A')").get(0), "A"))
+        .isFalse();
+  }
 }

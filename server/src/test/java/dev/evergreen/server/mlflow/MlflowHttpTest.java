@@ -162,6 +162,71 @@ class MlflowHttpTest {
   }
 
   @Test
+  void runsSearchRejectsOrderingOnText() throws Exception {
+    String experimentId =
+        MlflowServer.json(post("/experiments/create", "{\"name\": \"ordering-on-text\"}"))
+            .get("experiment_id")
+            .asText();
+    String runId = createRun("{\"experiment_id\": \"" + experimentId + "\"}");
+    assertThat(
+            post(
+                    "/runs/log-batch",
+                    "{\"run_id\": \""
+                        + runId
+                        + "\", \"params\": [{\"key\": \"depth\", \"value\": \"6\"}],"
+                        + " \"tags\": [{\"key\": \"team\", \"value\": \"t3\"}]}")
+                .statusCode())
+        .isEqualTo(200);
+    String[][] cases = {
+      {"params.depth > '3'", "param 'depth'", ">"},
+      {"tags.team > 't2'", "tag 'team'", ">"},
+      {"attributes.status > 'A'", "attribute 'status'", ">"},
+      {"params.depth <= '9'", "param 'depth'", "<="},
+      // ILIKE with a character outside ASCII is matched in memory, not in SQL.
+      {"params.depth >= '3' AND attributes.run_name ILIKE 'é%'", "param 'depth'", ">="},
+    };
+    for (String[] c : cases) {
+      ObjectNode body = MlflowServer.JSON.createObjectNode();
+      body.putArray("experiment_ids").add(experimentId);
+      body.put("filter", c[0]);
+
+      HttpResponse<String> response = post("/runs/search", body.toString());
+
+      assertThat(response.statusCode()).as(c[0]).isEqualTo(400);
+      JsonNode error = MlflowServer.json(response);
+      assertThat(error.get("error_code").asText()).as(c[0]).isEqualTo("INVALID_PARAMETER_VALUE");
+      assertThat(error.get("message").asText())
+          .as(c[0])
+          .contains(c[1])
+          .contains("'" + c[2] + "'")
+          .contains("=, !=, LIKE, ILIKE, IN, NOT IN");
+    }
+    ObjectNode equal = MlflowServer.JSON.createObjectNode();
+    equal.putArray("experiment_ids").add(experimentId);
+    equal.put("filter", "params.depth = '6' AND tags.team LIKE 't%'");
+    HttpResponse<String> matched = post("/runs/search", equal.toString());
+    assertThat(matched.statusCode()).isEqualTo(200);
+    assertThat(MlflowServer.json(matched).at("/runs/0/info/run_id").asText()).isEqualTo(runId);
+  }
+
+  @Test
+  void runsSearchRejectsOrderingOnTextWithoutRuns() throws Exception {
+    String experimentId =
+        MlflowServer.json(post("/experiments/create", "{\"name\": \"no-runs\"}"))
+            .get("experiment_id")
+            .asText();
+    ObjectNode body = MlflowServer.JSON.createObjectNode();
+    body.putArray("experiment_ids").add(experimentId);
+    body.put("filter", "params.depth > '3' AND attributes.run_name ILIKE 'é%'");
+
+    HttpResponse<String> response = post("/runs/search", body.toString());
+
+    assertThat(response.statusCode()).isEqualTo(400);
+    assertThat(MlflowServer.json(response).get("error_code").asText())
+        .isEqualTo("INVALID_PARAMETER_VALUE");
+  }
+
+  @Test
   void missingTokenIsUnauthenticated() throws Exception {
     HttpResponse<String> response =
         server.send("GET", API + "/experiments/get?experiment_id=0", null, null);

@@ -240,6 +240,7 @@ final class RunSearchQuery {
 
   /** Returns a text comparison and adds its arguments. */
   private String text(SearchFilter.Clause clause, String column) {
+    SearchFilter.checkTextComparator(clause);
     String comparator = clause.comparator();
     switch (comparator) {
       case "LIKE" -> {

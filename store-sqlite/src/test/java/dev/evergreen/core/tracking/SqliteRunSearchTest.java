@@ -1,7 +1,10 @@
 package dev.evergreen.core.tracking;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.evergreen.api.ErrorKind;
+import dev.evergreen.api.EvergreenException;
 import dev.evergreen.api.run.RunStatus;
 import dev.evergreen.store.sqlite.SqliteMetadataStore;
 import dev.evergreen.store.sqlite.SqliteTrackingStore;
@@ -141,8 +144,6 @@ class SqliteRunSearchTest {
             "params.p ILIKE 'ABC'",
             "params.p IN ('abc', 'b')",
             "params.p NOT IN ('abc', '')",
-            "params.p > 'a'",
-            "params.p <= 'b'",
             "tags.t = 'b'",
             "tags.t LIKE '%'",
             "attributes.status = 'FINISHED'",
@@ -160,6 +161,22 @@ class SqliteRunSearchTest {
       for (ViewType view : ViewType.values()) {
         assertSameResults(filter, view, List.of(), 0, 1_000);
       }
+    }
+  }
+
+  @Test
+  void sqlSearchRejectsOrderingOnText() {
+    for (String filter : List.of("params.p > 'a'", "tags.t <= 'b'", "attributes.status >= 'F'")) {
+      List<SearchFilter.Clause> clauses = SearchFilter.parse(filter);
+
+      assertThatThrownBy(
+              () ->
+                  tracking.searchRuns(
+                      List.of(experimentId), clauses, ViewType.ALL, List.of(), 0, 10))
+          .as(filter)
+          .isInstanceOfSatisfying(
+              EvergreenException.class,
+              e -> assertThat(e.kind()).isEqualTo(ErrorKind.INVALID_INPUT));
     }
   }
 
