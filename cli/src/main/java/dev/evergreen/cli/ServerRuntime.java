@@ -5,6 +5,7 @@ import dev.evergreen.core.deployment.DeploymentManager;
 import dev.evergreen.core.pipeline.LandingWatcher;
 import dev.evergreen.core.pipeline.RegisteredPipeline;
 import dev.evergreen.server.EvergreenServer;
+import dev.evergreen.server.ProcessMetrics;
 import dev.evergreen.server.ServerOptions;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -32,14 +33,17 @@ final class ServerRuntime implements AutoCloseable {
   private final LandingWatcher watcher;
   private final Optional<String> createdAdminSecret;
   private final ServerLock lock;
+  private final ProcessMetrics processMetrics;
 
   private ServerRuntime(
       Evergreen evergreen,
       EvergreenServer server,
       LandingWatcher watcher,
       Optional<String> createdAdminSecret,
-      ServerLock lock) {
+      ServerLock lock,
+      ProcessMetrics processMetrics) {
     this.lock = lock;
+    this.processMetrics = processMetrics;
     this.evergreen = evergreen;
     this.server = server;
     this.watcher = watcher;
@@ -98,10 +102,12 @@ final class ServerRuntime implements AutoCloseable {
       throws IOException {
     ServerLock lock = ServerLock.acquire(home);
     PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    ProcessMetrics processMetrics = ProcessMetrics.bind(meters);
     Evergreen evergreen;
     try {
       evergreen = Home.open(home, meters);
     } catch (IOException | RuntimeException e) {
+      processMetrics.close();
       lock.close();
       throw e;
     }
@@ -133,9 +139,10 @@ final class ServerRuntime implements AutoCloseable {
                   .withDataFolders(dataFolders));
       LandingWatcher watcher = new LandingWatcher(evergreen.pipelines(), evergreen.clock(), ACTOR);
       watcher.start(pollInterval);
-      return new ServerRuntime(evergreen, server, watcher, created, lock);
+      return new ServerRuntime(evergreen, server, watcher, created, lock, processMetrics);
     } catch (IOException | RuntimeException e) {
       evergreen.close();
+      processMetrics.close();
       lock.close();
       throw e;
     }
@@ -178,6 +185,7 @@ final class ServerRuntime implements AutoCloseable {
     watcher.close();
     server.close();
     evergreen.close();
+    processMetrics.close();
     try {
       lock.close();
     } catch (IOException e) {

@@ -90,6 +90,9 @@ public final class EvergreenServer implements AutoCloseable {
           new InferenceMetrics(
               evergreen.meters(),
               PredictionSampler.of(evergreen, options.predictionSample(), vertx));
+      // NOTE: the listener stays registered after close(). It only registers meters of loaded
+      // versions, which the deployment manager removes again when they unload.
+      evergreen.deployments().addServingListener(metrics);
       // A negative port requests a random port from Vert.x, shared by all instances with the same
       // negative value; a positive port is shared by every instance that binds it. HTTP uses -1
       // and gRPC -2, so the two get different random ports.

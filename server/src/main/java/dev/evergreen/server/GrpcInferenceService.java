@@ -228,11 +228,8 @@ final class GrpcInferenceService {
     ModelMetadataResponse.Builder metadata =
         ModelMetadataResponse.newBuilder()
             .setName(request.getName())
-            .addVersions(Integer.toString(state.active().version()))
+            .addAllVersions(InferenceApi.addressableVersions(state))
             .setPlatform(model.platform());
-    if (state.standby() != null) {
-      metadata.addVersions(Integer.toString(state.standby().version()));
-    }
     model.signature().inputs().forEach(spec -> metadata.addInputs(tensorMetadata(spec)));
     model.signature().outputs().forEach(spec -> metadata.addOutputs(tensorMetadata(spec)));
     return Future.succeededFuture(metadata.build());

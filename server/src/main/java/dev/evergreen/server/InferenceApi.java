@@ -108,18 +108,27 @@ final class InferenceApi {
     if (model == null) {
       return;
     }
-    List<String> versions = new ArrayList<>(2);
-    versions.add(Integer.toString(state.active().version()));
-    if (state.standby() != null) {
-      versions.add(Integer.toString(state.standby().version()));
-    }
     Map<String, Object> metadata = new LinkedHashMap<>();
     metadata.put("name", name);
-    metadata.put("versions", versions);
+    metadata.put("versions", addressableVersions(state));
     metadata.put("platform", model.platform());
     metadata.put("inputs", tensors(model.signature().inputs()));
     metadata.put("outputs", tensors(model.signature().outputs()));
     sendJson(ctx, 200, metadata);
+  }
+
+  /**
+   * Returns the versions that a request may name in {@code /versions/{version}}, in ascending
+   * order: the active, canary, standby and shadow versions. The Open Inference Protocol defines the
+   * {@code versions} of model metadata as the versions that can be requested explicitly.
+   */
+  static List<String> addressableVersions(ServingState state) {
+    return state.models().stream()
+        .mapToInt(ServableModel::version)
+        .distinct()
+        .sorted()
+        .mapToObj(Integer::toString)
+        .toList();
   }
 
   private static List<Map<String, Object>> tensors(List<TensorSpec> specs) {

@@ -1,21 +1,39 @@
 package dev.evergreen.server;
 
+import dev.evergreen.core.deployment.ServingListener;
+import dev.evergreen.core.deployment.ServingState;
 import dev.evergreen.core.serving.ServableModel;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.Set;
+import java.util.WeakHashMap;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Inference meters, registered once per loaded model version so that a request only increments
- * meters it already holds: {@code evergreen.inference.requests} counts requests by model, version,
- * protocol and outcome, and {@code evergreen.inference.duration} times them by model and version
- * with a percentile histogram.
+ * Inference meters of each loaded model version: {@code evergreen.inference.requests} counts
+ * requests by model, version, protocol and outcome, and {@code evergreen.inference.duration} times
+ * them by model and version in a histogram with the buckets of {@link #DURATION_BUCKETS}.
+ *
+ * <p>Registered as a {@link ServingListener}, it registers a version's meters when the version
+ * enters a serving slot, so they export 0 before the first request and a request only increments
+ * meters it already holds. The deployment manager removes them from the registry when the version
+ * leaves every slot. After that, a request that still scores with the version records into meters
+ * that no registry exports, so the version's series do not come back.
  */
-final class InferenceMetrics {
+final class InferenceMetrics implements ServingListener {
   static final String REQUESTS = "evergreen.inference.requests";
   static final String DURATION = "evergreen.inference.duration";
+
+  /**
+   * Upper bounds of the request duration histogram: 10 µs, then 1, 2.5 and 5 per decade from 25 µs
+   * to 10 s. A request of a few rows takes well under 1 ms, hence the low start. Fixed bounds keep
+   * the buckets of all versions equal, so quantile queries can sum them.
+   */
+  static final Duration[] DURATION_BUCKETS = durationBuckets();
 
   /** The API an inference request came through, the {@code protocol} tag of the request counter. */
   enum Protocol {
@@ -40,6 +58,13 @@ final class InferenceMetrics {
   /** Meters of each model version, indexed by {@link Protocol#ordinal()}. */
   private final ConcurrentHashMap<ServableModel, Meters[]> byModel = new ConcurrentHashMap<>();
 
+  /** Versions unloaded since this object was created, held weakly so they can be collected. */
+  private final Set<ServableModel> unloaded =
+      Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
+
+  /** Meters of a version that is no longer loaded: they record into no exported registry. */
+  private static final Meters[] DETACHED = metersOf(new CompositeMeterRegistry(), "", "");
+
   /** Meters of one model version. */
   static final class Meters {
     final Counter ok;
@@ -59,10 +84,7 @@ final class InferenceMetrics {
           Timer.builder(DURATION)
               .description("Time to decode, score and encode an inference request")
               .tags("model", model, "version", version)
-              .publishPercentileHistogram()
-              // Single-row scoring takes microseconds, below the default 1 ms lowest bucket.
-              .minimumExpectedValue(Duration.ofNanos(10_000))
-              .maximumExpectedValue(Duration.ofSeconds(10))
+              .serviceLevelObjectives(DURATION_BUCKETS)
               .register(registry);
     }
 
@@ -97,21 +119,74 @@ final class InferenceMetrics {
     return of(model, Protocol.V2);
   }
 
+  /**
+   * Returns the meters of requests to a version through one protocol. A version that no serving
+   * change announced, as in a test without a deployment manager, gets its meters registered here.
+   */
   Meters of(ServableModel model, Protocol protocol) {
     Meters[] meters = byModel.get(model);
     if (meters == null) {
-      meters = byModel.computeIfAbsent(model, this::register);
+      meters = unloaded.contains(model) ? DETACHED : byModel.computeIfAbsent(model, this::register);
     }
     return meters[protocol.ordinal()];
   }
 
+  @Override
+  public void servingChanging(ServingState previous, ServingState next) {
+    for (ServableModel model : next.models()) {
+      unloaded.remove(model);
+      byModel.computeIfAbsent(model, this::register);
+      sampler.versionLoaded(model);
+    }
+  }
+
+  @Override
+  public void versionUnloaded(ServableModel version) {
+    // Added to the set before the map drops it, so a concurrent of() without a map entry finds it.
+    unloaded.add(version);
+    byModel.remove(version);
+    sampler.versionUnloaded(version);
+  }
+
   private Meters[] register(ServableModel model) {
-    String version = Integer.toString(model.version());
+    return metersOf(registry, model.model(), Integer.toString(model.version()));
+  }
+
+  private static Meters[] metersOf(MeterRegistry registry, String model, String version) {
     Protocol[] protocols = Protocol.values();
     Meters[] meters = new Meters[protocols.length];
     for (Protocol protocol : protocols) {
-      meters[protocol.ordinal()] = new Meters(registry, model.model(), version, protocol);
+      meters[protocol.ordinal()] = new Meters(registry, model, version, protocol);
     }
     return meters;
+  }
+
+  private static Duration[] durationBuckets() {
+    long[] micros = {
+      10,
+      25,
+      50,
+      100,
+      250,
+      500,
+      1_000,
+      2_500,
+      5_000,
+      10_000,
+      25_000,
+      50_000,
+      100_000,
+      250_000,
+      500_000,
+      1_000_000,
+      2_500_000,
+      5_000_000,
+      10_000_000
+    };
+    Duration[] buckets = new Duration[micros.length];
+    for (int i = 0; i < micros.length; i++) {
+      buckets[i] = Duration.ofNanos(micros[i] * 1_000);
+    }
+    return buckets;
   }
 }

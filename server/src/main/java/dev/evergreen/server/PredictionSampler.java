@@ -21,10 +21,13 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeParseException;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.WeakHashMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
@@ -66,6 +69,10 @@ final class PredictionSampler {
   private final ConcurrentHashMap<ServableModel, Sample> byModel = new ConcurrentHashMap<>();
 
   private final ConcurrentHashMap<VersionKey, Sample> byVersion = new ConcurrentHashMap<>();
+
+  /** Versions unloaded since the server started, held weakly so they can be collected. */
+  private final Set<ServableModel> unloaded =
+      Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
 
   /**
    * @param fraction share of rows to sample, 0 to 1
@@ -132,6 +139,10 @@ final class PredictionSampler {
     }
     Sample sample = byModel.get(model);
     if (sample == null) {
+      if (unloaded.contains(model)) {
+        // The request chose the version before it was unloaded, so its rows are not sampled.
+        return;
+      }
       sample = byModel.computeIfAbsent(model, this::sampleOf);
     }
     if (sample.layout == null) {
@@ -155,6 +166,29 @@ final class PredictionSampler {
   }
 
   /**
+   * Registers the rows gauge of a version that enters a serving slot, so that it exports 0 before
+   * the first sampled row. A version loaded again after an unload keeps its earlier profile.
+   */
+  void versionLoaded(ServableModel model) {
+    unloaded.remove(model);
+    Sample sample = byModel.computeIfAbsent(model, this::sampleOf);
+    String version = Integer.toString(model.version());
+    // The gauge is gone when the version was unloaded before.
+    if (meters.find(ROWS_GAUGE).tags("model", model.model(), "version", version).gauge() == null) {
+      registerGauge(sample);
+    }
+  }
+
+  /**
+   * Forgets a version that left every serving slot, whose gauge the deployment manager removed. Its
+   * profile stays, so the skew of a version that stopped serving can still be read.
+   */
+  void versionUnloaded(ServableModel model) {
+    unloaded.add(model);
+    byModel.remove(model);
+  }
+
+  /**
    * Returns a copy of the serving profile of a model version, empty until the version has scored
    * rows and the lookup of its training schema has ended.
    */
@@ -168,12 +202,16 @@ final class PredictionSampler {
         new VersionKey(model.model(), model.version()),
         key -> {
           Sample sample = new Sample(key);
-          Gauge.builder(ROWS_GAUGE, sample, Sample::rows)
-              .description("Serving rows sampled into the skew profile of a model version")
-              .tags("model", key.model(), "version", Integer.toString(key.version()))
-              .register(meters);
+          registerGauge(sample);
           return sample;
         });
+  }
+
+  private void registerGauge(Sample sample) {
+    Gauge.builder(ROWS_GAUGE, sample, Sample::rows)
+        .description("Serving rows sampled into the skew profile of a model version")
+        .tags("model", sample.key.model(), "version", Integer.toString(sample.key.version()))
+        .register(meters);
   }
 
   private static Map<String, ColumnType> snapshotTypes(Evergreen evergreen, ServableModel model) {

@@ -18,6 +18,7 @@ import dev.evergreen.core.store.MetadataStore;
 import dev.evergreen.core.store.TrafficSettings;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.io.IOException;
@@ -35,6 +36,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -57,6 +59,10 @@ import org.slf4j.LoggerFactory;
  * <p>The {@code champion} alias and the active slot are kept equal: a deploy moves the alias to the
  * deployed version, a rollback moves it back, and {@link #reconcile} deploys the alias target when
  * something else (a pipeline run, a CLI command in another process) moved it.
+ *
+ * <p>When a version leaves every slot, every meter of the meter registry tagged with its {@code
+ * model} and {@code version} is removed, and each {@link ServingListener} is notified, so the
+ * metrics of a platform that promotes versions automatically do not grow without bound.
  */
 public final class DeploymentManager implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(DeploymentManager.class);
@@ -111,6 +117,7 @@ public final class DeploymentManager implements AutoCloseable {
 
   private final ConcurrentHashMap<String, ServingState> serving = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<String, ReentrantLock> locks = new ConcurrentHashMap<>();
+  private final List<ServingListener> listeners = new CopyOnWriteArrayList<>();
 
   /** First wait before the reconciler loads a champion again after a read error, in ms. */
   static final long RETRY_FIRST_MILLIS = 5_000;
@@ -1928,9 +1935,91 @@ public final class DeploymentManager implements AutoCloseable {
    * log and the deployment events do not show yet.
    */
   private Duration publish(String model, ServingState next) {
+    ServingState previous = serving.get(model);
+    for (ServingListener listener : listeners) {
+      try {
+        listener.servingChanging(previous, next);
+      } catch (RuntimeException e) {
+        LOG.error("Serving listener {} failed on a change of model {}", listener, model, e);
+      }
+    }
     long swapStart = System.nanoTime();
     serving.put(model, next);
-    return Duration.ofNanos(System.nanoTime() - swapStart);
+    Duration took = Duration.ofNanos(System.nanoTime() - swapStart);
+    if (previous != null) {
+      unloadLeaving(previous, next);
+    }
+    return took;
+  }
+
+  /**
+   * Removes the meters of the versions of {@code previous} that {@code next} no longer holds, and
+   * notifies the listeners.
+   */
+  private void unloadLeaving(ServingState previous, ServingState next) {
+    List<ServableModel> remaining = next.models();
+    List<ServableModel> left = new ArrayList<>();
+    for (ServableModel model : previous.models()) {
+      if (remaining.stream().noneMatch(k -> k == model)
+          && left.stream().noneMatch(l -> l == model)) {
+        left.add(model);
+      }
+    }
+    for (ServableModel model : left) {
+      if (next.loaded(model.version()) == null) {
+        removeMeters(model.model(), model.version());
+        LOG.info("Unloaded model {} version {}", model.model(), model.version());
+      }
+      for (ServingListener listener : listeners) {
+        try {
+          listener.versionUnloaded(model);
+        } catch (RuntimeException e) {
+          LOG.error(
+              "Serving listener {} failed on unloading model {} version {}",
+              listener,
+              model.model(),
+              model.version(),
+              e);
+        }
+      }
+    }
+  }
+
+  private void removeMeters(String model, int version) {
+    String versionTag = Integer.toString(version);
+    List<Meter> removed = new ArrayList<>();
+    for (Meter meter : meters.getMeters()) {
+      Meter.Id id = meter.getId();
+      if (model.equals(id.getTag("model")) && versionTag.equals(id.getTag("version"))) {
+        removed.add(meter);
+      }
+    }
+    removed.forEach(meters::remove);
+  }
+
+  /**
+   * Adds a listener of serving changes and calls its {@link ServingListener#servingChanging} once
+   * for each model that serves now, with {@code previous} null.
+   */
+  public void addServingListener(ServingListener listener) {
+    listeners.add(listener);
+    for (String model : List.copyOf(serving.keySet())) {
+      ReentrantLock lock = lockFor(model);
+      lock.lock();
+      try {
+        ServingState current = serving.get(model);
+        if (current != null) {
+          listener.servingChanging(null, current);
+        }
+      } finally {
+        lock.unlock();
+      }
+    }
+  }
+
+  /** Removes a listener that {@link #addServingListener} added. An unknown listener is ignored. */
+  public void removeServingListener(ServingListener listener) {
+    listeners.remove(listener);
   }
 
   /**

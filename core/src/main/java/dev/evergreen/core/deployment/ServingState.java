@@ -1,6 +1,8 @@
 package dev.evergreen.core.deployment;
 
 import dev.evergreen.core.serving.ServableModel;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Serving slots of one model: the stable version, the previous version kept loaded so that a
@@ -71,6 +73,22 @@ public record ServingState(
       return shadow.model();
     }
     return null;
+  }
+
+  /** Returns the loaded versions of every slot, in the order active, canary, standby, shadow. */
+  public List<ServableModel> models() {
+    List<ServableModel> models = new ArrayList<>(4);
+    models.add(active);
+    if (canary != null) {
+      models.add(canary.model());
+    }
+    if (standby != null) {
+      models.add(standby);
+    }
+    if (shadow != null) {
+      models.add(shadow.model());
+    }
+    return models;
   }
 
   ServingState withCanary(Canary next) {

@@ -57,6 +57,7 @@ public final class InferenceRouter implements AutoCloseable {
   public InferenceRouter(DeploymentManager deployments, MeterRegistry registry) {
     this.deployments = deployments;
     this.meters = new InferenceMeters(registry);
+    deployments.addServingListener(meters);
     this.shadows =
         new ThreadPoolExecutor(
             1,
@@ -184,7 +185,7 @@ public final class InferenceRouter implements AutoCloseable {
   }
 
   private void shadow(Shadow shadow, InputBatch batch, double[] served) {
-    InferenceMeters.Meters shadowMeters = meters.of(shadow.model());
+    InferenceMeters.ShadowMeters shadowMeters = meters.shadowOf(shadow.model());
     try {
       shadows.execute(
           () -> {
@@ -192,19 +193,19 @@ public final class InferenceRouter implements AutoCloseable {
               double[] scores =
                   FiniteScores.requireFinite(shadow.model(), batch, shadow.model().predict(batch));
               double difference = maxDifference(served, scores);
-              shadowMeters.shadowDifference.record(difference);
+              shadowMeters.difference.record(difference);
               if (difference <= shadow.spec().tolerance()) {
-                shadowMeters.shadowAgree.increment();
+                shadowMeters.agree.increment();
               } else {
-                shadowMeters.shadowDisagree.increment();
+                shadowMeters.disagree.increment();
               }
             } catch (RuntimeException e) {
-              shadowMeters.shadowError.increment();
+              shadowMeters.error.increment();
               LOG.debug("Shadow version {} failed to score: {}", shadow.model().version(), e);
             }
           });
     } catch (RejectedExecutionException e) {
-      shadowMeters.shadowDropped.increment();
+      shadowMeters.dropped.increment();
     }
   }
 
@@ -283,6 +284,7 @@ public final class InferenceRouter implements AutoCloseable {
 
   @Override
   public void close() {
+    deployments.removeServingListener(meters);
     batchers.values().forEach(DynamicBatcher::close);
     batchers.clear();
     shadows.shutdownNow();
