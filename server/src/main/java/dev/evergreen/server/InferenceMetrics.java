@@ -2,6 +2,7 @@ package dev.evergreen.server;
 
 import dev.evergreen.core.deployment.ServingListener;
 import dev.evergreen.core.deployment.ServingState;
+import dev.evergreen.core.inference.MeterBuckets;
 import dev.evergreen.core.serving.ServableModel;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -33,7 +34,7 @@ final class InferenceMetrics implements ServingListener {
    * to 10 s. A request of a few rows takes well under 1 ms, hence the low start. Fixed bounds keep
    * the buckets of all versions equal, so quantile queries can sum them.
    */
-  static final Duration[] DURATION_BUCKETS = durationBuckets();
+  static final Duration[] DURATION_BUCKETS = MeterBuckets.decades(Duration.ofNanos(10_000));
 
   /** The API an inference request came through, the {@code protocol} tag of the request counter. */
   enum Protocol {
@@ -159,34 +160,5 @@ final class InferenceMetrics implements ServingListener {
       meters[protocol.ordinal()] = new Meters(registry, model, version, protocol);
     }
     return meters;
-  }
-
-  private static Duration[] durationBuckets() {
-    long[] micros = {
-      10,
-      25,
-      50,
-      100,
-      250,
-      500,
-      1_000,
-      2_500,
-      5_000,
-      10_000,
-      25_000,
-      50_000,
-      100_000,
-      250_000,
-      500_000,
-      1_000_000,
-      2_500_000,
-      5_000_000,
-      10_000_000
-    };
-    Duration[] buckets = new Duration[micros.length];
-    for (int i = 0; i < micros.length; i++) {
-      buckets[i] = Duration.ofNanos(micros[i] * 1_000);
-    }
-    return buckets;
   }
 }

@@ -43,7 +43,7 @@ final class InferenceMeters implements ServingListener {
    * from 1 µs to 10 s. Scoring a few rows takes microseconds, hence the low start. Fixed bounds
    * keep the buckets of all versions equal, so quantile queries can sum them across versions.
    */
-  static final Duration[] LATENCY_BUCKETS = latencyBuckets();
+  static final Duration[] LATENCY_BUCKETS = MeterBuckets.decades(Duration.ofNanos(1_000));
 
   /**
    * Upper bounds of the batch size histogram in rows: the powers of 2 up to 65,536. Batching takes
@@ -191,38 +191,6 @@ final class InferenceMeters implements ServingListener {
 
   private ShadowMeters registerShadow(ServableModel model) {
     return new ShadowMeters(registry, model.model(), Integer.toString(model.version()));
-  }
-
-  private static Duration[] latencyBuckets() {
-    long[] micros = {
-      1,
-      2,
-      5,
-      10,
-      25,
-      50,
-      100,
-      250,
-      500,
-      1_000,
-      2_500,
-      5_000,
-      10_000,
-      25_000,
-      50_000,
-      100_000,
-      250_000,
-      500_000,
-      1_000_000,
-      2_500_000,
-      5_000_000,
-      10_000_000
-    };
-    Duration[] buckets = new Duration[micros.length];
-    for (int i = 0; i < micros.length; i++) {
-      buckets[i] = Duration.ofNanos(micros[i] * 1_000);
-    }
-    return buckets;
   }
 
   private static double[] batchSizeBuckets() {
