@@ -726,6 +726,11 @@ final class InferenceRequestDecoder {
       return index;
     }
 
+    @Override
+    public String written(int index) {
+      return numberAt(index);
+    }
+
     /** Returns a number as sent when its text was kept, else as {@link #formatNumber} shows it. */
     private String numberAt(int index) {
       if (texts != null && texts[index] != null && Math.abs(values[index]) > Float.MAX_VALUE) {

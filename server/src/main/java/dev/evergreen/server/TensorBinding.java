@@ -100,6 +100,11 @@ final class TensorBinding {
       return null;
     }
 
+    /** Returns element {@code index} as the request wrote it, for error messages. */
+    default String written(int index) {
+      return InferenceRequestDecoder.formatNumber(numbers()[index]);
+    }
+
     default String label() {
       return name() == null ? "inputs[" + index() + "]" : "input '" + name() + "'";
     }
@@ -143,7 +148,11 @@ final class TensorBinding {
       if ("BYTES".equals(spec.datatype())) {
         text.put(tensor.name(), tensor.texts());
       } else {
-        numeric.put(tensor.name(), tensor.numbers());
+        double[] values = tensor.numbers();
+        if ("FP32".equals(spec.datatype())) {
+          checkFloat32(tensor, values);
+        }
+        numeric.put(tensor.name(), values);
         long[] exact = "INT64".equals(spec.datatype()) ? tensor.integers() : null;
         if (exact != null) {
           integers.put(tensor.name(), exact);
@@ -152,6 +161,26 @@ final class TensorBinding {
     }
     checkComplete(signature, numeric, text, model);
     return new InputBatch(Math.max(rows, 0), numeric, text, integers);
+  }
+
+  /**
+   * Rejects a value that an FP32 input cannot hold, whatever datatype the request sent it as, so
+   * that the message shows the value as written rather than as the model's conversion sees it.
+   */
+  private static void checkFloat32(Tensor tensor, double[] values) {
+    for (int i = 0; i < values.length; i++) {
+      if (Float.isInfinite((float) values[i])) {
+        throw EvergreenException.invalid(
+            tensor.label()
+                + " takes FP32, but the value "
+                + tensor.written(i)
+                + " at "
+                + position(tensor, i)
+                + " is outside FP32's range of "
+                + rangeText("FP32")
+                + "; send a value within that range");
+      }
+    }
   }
 
   private static void checkComplete(

@@ -168,6 +168,21 @@ class MatrixInputProtocolsTest {
   }
 
   @Test
+  void v2Fp64ValueBeyondFp32InputIsRejectedAsWritten() throws Exception {
+    String request =
+        "{\"inputs\": [{\"name\": \"features\", \"shape\": [1, 4], \"datatype\": \"FP64\","
+            + " \"data\": [733, 7, 2e39, 15]}]}";
+
+    HttpResponse<String> response =
+        post("/v2/models/" + MODEL + "/infer", "application/json", request);
+
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(400);
+    assertThat(ProtocolRequests.error(response))
+        .contains("input 'features' takes FP32, but the value 2e39 at data index 2")
+        .contains("outside FP32's range of -3.4028235E38 to 3.4028235E38");
+  }
+
+  @Test
   void kserveFlatRowIsRejected() throws Exception {
     HttpResponse<String> response =
         post(PREDICT, "application/json", "{\"instances\": [5.1, 3.5, 1.4, 0.2]}");
