@@ -61,6 +61,12 @@ public final class EvergreenServer implements AutoCloseable {
    */
   static final long IDLE_CONNECTION_NANOS = 75_000_000_000L;
 
+  /**
+   * How long after its headers a request's body may still be arriving: 60 s, at least 140 KB/s for
+   * a body of the maximum size. A stalled body would hold its share of the body budget.
+   */
+  static final long BODY_NANOS = 60_000_000_000L;
+
   /** Period of the idle-connection check: 5 s. */
   private static final long IDLE_CHECK_MILLIS = 5_000;
 
@@ -276,7 +282,7 @@ public final class EvergreenServer implements AutoCloseable {
       Handler<HttpServerRequest> requests = handlers.apply(vertx);
       if (closeIdle) {
         requests =
-            new IdleConnections(vertx, server, IDLE_CONNECTION_NANOS, IDLE_CHECK_MILLIS)
+            new IdleConnections(vertx, server, IDLE_CONNECTION_NANOS, BODY_NANOS, IDLE_CHECK_MILLIS)
                 .track(requests);
       }
       return server

@@ -3,6 +3,7 @@ package dev.evergreen.server;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
 import java.util.HashMap;
@@ -14,7 +15,8 @@ import java.util.Map;
  * longer than {@link #idleNanos}: a connection that never completes its first request's headers, or
  * a kept-alive one that sends nothing more. Without it, clients could hold connections open for
  * good and use up the process's file descriptors. A request in progress, such as a pipeline run the
- * caller waits for, keeps its connection open however long it takes.
+ * caller waits for, keeps its connection open however long it takes, once its body has arrived; a
+ * body still arriving after {@link #bodyNanos} closes the connection.
  *
  * <p>It needs a server without cleartext HTTP/2 upgrades, whose connections Vert.x announces only
  * after their first request, and which serve several requests at once.
@@ -24,11 +26,16 @@ import java.util.Map;
  */
 final class IdleConnections {
   private final long idleNanos;
+  private final long bodyNanos;
   private final Map<HttpConnection, Activity> open = new HashMap<>();
 
-  /** The latest request of a connection and when the connection last became idle or opened. */
+  /**
+   * The latest request of a connection, when it began, and when the connection last became idle or
+   * opened.
+   */
   private static final class Activity {
     long sinceNanos = System.nanoTime();
+    long requestNanos;
     HttpServerRequest latest;
   }
 
@@ -36,9 +43,13 @@ final class IdleConnections {
    * Watches the connections of {@code server}, checking every {@code checkMillis}.
    *
    * @param idleNanos how long a connection may hold no request in progress
+   * @param bodyNanos how long after its headers a request's body may still be arriving; uploads
+   *     ({@code PUT}) stream to disk and hold no memory, so they may take longer
    */
-  IdleConnections(Vertx vertx, HttpServer server, long idleNanos, long checkMillis) {
+  IdleConnections(
+      Vertx vertx, HttpServer server, long idleNanos, long bodyNanos, long checkMillis) {
     this.idleNanos = idleNanos;
+    this.bodyNanos = bodyNanos;
     server.connectionHandler(
         connection -> {
           open.put(connection, new Activity());
@@ -53,6 +64,7 @@ final class IdleConnections {
       Activity activity = open.get(request.connection());
       if (activity != null) {
         activity.latest = request;
+        activity.requestNanos = System.nanoTime();
       }
       handler.handle(request);
     };
@@ -73,6 +85,13 @@ final class IdleConnections {
       HttpServerRequest latest = activity.latest;
       if (latest != null) {
         if (!latest.response().ended()) {
+          // A body that stalls would hold its share of the request-body budget for good.
+          if (!latest.isEnded()
+              && latest.method() != HttpMethod.PUT
+              && now - activity.requestNanos > bodyNanos) {
+            entries.remove();
+            connection.close();
+          }
           continue;
         }
         // HTTP/1.x serves a connection's requests one after another, so the latest request's

@@ -34,13 +34,22 @@ class IdleConnectionsTest {
                     vertx.createHttpServer(new HttpServerOptions().setHttp2ClearTextEnabled(false));
                 IdleConnections idle =
                     new IdleConnections(
-                        vertx, server, TimeUnit.MILLISECONDS.toNanos(IDLE_MILLIS), 50);
+                        vertx,
+                        server,
+                        TimeUnit.MILLISECONDS.toNanos(IDLE_MILLIS),
+                        TimeUnit.MILLISECONDS.toNanos(IDLE_MILLIS),
+                        50);
                 return server.requestHandler(idle.track(this::respond)).listen(0, "127.0.0.1");
               }
 
-              /** Answers /slow after three idle periods, anything else at once. */
+              /**
+               * Answers /slow after three idle periods, /body once the whole body has arrived,
+               * anything else at once.
+               */
               private void respond(HttpServerRequest request) {
-                if (request.path().equals("/slow")) {
+                if (request.path().equals("/body")) {
+                  request.body().onSuccess(body -> request.response().end("body"));
+                } else if (request.path().equals("/slow")) {
                   vertx.setTimer(3 * IDLE_MILLIS, id -> request.response().end("slow"));
                 } else {
                   request.response().end("fast");
@@ -89,6 +98,21 @@ class IdleConnectionsTest {
 
       assertThat(connection.closedWithin(IDLE_MILLIS / 3)).isFalse();
       assertThat(connection.exchange("GET", "/fast", null, false).body()).isEqualTo("fast");
+    }
+  }
+
+  @Test
+  void stalledBodyIsClosedButStalledUploadIsNot() throws Exception {
+    try (RawConnection post = RawConnection.open(server.actualPort());
+        RawConnection put = RawConnection.open(server.actualPort())) {
+      String head = " /body HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n";
+      post.write("POST" + head + "0123456789");
+      put.write("PUT" + head + "0123456789");
+
+      assertThat(post.closedWithin(5_000)).isTrue();
+      assertThat(put.closedWithin(3 * IDLE_MILLIS)).isFalse();
+      put.write(new byte[90]);
+      assertThat(put.read("PUT /body", false).body()).isEqualTo("body");
     }
   }
 }

@@ -33,6 +33,9 @@ class RequestBodiesTest {
   private HttpServer budgetServer;
   private RequestBodies bodies;
 
+  /** The same budget, each body counting eight times its size. */
+  private RequestBodies expanded;
+
   /** Requests the budget server holds until the test releases them. */
   private final ConcurrentLinkedQueue<Promise<Void>> held = new ConcurrentLinkedQueue<>();
 
@@ -40,10 +43,13 @@ class RequestBodiesTest {
   void start(@TempDir Path dir) throws Exception {
     fixture = new ServerFixture(dir);
     vertx = Vertx.vertx();
-    bodies = new RequestBodies(BUDGET);
+    bodies = new RequestBodies(BUDGET, 1);
+    expanded = new RequestBodies(BUDGET, 8);
     Router router = Router.router(vertx);
     router.route().handler(RequestBodies::pause);
     router.post("/hold").handler(bodies::read).handler(this::hold);
+    router.post("/expanded").handler(expanded::read).handler(ctx -> ctx.response().end("read"));
+    router.get("/free").handler(bodies::read).handler(ctx -> ctx.response().end("free"));
     budgetServer =
         vertx
             .createHttpServer()
@@ -228,5 +234,41 @@ class RequestBodiesTest {
     }
 
     awaitAvailable(BUDGET);
+  }
+
+  @Test
+  void bodiesCountTheirExpansionAgainstTheBudget() throws Exception {
+    try (RawConnection connection = RawConnection.open(budgetServer.actualPort())) {
+      // 8 x 200,000 bytes exceed the 1 MiB budget; 8 x 100,000 fit.
+      connection.write(post("/expanded", 200_000, null));
+      RawConnection.Response refused = connection.read("POST of 200,000 bytes", false);
+      connection.write(new byte[200_000]);
+      connection.write(post("/expanded", 100_000, null));
+      connection.write(new byte[100_000]);
+      RawConnection.Response read = connection.read("POST of 100,000 bytes", false);
+
+      assertThat(refused.status()).isEqualTo(503);
+      assertThat(read.body()).isEqualTo("read");
+    }
+  }
+
+  @Test
+  void chunkedBodyOfGetIsDroppedNotBuffered() throws Exception {
+    try (RawConnection connection = RawConnection.open(budgetServer.actualPort())) {
+      connection.write(
+          "GET /free HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+      connection.write("100000\r\n");
+      connection.write(new byte[0x100000]);
+      connection.write("\r\n");
+
+      // Answered before the body ends, and nothing taken from the budget.
+      RawConnection.Response response = connection.read("chunked GET", false);
+      assertThat(response.body()).isEqualTo("free");
+      assertThat(bodies.availableBytes()).isEqualTo(BUDGET);
+
+      connection.write("0\r\n\r\n");
+      RawConnection.Response next = connection.exchange("GET", "/free", null, false);
+      assertThat(next.body()).isEqualTo("free");
+    }
   }
 }
