@@ -70,11 +70,6 @@ final class IdleConnections {
     };
   }
 
-  /** Returns the number of connections this event loop watches. */
-  int size() {
-    return open.size();
-  }
-
   private void closeIdle() {
     long now = System.nanoTime();
     Iterator<Map.Entry<HttpConnection, Activity>> entries = open.entrySet().iterator();
@@ -85,7 +80,7 @@ final class IdleConnections {
       HttpServerRequest latest = activity.latest;
       if (latest != null) {
         if (!latest.response().ended()) {
-          // A body that stalls would hold its share of the request-body budget for good.
+          // A stalled body would keep its reservation of the request-body budget for good.
           if (!latest.isEnded()
               && latest.method() != HttpMethod.PUT
               && now - activity.requestNanos > bodyNanos) {
@@ -94,9 +89,8 @@ final class IdleConnections {
           }
           continue;
         }
-        // HTTP/1.x serves a connection's requests one after another, so the latest request's
-        // response ending is when the connection became idle. The check sees it up to one period
-        // late, which the idle limit absorbs.
+        // HTTP/1.x serves a connection's requests one after another, so the connection became
+        // idle when the latest response ended. This check notices it up to one period late.
         activity.latest = null;
         activity.sinceNanos = now;
         continue;

@@ -7,6 +7,8 @@ import io.vertx.core.http.HttpVersion;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Reads request bodies only after the caller's token passed, and only while the bodies being read
@@ -16,11 +18,13 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>Every route starts with {@link #pause}, which stops reading a request's body. The route's
  * token check then calls {@link #read}, or a route without a token calls it directly. A request
- * that cannot be read within the budget gets 503 with {@code Retry-After}. A request answered
- * before its body was read has the body dropped after the response, or its connection closed when
+ * that cannot be read within the budget gets 503 with {@code Retry-After}. When the server responds
+ * before a body was read, the body is dropped after the response, or the connection is closed when
  * the body is large, so that the unread bytes are never kept or parsed as the next request.
  */
 final class RequestBodies {
+  private static final Logger LOG = LoggerFactory.getLogger(RequestBodies.class);
+
   /**
    * Bytes of an unread body that are read and dropped after an early response: twice the maximum
    * body, so that a client sending a body just over the limit still reads its 413 instead of a
@@ -31,13 +35,13 @@ final class RequestBodies {
   /** Key of the routing context that marks a request whose unread body will be dropped. */
   private static final String DROP_KEY = "evergreen.dropUnreadBody";
 
-  /** Share of the maximum heap that requests being read, decoded and answered may use: half. */
+  /** Share of the maximum heap that requests being read, decoded and served may use: half. */
   private static final long HEAP_DIVISOR = 2;
 
   /**
-   * Memory a request takes per byte of its body while it is decoded and answered: the body, its
-   * parse tree or strings, the decoded columns and the response. Measured: eight concurrent V2
-   * requests of 7.66 MiB each ran a 512 MiB heap out of memory.
+   * Memory a request takes per byte of its body while it is decoded and served: the body, its parse
+   * tree or strings, the decoded columns and the response. An estimate: eight concurrent V2
+   * requests of 7.66 MiB each ran a 512 MiB heap out of memory, and with this factor they did not.
    */
   static final int BODY_EXPANSION = 8;
 
@@ -70,11 +74,7 @@ final class RequestBodies {
     this.availableBytes = new AtomicLong(budgetBytes);
   }
 
-  long budgetBytes() {
-    return budgetBytes;
-  }
-
-  /** Returns the bytes of the budget that no request holds now. */
+  /** Returns the bytes of the budget that no request has reserved. */
   long availableBytes() {
     return availableBytes.get();
   }
@@ -89,10 +89,10 @@ final class RequestBodies {
   }
 
   /**
-   * Reads the body within the budget and continues the route. A request holds its share of the
-   * budget until its response ends or its connection closes: its declared {@code Content-Length},
-   * or the maximum body size when it sends its body in chunks, times the expansion. The body of a
-   * GET or HEAD request is dropped instead.
+   * Reads the body within the budget and continues the route. A request reserves its declared
+   * {@code Content-Length}, or the maximum body size for a chunked body, times the expansion, until
+   * its response ends or its connection closes. The body of a GET or HEAD request is dropped
+   * instead.
    */
   void read(RoutingContext ctx) {
     HttpServerRequest request = ctx.request();
@@ -106,6 +106,7 @@ final class RequestBodies {
     }
     String encoding = request.getHeader(HttpHeaders.CONTENT_ENCODING);
     if (encoding != null && !encoding.isBlank() && !encoding.strip().equalsIgnoreCase("identity")) {
+      LOG.debug("{} {} rejected: Content-Encoding {}", request.method(), request.path(), encoding);
       HttpErrors.send(
           ctx,
           415,
@@ -116,6 +117,12 @@ final class RequestBodies {
     }
     long size = reservation(request) * expansion;
     if (size > 0 && !reserve(size)) {
+      LOG.debug(
+          "{} {} rejected: {} bytes do not fit the {} available of the request-body budget",
+          request.method(),
+          request.path(),
+          size,
+          availableBytes.get());
       HttpErrors.send(
           ctx,
           503,

@@ -1960,8 +1960,8 @@ public final class DeploymentManager implements AutoCloseable {
     List<ServableModel> remaining = next.models();
     List<ServableModel> left = new ArrayList<>();
     for (ServableModel model : previous.models()) {
-      if (remaining.stream().noneMatch(k -> k == model)
-          && left.stream().noneMatch(l -> l == model)) {
+      if (remaining.stream().noneMatch(kept -> kept == model)
+          && left.stream().noneMatch(leaving -> leaving == model)) {
         left.add(model);
       }
     }
