@@ -129,7 +129,7 @@ final class HttpErrors {
       return;
     }
     if (failure instanceof HttpClosedException) {
-      // The client left before its body arrived; there is nobody to answer and nothing broke.
+      // The client closed the connection before its body arrived, so no response can be sent.
       LOG.debug("{} {}: the client closed the connection", ctx.request().method(), path);
       return;
     }

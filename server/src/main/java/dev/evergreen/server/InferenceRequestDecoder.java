@@ -373,8 +373,8 @@ final class InferenceRequestDecoder {
     String[] texts;
 
     /**
-     * Integers beyond ±2^53, which {@code values} holds rounded, exactly as sent; allocated at the
-     * first such integer, so typical data allocates nothing.
+     * Integers beyond ±2^53 exactly as sent, which {@code values} contains rounded. Allocated at
+     * the first such integer, so typical data allocates nothing.
      */
     long[] exact;
 

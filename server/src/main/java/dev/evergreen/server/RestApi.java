@@ -364,7 +364,7 @@ final class RestApi {
       throw EvergreenException.invalid("data path '" + dataText + "' is invalid: " + e.getReason());
     }
     List<Path> folders = readableFolders(registered);
-    // Checked before the file's existence, so that the answer reveals nothing about other files.
+    // Checked before the file's existence, so that the response reveals nothing about other files.
     if (!within(data, folders)) {
       throw outsideFolders(dataText, folders);
     }

@@ -164,8 +164,8 @@ final class TensorBinding {
   }
 
   /**
-   * Rejects a value that an FP32 input cannot hold, whatever datatype the request sent it as, so
-   * that the message shows the value as written rather than as the model's conversion sees it.
+   * Rejects a value beyond an FP32 input's range, whatever datatype the request sent it as, so that
+   * the message shows the value as written rather than as the converted double.
    */
   private static void checkFloat32(Tensor tensor, double[] values) {
     for (int i = 0; i < values.length; i++) {

@@ -176,7 +176,7 @@ class AuthenticationTest {
   }
 
   @Test
-  void bearerWithoutTokenIsRejectedNamingTheMissingToken() throws Exception {
+  void emptyBearerTokenRejected() throws Exception {
     HttpResponse<String> response =
         fixture.http.send(
             java.net.http.HttpRequest.newBuilder(fixture.uri("/api/v1/models"))

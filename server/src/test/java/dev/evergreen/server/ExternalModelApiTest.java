@@ -351,7 +351,7 @@ class ExternalModelApiTest {
   }
 
   @Test
-  void csvBooleansAsPandasWritesThemScoreAsOneAndZero() throws Exception {
+  void csvBooleanWordsScoreAsNumbers() throws Exception {
     ObjectNode body = registration("onnx", "flights-tree.onnx", ExternalFixtures.TREE_SIGNATURE);
     HttpResponse<String> registered = register("ext-csv-bool", body, fixture.operatorSecret);
     assertThat(registered.statusCode()).as(registered.body()).isEqualTo(201);

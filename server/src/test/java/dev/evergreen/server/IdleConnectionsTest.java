@@ -43,7 +43,7 @@ class IdleConnectionsTest {
               }
 
               /**
-               * Answers /slow after three idle periods, /body once the whole body has arrived,
+               * Responds to /slow after three idle periods, /body once the whole body has arrived,
                * anything else at once.
                */
               private void respond(HttpServerRequest request) {
@@ -67,7 +67,7 @@ class IdleConnectionsTest {
   }
 
   @Test
-  void connectionThatNeverFinishesItsHeadersIsClosed() throws Exception {
+  void unfinishedHeadersCloseConnection() throws Exception {
     try (RawConnection connection = RawConnection.open(server.actualPort())) {
       connection.write("GET /fast HTTP/1.1\r\nHost: 127.0.0.1\r\n");
 
@@ -76,7 +76,7 @@ class IdleConnectionsTest {
   }
 
   @Test
-  void requestInProgressKeepsItsConnectionOpen() throws Exception {
+  void requestInProgressKeepsConnection() throws Exception {
     try (RawConnection connection = RawConnection.open(server.actualPort())) {
       connection.write("GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
 
@@ -89,7 +89,7 @@ class IdleConnectionsTest {
   }
 
   @Test
-  void connectionWithRequestsMoreOftenThanTheLimitStaysOpen() throws Exception {
+  void frequentRequestsKeepConnectionOpen() throws Exception {
     try (RawConnection connection = RawConnection.open(server.actualPort())) {
       for (int i = 0; i < 8; i++) {
         assertThat(connection.exchange("GET", "/fast", null, false).body()).isEqualTo("fast");
@@ -102,7 +102,7 @@ class IdleConnectionsTest {
   }
 
   @Test
-  void stalledBodyIsClosedButStalledUploadIsNot() throws Exception {
+  void stalledBodyClosedUploadKept() throws Exception {
     try (RawConnection post = RawConnection.open(server.actualPort());
         RawConnection put = RawConnection.open(server.actualPort())) {
       String head = " /body HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n";

@@ -19,8 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Requests of at least {@link Scoring#LARGE_REQUEST_BYTES}, which are decoded and scored on a
- * worker thread, answer as the same rows do in small requests, over V2 REST and MLflow's {@code
- * /invocations}, and fail with the same messages.
+ * worker thread, return the same scores as the same rows in small requests, over V2 REST and
+ * MLflow's {@code /invocations}, and fail with the same messages.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class LargeRequestsTest {

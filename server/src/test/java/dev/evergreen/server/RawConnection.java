@@ -91,7 +91,7 @@ final class RawConnection implements AutoCloseable {
    * Reads one response.
    *
    * @param what names the request in assertion messages
-   * @param head whether it answers a HEAD request, whose body is not read
+   * @param head whether it is the response to a HEAD request, whose body is not read
    */
   Response read(String what, boolean head) throws IOException {
     String statusLine = readLine();

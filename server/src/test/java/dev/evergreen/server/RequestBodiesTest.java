@@ -106,15 +106,15 @@ class RequestBodiesTest {
   }
 
   @Test
-  void requestWithoutTokenIsRefusedBeforeItsBodyArrives() throws Exception {
+  void missingTokenRejectedBeforeBody() throws Exception {
     try (RawConnection connection = RawConnection.open(fixture.server.port())) {
-      // Only the head of an 8 MB request: the answer must not wait for the body.
+      // Only the head of an 8 MB request: the response must not wait for the body.
       connection.write(post(INFER, 8_000_000, null));
 
       RawConnection.Response response = connection.read("POST without a token", false);
 
       assertThat(response.status()).isEqualTo(401);
-      // The body sent after the answer is dropped, and the connection serves the next request.
+      // The body sent after the response is dropped, and the connection serves the next request.
       connection.write(new byte[8_000_000]);
       RawConnection.Response next = connection.exchange("GET", "/v2/health/live", null, false);
       assertThat(next.status()).isEqualTo(200);
@@ -122,7 +122,7 @@ class RequestBodiesTest {
   }
 
   @Test
-  void refusedBodyBeyondWhatIsDroppedClosesTheConnection() throws Exception {
+  void largeUnreadBodyClosesConnection() throws Exception {
     try (RawConnection connection = RawConnection.open(fixture.server.port())) {
       long length = RequestBodies.MAX_DROPPED_BYTES + 1_000_000;
       connection.write(post(INFER, length, null));
@@ -139,7 +139,7 @@ class RequestBodiesTest {
   }
 
   @Test
-  void requestWithUnknownTokenIsRefusedBeforeItsBodyArrives() throws Exception {
+  void unknownTokenRejectedBeforeBody() throws Exception {
     try (RawConnection connection = RawConnection.open(fixture.server.port())) {
       connection.write(post(INFER, 8_000_000, "not-a-token"));
 
@@ -151,7 +151,7 @@ class RequestBodiesTest {
   }
 
   @Test
-  void refusedSmallBodyIsDroppedAndConnectionServesNextRequest() throws Exception {
+  void smallUnreadBodyKeepsConnection() throws Exception {
     try (RawConnection connection = RawConnection.open(fixture.server.port())) {
       connection.write(post(INFER, 2, null));
       connection.write("{}");
@@ -166,7 +166,7 @@ class RequestBodiesTest {
   }
 
   @Test
-  void compressedBodyIsRefusedWith415() throws Exception {
+  void compressedBodyGets415() throws Exception {
     try (RawConnection connection = RawConnection.open(fixture.server.port())) {
       connection.write(
           post(INFER, 3, fixture.viewerSecret)
@@ -181,7 +181,7 @@ class RequestBodiesTest {
   }
 
   @Test
-  void twoAuthorizationHeadersAreRefused() throws Exception {
+  void twoAuthorizationHeadersRejected() throws Exception {
     try (RawConnection connection = RawConnection.open(fixture.server.port())) {
       connection.write(
           "GET /v2 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
@@ -196,7 +196,7 @@ class RequestBodiesTest {
   }
 
   @Test
-  void bodiesBeyondTheBudgetGet503UntilEarlierOnesEnd() throws Exception {
+  void overBudgetGets503UntilRelease() throws Exception {
     try (RawConnection first = RawConnection.open(budgetServer.actualPort());
         RawConnection second = RawConnection.open(budgetServer.actualPort())) {
       first.write(post("/hold", 700_000, null));
@@ -226,7 +226,7 @@ class RequestBodiesTest {
   }
 
   @Test
-  void clientThatLeavesMidBodyReturnsItsShare() throws Exception {
+  void clientLeavingMidBodyReleasesBudget() throws Exception {
     try (RawConnection leaving = RawConnection.open(budgetServer.actualPort())) {
       leaving.write(post("/hold", 900_000, null));
       leaving.write(new byte[1000]);
@@ -237,7 +237,7 @@ class RequestBodiesTest {
   }
 
   @Test
-  void bodiesCountTheirExpansionAgainstTheBudget() throws Exception {
+  void expansionCountsAgainstBudget() throws Exception {
     try (RawConnection connection = RawConnection.open(budgetServer.actualPort())) {
       // 8 x 200,000 bytes exceed the 1 MiB budget; 8 x 100,000 fit.
       connection.write(post("/expanded", 200_000, null));
@@ -253,7 +253,7 @@ class RequestBodiesTest {
   }
 
   @Test
-  void chunkedBodyOfGetIsDroppedNotBuffered() throws Exception {
+  void chunkedGetBodyDropped() throws Exception {
     try (RawConnection connection = RawConnection.open(budgetServer.actualPort())) {
       connection.write(
           "GET /free HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n");
@@ -261,7 +261,7 @@ class RequestBodiesTest {
       connection.write(new byte[0x100000]);
       connection.write("\r\n");
 
-      // Answered before the body ends, and nothing taken from the budget.
+      // The response comes before the body ends, and nothing is taken from the budget.
       RawConnection.Response response = connection.read("chunked GET", false);
       assertThat(response.body()).isEqualTo("free");
       assertThat(bodies.availableBytes()).isEqualTo(BUDGET);

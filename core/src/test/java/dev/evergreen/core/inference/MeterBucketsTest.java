@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Test;
 
 class MeterBucketsTest {
   @Test
-  void decadesRunAtOneTwoAndAHalfAndFiveToTenSeconds() {
+  void decadesEndAtTenSeconds() {
     Duration[] bounds = MeterBuckets.decades(Duration.ofNanos(1_000));
 
     assertThat(bounds).hasSize(22);
@@ -17,7 +17,7 @@ class MeterBucketsTest {
   }
 
   @Test
-  void decadesFromALaterStartLeaveOutTheEarlierOnes() {
+  void laterStartDropsEarlyDecades() {
     Duration[] bounds = MeterBuckets.decades(Duration.ofNanos(10_000));
 
     assertThat(bounds).hasSize(19);

@@ -364,7 +364,7 @@ class DatasetLoaderTest {
   }
 
   @Test
-  void featureBeyondFloatRangeNamesColumnRowAndValue() throws Exception {
+  void featureBeyondFloatRangeRejected() throws Exception {
     Path file =
         writeTable(
             "huge-values",

@@ -206,7 +206,7 @@ class ExternalModelScoringTest {
   }
 
   @Test
-  void onnxInt64InputTakesExactIntegersBeyondDoublePrecision() {
+  void onnxInt64KeepsExactIntegers() {
     ServableModel model = idOffsetModel();
     long base = OnnxGraphs.ID_BASE;
     long[] ids = {base + 1, base + 3, 5, Long.MAX_VALUE - 1};
@@ -228,7 +228,7 @@ class ExternalModelScoringTest {
   }
 
   @Test
-  void onnxInt64InputIgnoresIntegersThatDisagreeWithTheDoubles() {
+  void onnxInt64IgnoresMismatchedIntegers() {
     ServableModel model = idOffsetModel();
     long base = OnnxGraphs.ID_BASE;
     // Element 1 has no exact value (0 where the double is 7), element 2 is a missing value.
