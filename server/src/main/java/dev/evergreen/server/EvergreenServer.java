@@ -90,8 +90,8 @@ public final class EvergreenServer implements AutoCloseable {
   public static EvergreenServer start(Evergreen evergreen, ServerOptions options) {
     Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(options.eventLoops()));
     try {
-      Authenticator authenticator =
-          new Authenticator(vertx, evergreen.tokens(), new RequestBodies());
+      RequestBodies bodies = new RequestBodies();
+      Authenticator authenticator = new Authenticator(vertx, evergreen.tokens(), bodies);
       InferenceMetrics metrics =
           new InferenceMetrics(
               evergreen.meters(),
@@ -127,7 +127,7 @@ public final class EvergreenServer implements AutoCloseable {
                 "gRPC",
                 bound ->
                     new ServerVerticle(
-                        loop -> grpcServer(loop, evergreen, authenticator, metrics),
+                        loop -> grpcServer(loop, evergreen, authenticator, bodies, metrics),
                         options.host(),
                         grpcListenPort,
                         bound,
@@ -251,36 +251,38 @@ public final class EvergreenServer implements AutoCloseable {
     private final String host;
     private final int port;
     private final AtomicInteger boundPort;
-    private final boolean closeIdle;
+    private final boolean restPort;
 
     /**
-     * @param closeIdle whether to close HTTP/1.x connections without a request in progress, see
-     *     {@link IdleConnections}
+     * @param restPort whether this is the HTTP/1.1 port of the REST API, whose idle connections
+     *     {@link IdleConnections} closes, rather than the HTTP/2 port of gRPC
      */
     ServerVerticle(
         Function<Vertx, Handler<HttpServerRequest>> handlers,
         String host,
         int port,
         AtomicInteger boundPort,
-        boolean closeIdle) {
+        boolean restPort) {
       this.handlers = handlers;
       this.host = host;
       this.port = port;
       this.boundPort = boundPort;
-      this.closeIdle = closeIdle;
+      this.restPort = restPort;
     }
 
     @Override
     public Future<?> start() {
       HttpServerOptions serverOptions =
           new HttpServerOptions().setHost(host).setPort(port).setTcpNoDelay(true);
-      if (closeIdle) {
+      if (restPort) {
         // The REST port speaks HTTP/1.1 only; gRPC has its own HTTP/2 port.
         serverOptions.setHttp2ClearTextEnabled(false);
+      } else {
+        closeIdleHttp2(serverOptions, IDLE_CONNECTION_NANOS);
       }
       HttpServer server = vertx.createHttpServer(serverOptions);
       Handler<HttpServerRequest> requests = handlers.apply(vertx);
-      if (closeIdle) {
+      if (restPort) {
         requests =
             new IdleConnections(vertx, server, IDLE_CONNECTION_NANOS, BODY_NANOS, IDLE_CHECK_MILLIS)
                 .track(requests);
@@ -292,14 +294,35 @@ public final class EvergreenServer implements AutoCloseable {
     }
   }
 
-  /** Creates the gRPC server of one event loop, with the Open Inference Protocol service. */
-  private static GrpcServer grpcServer(
-      Vertx vertx, Evergreen evergreen, Authenticator authenticator, InferenceMetrics metrics) {
+  /**
+   * Makes a server close its connections after {@code idleNanos} without a frame in either
+   * direction, rounded down to whole seconds. HTTP/2 connections serve calls side by side, so
+   * {@link IdleConnections} does not apply to them; a call in progress that sends nothing for as
+   * long is closed with its connection.
+   */
+  static HttpServerOptions closeIdleHttp2(HttpServerOptions options, long idleNanos) {
+    return options
+        .setIdleTimeout((int) TimeUnit.NANOSECONDS.toSeconds(idleNanos))
+        .setIdleTimeoutUnit(TimeUnit.SECONDS);
+  }
+
+  /**
+   * Creates the gRPC server of one event loop, with the Open Inference Protocol service behind the
+   * request-body budget.
+   */
+  private static Handler<HttpServerRequest> grpcServer(
+      Vertx vertx,
+      Evergreen evergreen,
+      Authenticator authenticator,
+      RequestBodies bodies,
+      InferenceMetrics metrics) {
     GrpcServer grpc =
         GrpcServer.server(
             vertx, new GrpcServerOptions().setMaxMessageSize(HttpErrors.MAX_BODY_BYTES));
     new GrpcInferenceService(vertx, evergreen, authenticator, metrics).register(grpc);
-    return grpc;
+    return new GrpcBodies(
+            vertx, bodies, GrpcInferenceService.PATHS_WITHOUT_TOKEN, BODY_NANOS, IDLE_CHECK_MILLIS)
+        .track(grpc);
   }
 
   static Router router(

@@ -39,6 +39,7 @@ import io.vertx.grpc.server.GrpcServerResponse;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;
+import java.util.Set;
 import java.util.function.BiFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,6 +60,10 @@ final class GrpcInferenceService {
   private static final Logger LOG = LoggerFactory.getLogger(GrpcInferenceService.class);
 
   static final ServiceName SERVICE = ServiceName.create("inference", "GRPCInferenceService");
+
+  /** Request paths of the methods that need no token: ServerLive and ServerReady. */
+  static final Set<String> PATHS_WITHOUT_TOKEN =
+      Set.of(SERVICE.pathOf("ServerLive"), SERVICE.pathOf("ServerReady"));
 
   private final Vertx vertx;
   private final Evergreen evergreen;

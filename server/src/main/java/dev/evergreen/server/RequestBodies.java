@@ -124,15 +124,11 @@ final class RequestBodies {
           size,
           availableBytes.get());
       HttpErrors.send(
-          ctx,
-          503,
-          "the server is reading as many request bytes as its memory allows ("
-              + budgetBytes / expansion / (1024 * 1024)
-              + " MiB of bodies); retry after the time in Retry-After, or send smaller requests");
+          ctx, 503, busyMessage("retry after the time in Retry-After, or send smaller requests"));
       return;
     }
     if (size > 0) {
-      ctx.addEndHandler(ended -> availableBytes.addAndGet(size));
+      ctx.addEndHandler(ended -> release(size));
     }
     bodyHandler.handle(ctx);
   }
@@ -166,7 +162,30 @@ final class RequestBodies {
         });
   }
 
-  private boolean reserve(long size) {
+  /**
+   * Returns the message of a request refused because the budget is spent.
+   *
+   * @param next what the caller can do
+   */
+  String busyMessage(String next) {
+    return "the server is reading as many request bytes as its memory allows ("
+        + budgetBytes / expansion / (1024 * 1024)
+        + " MiB of bodies); "
+        + next;
+  }
+
+  /** Returns the memory a request takes per byte of its body. */
+  int expansion() {
+    return expansion;
+  }
+
+  /** Gives back bytes that {@link #reserve} took. */
+  void release(long size) {
+    availableBytes.addAndGet(size);
+  }
+
+  /** Takes {@code size} bytes from the budget, or returns false and takes nothing. */
+  boolean reserve(long size) {
     while (true) {
       long available = availableBytes.get();
       if (available < size) {

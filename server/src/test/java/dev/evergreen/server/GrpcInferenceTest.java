@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnknownFieldSet;
 import dev.evergreen.core.serving.InputBatch;
 import dev.evergreen.core.serving.TensorSpec;
 import dev.evergreen.server.grpc.GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub;
@@ -191,6 +192,27 @@ class GrpcInferenceTest {
   void healthNeedsNoToken() {
     assertThat(stub(null).serverLive(ServerLiveRequest.getDefaultInstance()).getLive()).isTrue();
     assertThat(stub(null).serverReady(ServerReadyRequest.getDefaultInstance()).getReady()).isTrue();
+  }
+
+  @Test
+  void healthCallOver64KiBIsRejected() {
+    ServerReadyRequest large =
+        ServerReadyRequest.newBuilder()
+            .setUnknownFields(
+                UnknownFieldSet.newBuilder()
+                    .addField(
+                        1,
+                        UnknownFieldSet.Field.newBuilder()
+                            .addLengthDelimited(ByteString.copyFrom(new byte[200_000]))
+                            .build())
+                    .build())
+            .build();
+
+    StatusRuntimeException error = callError(() -> stub(null).serverReady(large));
+
+    assertThat(error.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    assertThat(error.getStatus().getDescription())
+        .contains("ServerReady sent more than 65536 bytes");
   }
 
   @Test

@@ -1,0 +1,360 @@
+package dev.evergreen.server;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import com.google.common.util.concurrent.ListenableFuture;
+import com.google.protobuf.ByteString;
+import com.google.protobuf.UnknownFieldSet;
+import dev.evergreen.server.grpc.GRPCInferenceServiceGrpc;
+import dev.evergreen.server.grpc.ModelInferRequest;
+import dev.evergreen.server.grpc.ModelInferResponse;
+import dev.evergreen.server.grpc.ServerLiveRequest;
+import dev.evergreen.server.grpc.ServerLiveResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.grpc.common.GrpcMessageDecoder;
+import io.vertx.grpc.common.GrpcMessageEncoder;
+import io.vertx.grpc.common.ServiceMethod;
+import io.vertx.grpc.server.GrpcServer;
+import io.vertx.grpc.server.GrpcServerOptions;
+import java.io.InputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * gRPC calls count against a request-body budget of 1 MiB here, a request may arrive for 500 ms,
+ * and connections of the second server close after 1 s without a frame. Calls come from grpc-java
+ * and from Vert.x's HTTP/2 client over loopback.
+ */
+class GrpcBodiesTest {
+  private static final long BUDGET = 1024 * 1024;
+  private static final long BODY_MILLIS = 500;
+  private static final long IDLE_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+  private Vertx vertx;
+  private RequestBodies bodies;
+  private volatile int port;
+  private volatile int idlePort;
+  private ManagedChannel channel;
+
+  /** Responses to ModelInfer wait for this to complete. */
+  private volatile CompletableFuture<Void> gate = CompletableFuture.completedFuture(null);
+
+  @BeforeEach
+  void start() throws Exception {
+    vertx = Vertx.vertx();
+    bodies = new RequestBodies(BUDGET, 1);
+    // Deployed as verticles, as the server does, so that the stall check and the calls share one
+    // event loop.
+    vertx
+        .deployVerticle(
+            new VerticleBase() {
+              @Override
+              public Future<?> start() {
+                return listen(new HttpServerOptions())
+                    .onSuccess(server -> port = server.actualPort());
+              }
+            })
+        .toCompletionStage()
+        .toCompletableFuture()
+        .get(10, TimeUnit.SECONDS);
+    vertx
+        .deployVerticle(
+            new VerticleBase() {
+              @Override
+              public Future<?> start() {
+                return listen(EvergreenServer.closeIdleHttp2(new HttpServerOptions(), IDLE_NANOS))
+                    .onSuccess(server -> idlePort = server.actualPort());
+              }
+            })
+        .toCompletionStage()
+        .toCompletableFuture()
+        .get(10, TimeUnit.SECONDS);
+    channel = ManagedChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+  }
+
+  /** Starts a gRPC server with ModelInfer, which echoes the id, and ServerLive, without a token. */
+  private Future<HttpServer> listen(HttpServerOptions options) {
+    GrpcServer grpc =
+        GrpcServer.server(
+            vertx, new GrpcServerOptions().setMaxMessageSize(HttpErrors.MAX_BODY_BYTES));
+    ServiceMethod<ModelInferRequest, ModelInferResponse> infer =
+        ServiceMethod.server(
+            GrpcInferenceService.SERVICE,
+            "ModelInfer",
+            GrpcMessageEncoder.encoder(),
+            GrpcMessageDecoder.decoder(ModelInferRequest.getDefaultInstance()));
+    ServiceMethod<ServerLiveRequest, ServerLiveResponse> live =
+        ServiceMethod.server(
+            GrpcInferenceService.SERVICE,
+            "ServerLive",
+            GrpcMessageEncoder.encoder(),
+            GrpcMessageDecoder.decoder(ServerLiveRequest.getDefaultInstance()));
+    grpc.callHandler(
+        infer,
+        call -> {
+          Context context = Vertx.currentContext();
+          call.last()
+              .onSuccess(
+                  request ->
+                      gate.whenComplete(
+                          (released, failure) ->
+                              context.runOnContext(
+                                  run ->
+                                      call.response()
+                                          .end(
+                                              ModelInferResponse.newBuilder()
+                                                  .setId(request.getId())
+                                                  .build()))));
+        });
+    grpc.callHandler(
+        live,
+        call ->
+            call.last()
+                .onSuccess(
+                    request ->
+                        call.response()
+                            .end(ServerLiveResponse.newBuilder().setLive(true).build())));
+    GrpcBodies counted =
+        new GrpcBodies(
+            vertx,
+            bodies,
+            GrpcInferenceService.PATHS_WITHOUT_TOKEN,
+            TimeUnit.MILLISECONDS.toNanos(BODY_MILLIS),
+            50);
+    return vertx
+        .createHttpServer(options.setHost("127.0.0.1").setPort(0))
+        .requestHandler(counted.track(grpc))
+        .listen();
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    gate.complete(null);
+    channel.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
+    vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  private GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub stub() {
+    return GRPCInferenceServiceGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(30, TimeUnit.SECONDS);
+  }
+
+  /** Returns a ModelInfer request of about {@code bytes} bytes. */
+  private static ModelInferRequest request(String id, int bytes) {
+    return ModelInferRequest.newBuilder()
+        .setModelName("m")
+        .setId(id)
+        .addRawInputContents(ByteString.copyFrom(new byte[bytes]))
+        .build();
+  }
+
+  /** Waits up to 5 s for the whole budget to be free again and returns what is free. */
+  private long freeBytesAfterCalls() throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+    while (bodies.availableBytes() != BUDGET && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    return bodies.availableBytes();
+  }
+
+  @Test
+  void callWithinBudgetIsServed() throws Exception {
+    ModelInferResponse response = stub().modelInfer(request("within", 300_000));
+
+    assertThat(response.getId()).isEqualTo("within");
+    assertThat(freeBytesAfterCalls()).isEqualTo(BUDGET);
+  }
+
+  @Test
+  void callBeyondBudgetIsUnavailable() throws Exception {
+    StatusRuntimeException refused =
+        catchThrowableOfType(
+            StatusRuntimeException.class, () -> stub().modelInfer(request("beyond", 2_000_000)));
+
+    assertThat(refused.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+    assertThat(refused.getStatus().getDescription())
+        .startsWith("the server is reading as many request bytes as its memory allows (1 MiB")
+        .endsWith("retry later, or send smaller calls");
+    assertThat(stub().modelInfer(request("after", 1_000)).getId()).isEqualTo("after");
+    assertThat(freeBytesAfterCalls()).isEqualTo(BUDGET);
+  }
+
+  @Test
+  void waitingCallKeepsItsBytes() throws Exception {
+    gate = new CompletableFuture<>();
+    ListenableFuture<ModelInferResponse> held =
+        GRPCInferenceServiceGrpc.newFutureStub(channel)
+            .withDeadlineAfter(30, TimeUnit.SECONDS)
+            .modelInfer(request("held", 600_000));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (bodies.availableBytes() > BUDGET - 600_000 && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+
+    assertThat(bodies.availableBytes()).isLessThanOrEqualTo(BUDGET - 600_000);
+    StatusRuntimeException refused =
+        catchThrowableOfType(
+            StatusRuntimeException.class, () -> stub().modelInfer(request("second", 600_000)));
+    assertThat(refused.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+    gate.complete(null);
+    assertThat(held.get(10, TimeUnit.SECONDS).getId()).isEqualTo("held");
+    assertThat(freeBytesAfterCalls()).isEqualTo(BUDGET);
+  }
+
+  @Test
+  void healthCallOver64KiBIsRejected() throws Exception {
+    ServerLiveRequest large =
+        ServerLiveRequest.newBuilder()
+            .setUnknownFields(
+                UnknownFieldSet.newBuilder()
+                    .addField(
+                        1,
+                        UnknownFieldSet.Field.newBuilder()
+                            .addLengthDelimited(ByteString.copyFrom(new byte[100_000]))
+                            .build())
+                    .build())
+            .build();
+
+    StatusRuntimeException refused =
+        catchThrowableOfType(StatusRuntimeException.class, () -> stub().serverLive(large));
+
+    assertThat(refused.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+    assertThat(refused.getStatus().getDescription())
+        .isEqualTo(
+            "a call to /inference.GRPCInferenceService/ServerLive sent more than 65536 bytes;"
+                + " this method takes an empty request message");
+    assertThat(stub().serverLive(ServerLiveRequest.getDefaultInstance()).getLive()).isTrue();
+    assertThat(freeBytesAfterCalls()).isEqualTo(BUDGET);
+  }
+
+  @Test
+  void stalledRequestTimesOut() throws Exception {
+    // A prefix that announces 100,000 bytes, then only 1,000 of them.
+    Buffer partial = Buffer.buffer().appendByte((byte) 0).appendInt(100_000);
+    partial.appendBytes(new byte[1_000]);
+    long start = System.nanoTime();
+
+    HttpClientResponse response = send(partial, false);
+
+    long waitedMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+    assertThat(response.getHeader("grpc-status")).isEqualTo("4");
+    assertThat(response.getHeader("grpc-message"))
+        .isEqualTo(
+            "the request was still arriving 0.5 s after its first bytes; send it faster or in"
+                + " smaller calls");
+    assertThat(waitedMillis).isGreaterThanOrEqualTo(BODY_MILLIS);
+    assertThat(freeBytesAfterCalls()).isEqualTo(BUDGET);
+  }
+
+  /**
+   * Sends {@code body} to ModelInfer over Vert.x's HTTP/2 client and returns the response, whose
+   * headers carry the status of a call that ends before any message.
+   *
+   * @param end whether the request ends after the body
+   */
+  private HttpClientResponse send(Buffer body, boolean end) throws Exception {
+    HttpClientAgent client =
+        vertx.createHttpClient(
+            new HttpClientOptions()
+                .setProtocolVersion(HttpVersion.HTTP_2)
+                .setHttp2ClearTextUpgrade(false));
+    try {
+      HttpClientRequest request =
+          client
+              .request(
+                  HttpMethod.POST,
+                  port,
+                  "127.0.0.1",
+                  GrpcInferenceService.SERVICE.pathOf("ModelInfer"))
+              .toCompletionStage()
+              .toCompletableFuture()
+              .get(10, TimeUnit.SECONDS);
+      request
+          .setChunked(true)
+          .putHeader("content-type", "application/grpc")
+          .putHeader("te", "trailers");
+      if (end) {
+        request.end(body);
+      } else {
+        request.write(body);
+      }
+      return request.response().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } finally {
+      client.close();
+    }
+  }
+
+  @Test
+  void gzipCallIsUnimplemented() throws Exception {
+    // 20 MB of zeros, about 20 KB of gzip.
+    StatusRuntimeException refused =
+        catchThrowableOfType(
+            StatusRuntimeException.class,
+            () -> stub().withCompression("gzip").modelInfer(request("gzip", 20_000_000)));
+
+    assertThat(refused.getStatus().getCode()).isEqualTo(Status.Code.UNIMPLEMENTED);
+    assertThat(refused.getStatus().getDescription())
+        .isEqualTo("grpc-encoding 'gzip' is not accepted; send messages uncompressed");
+    assertThat(stub().modelInfer(request("plain", 1_000)).getId()).isEqualTo("plain");
+    assertThat(freeBytesAfterCalls()).isEqualTo(BUDGET);
+  }
+
+  @Test
+  void compressedFlagWithoutEncodingIsInternal() throws Exception {
+    HttpClientResponse response = send(Buffer.buffer().appendByte((byte) 1).appendInt(3), true);
+
+    assertThat(response.getHeader("grpc-status")).isEqualTo("13");
+    assertThat(response.getHeader("grpc-message"))
+        .isEqualTo(
+            "the message is marked compressed, but compressed messages are not accepted; send it"
+                + " uncompressed");
+    assertThat(freeBytesAfterCalls()).isEqualTo(BUDGET);
+  }
+
+  @Test
+  void idleHttp2ConnectionCloses() throws Exception {
+    try (Socket socket = new Socket("127.0.0.1", idlePort)) {
+      socket.setSoTimeout(10_000);
+      // The client preface and an empty SETTINGS frame, then nothing.
+      socket
+          .getOutputStream()
+          .write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+      socket.getOutputStream().write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0});
+      long start = System.nanoTime();
+      InputStream in = socket.getInputStream();
+      while (in.read() != -1) {
+        // The server's SETTINGS and acknowledgement come first.
+      }
+      long openMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+
+      assertThat(openMillis).isBetween(900L, 5_000L);
+    }
+  }
+
+  @Test
+  void percentEncodeEscapesNonAscii() {
+    assertThat(GrpcBodies.percentEncode("50% done é\n")).isEqualTo("50%25 done %C3%A9%0A");
+  }
+}
