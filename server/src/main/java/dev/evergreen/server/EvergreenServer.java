@@ -74,12 +74,15 @@ public final class EvergreenServer implements AutoCloseable {
   private final ServerOptions options;
   private final int port;
   private final int grpcPort;
+  private final Runnable removeListener;
 
-  private EvergreenServer(Vertx vertx, ServerOptions options, int port, int grpcPort) {
+  private EvergreenServer(
+      Vertx vertx, ServerOptions options, int port, int grpcPort, Runnable removeListener) {
     this.vertx = vertx;
     this.options = options;
     this.port = port;
     this.grpcPort = grpcPort;
+    this.removeListener = removeListener;
   }
 
   /**
@@ -89,6 +92,7 @@ public final class EvergreenServer implements AutoCloseable {
    */
   public static EvergreenServer start(Evergreen evergreen, ServerOptions options) {
     Vertx vertx = Vertx.vertx(new VertxOptions().setEventLoopPoolSize(options.eventLoops()));
+    Runnable removeListener = () -> {};
     try {
       RequestBodies bodies = new RequestBodies();
       Authenticator authenticator = new Authenticator(vertx, evergreen.tokens(), bodies);
@@ -96,9 +100,8 @@ public final class EvergreenServer implements AutoCloseable {
           new InferenceMetrics(
               evergreen.meters(),
               PredictionSampler.of(evergreen, options.predictionSample(), vertx));
-      // NOTE: the listener stays registered after close(). It only registers meters of loaded
-      // versions, which the deployment manager removes again when they unload.
       evergreen.deployments().addServingListener(metrics);
+      removeListener = () -> evergreen.deployments().removeServingListener(metrics);
       // A negative port requests a random port from Vert.x, shared by all instances with the same
       // negative value; a positive port is shared by every instance that binds it. HTTP uses -1
       // and gRPC -2, so the two get different random ports.
@@ -136,7 +139,7 @@ public final class EvergreenServer implements AutoCloseable {
                 grpcListenPort,
                 options.eventLoops());
       }
-      EvergreenServer server = new EvergreenServer(vertx, options, port, grpcPort);
+      EvergreenServer server = new EvergreenServer(vertx, options, port, grpcPort, removeListener);
       LOG.info(
           "Evergreen server listening on http://{}:{} with {} event loops",
           options.host(),
@@ -150,6 +153,7 @@ public final class EvergreenServer implements AutoCloseable {
       startReconciler(evergreen);
       return server;
     } catch (RuntimeException e) {
+      removeListener.run();
       vertx.close();
       throw e;
     }
@@ -232,6 +236,7 @@ public final class EvergreenServer implements AutoCloseable {
   /** Stops accepting requests and closes the event loops; the {@link Evergreen} stays open. */
   @Override
   public void close() {
+    removeListener.run();
     try {
       vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
       LOG.info("Evergreen server on {}:{} stopped", options.host(), port);

@@ -7,6 +7,7 @@ import dev.evergreen.api.model.ModelVersion;
 import dev.evergreen.api.pipeline.ShadowSpec;
 import dev.evergreen.core.deployment.DeploymentManager;
 import dev.evergreen.core.serving.TensorSpec;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
@@ -71,6 +72,24 @@ class VersionMetricsTest {
     infer(3);
 
     assertThat(seriesOf(scrape(), "1")).as("series of the stopped shadow").isEmpty();
+  }
+
+  @Test
+  void closedServerAddsNoSeries() throws Exception {
+    int third = registerCopy(TWO_VERSIONS, 1);
+    fixture.server.close();
+    deployments.deploy(TWO_VERSIONS, third, "test");
+
+    String exported = ((PrometheusMeterRegistry) fixture.evergreen.meters()).scrape();
+    assertThat(deployments.serving(TWO_VERSIONS).orElseThrow().active().version()).isEqualTo(third);
+    // Batch-size series belong to the core's router, which outlives the server.
+    assertThat(seriesOf(exported, Integer.toString(third)))
+        .as("server series of a version loaded after close")
+        .filteredOn(line -> line.startsWith("evergreen_inference_requests"))
+        .isEmpty();
+    assertThat(seriesOf(exported, Integer.toString(third)))
+        .filteredOn(line -> line.startsWith("evergreen_inference_duration"))
+        .isEmpty();
   }
 
   @Test
