@@ -166,7 +166,9 @@ final class TrafficCommand {
     @Parameters(index = "1", paramLabel = "VERSION")
     int version;
 
-    @Option(names = "--percent", description = "Share of requests, above 0 and below 100 (10).")
+    @Option(
+        names = "--percent",
+        description = "Share of requests, 0.01 to 99.99 in steps of 0.01 (10).")
     Double percent;
 
     @Option(names = "--key-header", description = "Header that routes a request (X-Evergreen-Key).")
@@ -267,7 +269,9 @@ final class TrafficCommand {
     @Parameters(index = "1", paramLabel = "VERSION")
     int version;
 
-    @Option(names = "--percent", description = "Share of requests copied, above 0 to 100 (100).")
+    @Option(
+        names = "--percent",
+        description = "Share of requests copied, 0.01 to 100 in steps of 0.01 (100).")
     Double percent;
 
     @Option(names = "--tolerance", description = "Largest score difference that agrees (1e-6).")

@@ -209,7 +209,9 @@ class TrafficApiTest {
         .contains("percent")
         .contains("version");
     assertThat(badPercent.statusCode()).isEqualTo(400);
-    assertThat(badPercent.body()).contains("canary percent must be above 0 and below 100, got 100");
+    assertThat(badPercent.body())
+        .contains("canary percent must be from 0.01 to 99.99")
+        .contains("got 100");
     assertThat(sameVersion.statusCode()).isEqualTo(409);
     assertThat(sameVersion.body()).contains("already takes all traffic");
     assertThat(noCanary.statusCode()).isEqualTo(409);

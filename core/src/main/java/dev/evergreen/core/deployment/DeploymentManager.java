@@ -13,6 +13,7 @@ import dev.evergreen.core.lineage.LineageService;
 import dev.evergreen.core.registry.ModelRegistry;
 import dev.evergreen.core.serving.CheckSet;
 import dev.evergreen.core.serving.ServableModel;
+import dev.evergreen.core.serving.TensorSpec;
 import dev.evergreen.core.store.DeploymentEvent;
 import dev.evergreen.core.store.MetadataStore;
 import dev.evergreen.core.store.TrafficSettings;
@@ -402,6 +403,12 @@ public final class DeploymentManager implements AutoCloseable {
               + to.version()
               + (canary != null && keptCanary == null
                   ? "; canary version " + to.version() + " ended, as it now takes all traffic"
+                  : "")
+              + (keptCanary != null
+                  ? "; canary version "
+                      + keptCanary.model().version()
+                      + " keeps its share and is now compared with version "
+                      + to.version()
                   : "");
       try {
         store.inTransaction(
@@ -421,6 +428,10 @@ public final class DeploymentManager implements AutoCloseable {
               details.put("from_version", Integer.toString(from.version()));
               if (canary != null && keptCanary == null) {
                 details.put("canary_stopped", Integer.toString(canary.model().version()));
+              }
+              if (keptCanary != null) {
+                details.put("canary_version", Integer.toString(keptCanary.model().version()));
+                details.put("canary_stable_version", Integer.toString(to.version()));
               }
               audit.append(actor, AuditActions.ROLLBACK, targets(model, to.version()), details);
               lineage.record(
@@ -685,6 +696,7 @@ public final class DeploymentManager implements AutoCloseable {
                 + "' runs as a shadow; stop the shadow before starting it as a canary");
       }
       ServableModel candidate = loadedOrChecked(target, current, actor);
+      checkSameInputs("canary", current.active(), candidate);
       checkKeyInput(spec, current.active(), candidate);
       Canary canary =
           new Canary(
@@ -841,6 +853,7 @@ public final class DeploymentManager implements AutoCloseable {
                 + " before starting it as a shadow");
       }
       ServableModel candidate = loadedOrChecked(target, current, actor);
+      checkSameInputs("shadow", current.active(), candidate);
       Shadow shadow = new Shadow(candidate, new TrafficSplit(spec.percent()), spec, clock.millis());
       String detail =
           String.format(
@@ -1130,9 +1143,10 @@ public final class DeploymentManager implements AutoCloseable {
   }
 
   private static void checkShadowSpec(ShadowSpec spec) {
-    if (!(spec.percent() > 0 && spec.percent() <= 100)) {
+    if (!(spec.percent() >= TrafficSplit.STEP_PERCENT && spec.percent() <= 100)) {
       throw EvergreenException.invalid(
-          "shadow percent must be above 0 and at most 100, got " + spec.percent());
+          "shadow percent must be from 0.01 to 100, because traffic splits in steps of 0.01, got "
+              + spec.percent());
     }
     if (!(spec.tolerance() >= 0) || Double.isInfinite(spec.tolerance())) {
       throw EvergreenException.invalid(
@@ -1590,6 +1604,71 @@ public final class DeploymentManager implements AutoCloseable {
   }
 
   /** Rejects a routing input that the stable or the canary version does not take. */
+  /**
+   * Requires a canary or shadow to take the inputs that the stable version takes, with the same
+   * names, datatypes and shapes. Requests are bound to the stable version's inputs and rejected
+   * when they name another input, so a version with other inputs would fail every request that the
+   * stable version serves.
+   *
+   * @param role {@code canary} or {@code shadow}, for the message
+   * @throws EvergreenException INVALID_INPUT naming the inputs that differ
+   */
+  static void checkSameInputs(String role, ServableModel stable, ServableModel candidate) {
+    Map<String, TensorSpec> stableInputs = inputsByName(stable);
+    Map<String, TensorSpec> candidateInputs = inputsByName(candidate);
+    if (stableInputs.equals(candidateInputs)) {
+      return;
+    }
+    List<String> differences = new ArrayList<>();
+    for (TensorSpec input : stableInputs.values()) {
+      TensorSpec other = candidateInputs.get(input.name());
+      if (other == null) {
+        differences.add("version " + candidate.version() + " lacks " + describe(input));
+      } else if (!other.equals(input)) {
+        differences.add(
+            "version "
+                + stable.version()
+                + " takes "
+                + describe(input)
+                + ", version "
+                + candidate.version()
+                + " takes "
+                + describe(other));
+      }
+    }
+    for (TensorSpec input : candidateInputs.values()) {
+      if (!stableInputs.containsKey(input.name())) {
+        differences.add("version " + candidate.version() + " also needs " + describe(input));
+      }
+    }
+    throw EvergreenException.invalid(
+        "version "
+            + candidate.version()
+            + " cannot run as a "
+            + role
+            + " of version "
+            + stable.version()
+            + " of model '"
+            + stable.model()
+            + "' because their inputs differ ("
+            + String.join("; ", differences)
+            + "), so it would fail the requests that version "
+            + stable.version()
+            + " serves; deploy it blue-green instead, or register a version with the same inputs");
+  }
+
+  private static Map<String, TensorSpec> inputsByName(ServableModel model) {
+    Map<String, TensorSpec> inputs = new LinkedHashMap<>();
+    for (TensorSpec input : model.signature().inputs()) {
+      inputs.put(input.name(), input);
+    }
+    return inputs;
+  }
+
+  private static String describe(TensorSpec input) {
+    return input.name() + " " + input.datatype() + " " + input.shape();
+  }
+
   private static void checkKeyInput(
       CanarySpec spec, ServableModel stable, ServableModel candidate) {
     String input = spec.keyInput();
@@ -1614,9 +1693,10 @@ public final class DeploymentManager implements AutoCloseable {
   }
 
   private static void checkCanarySpec(CanarySpec spec) {
-    if (!(spec.percent() > 0 && spec.percent() < 100)) {
+    if (!(spec.percent() >= TrafficSplit.STEP_PERCENT
+        && spec.percent() <= 100 - TrafficSplit.STEP_PERCENT)) {
       throw EvergreenException.invalid(
-          "canary percent must be above 0 and below 100, got "
+          "canary percent must be from 0.01 to 99.99, because traffic splits in steps of 0.01, got "
               + spec.percent()
               + "; for all traffic deploy the version blue-green");
     }

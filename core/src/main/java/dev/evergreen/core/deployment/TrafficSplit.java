@@ -14,6 +14,9 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class TrafficSplit {
   static final int SCALE = 10_000;
 
+  /** The smallest share a split takes, in percent: one request in {@link #SCALE}. */
+  public static final double STEP_PERCENT = 100.0 / SCALE;
+
   private final int basisPoints;
   private final AtomicLong unkeyed = new AtomicLong();
 

@@ -19,6 +19,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,7 +35,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Without batching, scoring runs on the caller's thread and the returned future is already
  * complete. A shadow scoring never delays the caller: it is handed to a bounded background queue
- * after the caller's scores exist, and dropped, and counted, when that queue is full.
+ * after the caller's scores exist, and dropped, and counted, when that queue is full or its waiting
+ * copies hold {@link #SHADOW_ROWS} rows. Copies of a shadow that stopped are skipped.
  */
 public final class InferenceRouter implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(InferenceRouter.class);
@@ -42,10 +44,19 @@ public final class InferenceRouter implements AutoCloseable {
   /** Shadow scorings waiting at most; more are dropped rather than delaying anyone. */
   public static final int SHADOW_QUEUE = 1_024;
 
+  /**
+   * Rows that the waiting shadow scorings may copy together. Each keeps its request's rows until it
+   * runs, so the count alone would let 1,024 large requests fill the heap.
+   */
+  public static final long SHADOW_ROWS = 100_000;
+
   private final DeploymentManager deployments;
   private final InferenceMeters meters;
   private final ConcurrentHashMap<String, DynamicBatcher> batchers = new ConcurrentHashMap<>();
   private final ThreadPoolExecutor shadows;
+
+  /** Rows of the shadow scorings waiting or running. */
+  private final AtomicLong shadowRows = new AtomicLong();
 
   /**
    * The version that scores one request.
@@ -186,10 +197,20 @@ public final class InferenceRouter implements AutoCloseable {
 
   private void shadow(Shadow shadow, InputBatch batch, double[] served) {
     InferenceMeters.ShadowMeters shadowMeters = meters.shadowOf(shadow.model());
+    int rows = batch.rows();
+    if (shadowRows.addAndGet(rows) > SHADOW_ROWS) {
+      shadowRows.addAndGet(-rows);
+      shadowMeters.dropped.increment();
+      return;
+    }
     try {
       shadows.execute(
           () -> {
             try {
+              if (!isCurrent(shadow)) {
+                // The shadow stopped or was replaced after this copy was queued.
+                return;
+              }
               double[] scores =
                   FiniteScores.requireFinite(shadow.model(), batch, shadow.model().predict(batch));
               double difference = maxDifference(served, scores);
@@ -202,11 +223,22 @@ public final class InferenceRouter implements AutoCloseable {
             } catch (RuntimeException e) {
               shadowMeters.error.increment();
               LOG.debug("Shadow version {} failed to score: {}", shadow.model().version(), e);
+            } finally {
+              shadowRows.addAndGet(-rows);
             }
           });
     } catch (RejectedExecutionException e) {
+      shadowRows.addAndGet(-rows);
       shadowMeters.dropped.increment();
     }
+  }
+
+  /** Returns whether {@code shadow} still runs for its model. */
+  private boolean isCurrent(Shadow shadow) {
+    return deployments
+        .serving(shadow.model().model())
+        .map(state -> state.shadow() == shadow)
+        .orElse(false);
   }
 
   /**

@@ -17,7 +17,11 @@ import dev.evergreen.core.audit.AuditLog;
 import dev.evergreen.core.inference.InferenceRouter;
 import dev.evergreen.core.lineage.LineageService;
 import dev.evergreen.core.registry.ModelRegistry;
+import dev.evergreen.core.serving.CheckSet;
+import dev.evergreen.core.serving.InputBatch;
 import dev.evergreen.core.serving.ServableModel;
+import dev.evergreen.core.serving.Signature;
+import dev.evergreen.core.serving.TensorSpec;
 import dev.evergreen.core.store.DeploymentEvent;
 import dev.evergreen.core.testing.InMemoryMetadataStore;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -41,7 +45,7 @@ class CanaryDeploymentTest {
   private InferenceRouter router;
 
   /** Models the loader returns by version; versions not listed load as good models. */
-  private final Map<Integer, ScriptedModel> scripted = new ConcurrentHashMap<>();
+  private final Map<Integer, ServableModel> scripted = new ConcurrentHashMap<>();
 
   /** Versions whose load fails. */
   private final java.util.Set<Integer> broken = ConcurrentHashMap.newKeySet();
@@ -85,7 +89,7 @@ class CanaryDeploymentTest {
     if (broken.contains(version.version())) {
       throw new EvergreenException(ErrorKind.INTERNAL, "artifact is unreadable");
     }
-    ScriptedModel model = scripted.get(version.version());
+    ServableModel model = scripted.get(version.version());
     return model != null ? model : ScriptedModel.good(version.model(), version.version());
   }
 
@@ -311,6 +315,128 @@ class CanaryDeploymentTest {
     manager.deploy(MODEL, 2, "alice");
     assertThat(state().active().version()).isEqualTo(2);
     assertThat(state().canary()).isNull();
+  }
+
+  /** A scripted model whose one input is named {@code y}, so its inputs differ from the others. */
+  private record RenamedInput(ScriptedModel base) implements ServableModel {
+    @Override
+    public String model() {
+      return base.model();
+    }
+
+    @Override
+    public int version() {
+      return base.version();
+    }
+
+    @Override
+    public Signature signature() {
+      return new Signature(
+          List.of(new TensorSpec("y", "FP64", List.of(-1L))), base.signature().outputs());
+    }
+
+    @Override
+    public int outputWidth() {
+      return 1;
+    }
+
+    @Override
+    public double[] predict(InputBatch batch) {
+      return base.predict(batch);
+    }
+
+    @Override
+    public CheckSet checkSet() {
+      return base.checkSet();
+    }
+  }
+
+  @Test
+  void canaryWithOtherInputsIsRejected() {
+    scripted.put(2, new RenamedInput(ScriptedModel.good(MODEL, 2)));
+
+    assertThatThrownBy(() -> manager.startCanary(MODEL, 2, canary(10, null), "alice"))
+        .isInstanceOf(EvergreenException.class)
+        .hasMessage(
+            "version 2 cannot run as a canary of version 1 of model '"
+                + MODEL
+                + "' because their inputs differ (version 2 lacks x FP64 [-1]; version 2 also"
+                + " needs y FP64 [-1]), so it would fail the requests that version 1 serves;"
+                + " deploy it blue-green instead, or register a version with the same inputs");
+    assertThatThrownBy(() -> manager.startShadow(MODEL, 2, new ShadowSpec(10.0, null), "alice"))
+        .hasMessageStartingWith("version 2 cannot run as a shadow of version 1");
+    assertThat(state().canary()).isNull();
+    assertThat(state().shadow()).isNull();
+  }
+
+  @Test
+  void percentBelowSplitStepIsRejected() {
+    assertThatThrownBy(() -> manager.startCanary(MODEL, 2, canary(0.004, null), "alice"))
+        .hasMessage(
+            "canary percent must be from 0.01 to 99.99, because traffic splits in steps of 0.01,"
+                + " got 0.004; for all traffic deploy the version blue-green");
+    assertThatThrownBy(() -> manager.startCanary(MODEL, 2, canary(99.996, null), "alice"))
+        .hasMessageStartingWith("canary percent must be from 0.01 to 99.99");
+    assertThatThrownBy(() -> manager.startShadow(MODEL, 2, new ShadowSpec(0.001, null), "alice"))
+        .hasMessageStartingWith("shadow percent must be from 0.01 to 100");
+
+    manager.startCanary(MODEL, 2, canary(99.99, null), "alice");
+    assertThat(state().canary().split().percent()).isEqualTo(99.99);
+  }
+
+  @Test
+  void rollbackDuringCanaryRecordsTheCanary() {
+    manager.deploy(MODEL, 2, "alice");
+    manager.startCanary(MODEL, 3, canary(10, null), "alice");
+
+    manager.rollback(MODEL, "bob");
+
+    assertThat(state().active().version()).isEqualTo(1);
+    assertThat(state().canary().model().version()).isEqualTo(3);
+    AuditEntry rollback = audit(AuditActions.ROLLBACK).getLast();
+    assertThat(rollback.details()).containsEntry("canary_version", "3");
+    assertThat(rollback.details()).containsEntry("canary_stable_version", "1");
+    DeploymentEvent event = store.listDeploymentEvents(MODEL).getLast();
+    assertThat(event.detail())
+        .isEqualTo(
+            "rolled back from version 2 to version 1; canary version 3 keeps its share and is now"
+                + " compared with version 1");
+  }
+
+  @Test
+  void shadowCopiesHoldAtMostShadowRows() throws Exception {
+    java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+    scripted.put(2, new ScriptedModel(MODEL, 2, false, 0, gate));
+    manager.startShadow(MODEL, 2, new ShadowSpec(100.0, null), "alice");
+    int rows = (int) (InferenceRouter.SHADOW_ROWS / 4);
+    double[] x = new double[rows];
+    InputBatch large = new InputBatch(rows, Map.of("x", x), Map.of());
+
+    // The first copy blocks the worker at the gate, three more wait, and the rest exceed the rows.
+    for (int caller = 0; caller < 8; caller++) {
+      InferenceRouter.Route route = router.route(state(), null, "caller-" + caller);
+      assertThat(router.score(route, large, "caller-" + caller, System.nanoTime())).isCompleted();
+    }
+
+    double dropped =
+        meters
+            .find("evergreen.shadow.comparisons")
+            .tags("outcome", "dropped", "version", "2")
+            .counter()
+            .count();
+    assertThat(dropped).isEqualTo(4);
+    assertThat(shadowQueue()).isEqualTo(3);
+    manager.stopShadow(MODEL, "alice");
+    gate.countDown();
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (shadowQueue() > 0 && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    assertThat(shadowQueue()).isZero();
+  }
+
+  private double shadowQueue() {
+    return meters.find("evergreen.inference.shadow.queue").gauge().value();
   }
 
   @Test
