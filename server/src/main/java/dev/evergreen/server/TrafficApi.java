@@ -253,6 +253,7 @@ final class TrafficApi {
       section.put("version", shadow.model().version());
       section.put("percent", shadow.split().percent());
       section.put("tolerance", shadow.spec().tolerance());
+      section.put("comparisons", shadow.tally().counts());
       body.put("shadow", section);
     }
     body.put("batching", evergreen.router().batching().get(name));

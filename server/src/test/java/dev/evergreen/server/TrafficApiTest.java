@@ -332,6 +332,21 @@ class TrafficApiTest {
     String metrics = fixture.send("GET", "/metrics", fixture.viewerSecret, null).body();
     assertThat(metrics).contains("evergreen_shadow_comparisons_total{");
     assertThat(metrics).contains("evergreen_shadow_percent{model=\"flights-b\"} 100.0");
+    JsonNode comparisons =
+        ServerFixture.json(
+                fixture.send(
+                    "GET",
+                    "/api/v1/models/" + TWO_VERSIONS + "/serving",
+                    fixture.viewerSecret,
+                    null))
+            .path("shadow")
+            .path("comparisons");
+    long counted = 0;
+    for (String outcome : List.of("agree", "disagree", "error", "dropped")) {
+      assertThat(comparisons.has(outcome)).as(outcome).isTrue();
+      counted += comparisons.get(outcome).asLong();
+    }
+    assertThat(counted).isEqualTo(40);
     HttpResponse<String> stopped =
         fixture.send(
             "DELETE", "/api/v1/models/" + TWO_VERSIONS + "/shadow", fixture.operatorSecret, null);

@@ -868,6 +868,7 @@ public final class DeploymentManager implements AutoCloseable {
         details.put(origin.equals(STORED_RESTART) ? "restored" : "requested", "true");
       }
       details.put("percent", Double.toString(shadow.split().percent()));
+      details.put("tolerance", Double.toString(shadow.spec().tolerance()));
       details.put("serving_version", Integer.toString(current.active().version()));
       registerPercentGauge("evergreen.shadow.percent", model, "shadow");
       return commit(
@@ -1169,6 +1170,9 @@ public final class DeploymentManager implements AutoCloseable {
             ErrorKind.CONFLICT, "model '" + model + "' has no shadow version running");
       }
       int version = current.shadow().model().version();
+      Map<String, Long> counts = current.shadow().tally().counts();
+      Map<String, String> details = new LinkedHashMap<>();
+      counts.forEach((outcome, count) -> details.put(outcome, Long.toString(count)));
       return commit(
           current,
           current.withShadow(null),
@@ -1176,8 +1180,16 @@ public final class DeploymentManager implements AutoCloseable {
           KIND_SHADOW_STOP,
           AuditActions.SHADOW_STOPPED,
           actor,
-          "stopped shadow version " + version,
-          new LinkedHashMap<>(),
+          String.format(
+              Locale.ROOT,
+              "stopped shadow version %d after %d agreeing, %d disagreeing, %d failed and %d"
+                  + " dropped copies",
+              version,
+              counts.get("agree"),
+              counts.get("disagree"),
+              counts.get("error"),
+              counts.get("dropped")),
+          details,
           null);
     } finally {
       lock.unlock();

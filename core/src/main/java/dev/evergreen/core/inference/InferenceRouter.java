@@ -201,6 +201,7 @@ public final class InferenceRouter implements AutoCloseable {
     if (shadowRows.addAndGet(rows) > SHADOW_ROWS) {
       shadowRows.addAndGet(-rows);
       shadowMeters.dropped.increment();
+      shadow.tally().dropped();
       return;
     }
     try {
@@ -217,11 +218,14 @@ public final class InferenceRouter implements AutoCloseable {
               shadowMeters.difference.record(difference);
               if (difference <= shadow.spec().tolerance()) {
                 shadowMeters.agree.increment();
+                shadow.tally().agreed();
               } else {
                 shadowMeters.disagree.increment();
+                shadow.tally().disagreed();
               }
             } catch (RuntimeException e) {
               shadowMeters.error.increment();
+              shadow.tally().failed();
               LOG.debug("Shadow version {} failed to score: {}", shadow.model().version(), e);
             } finally {
               shadowRows.addAndGet(-rows);
@@ -230,6 +234,7 @@ public final class InferenceRouter implements AutoCloseable {
     } catch (RejectedExecutionException e) {
       shadowRows.addAndGet(-rows);
       shadowMeters.dropped.increment();
+      shadow.tally().dropped();
     }
   }
 

@@ -440,6 +440,33 @@ class CanaryDeploymentTest {
   }
 
   @Test
+  void stoppedShadowRecordsItsComparisons() throws Exception {
+    manager.startShadow(MODEL, 2, new ShadowSpec(100.0, 0.25), "alice");
+    for (int caller = 0; caller < 5; caller++) {
+      assertThat(score("caller-" + caller)).isEqualTo(1);
+    }
+    long deadline = System.nanoTime() + 10_000_000_000L;
+    while (state().shadow().tally().counts().get("disagree") < 5 && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+
+    manager.stopShadow(MODEL, "alice");
+
+    assertThat(audit(AuditActions.SHADOW_STARTED).getLast().details())
+        .containsEntry("tolerance", "0.25");
+    AuditEntry stopped = audit(AuditActions.SHADOW_STOPPED).getLast();
+    assertThat(stopped.details())
+        .containsEntry("agree", "0")
+        .containsEntry("disagree", "5")
+        .containsEntry("error", "0")
+        .containsEntry("dropped", "0");
+    assertThat(store.listDeploymentEvents(MODEL).getLast().detail())
+        .isEqualTo(
+            "stopped shadow version 2 after 0 agreeing, 5 disagreeing, 0 failed and 0 dropped"
+                + " copies");
+  }
+
+  @Test
   void blockedShadowNeverDelaysCaller() throws Exception {
     java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
     scripted.put(2, new ScriptedModel(MODEL, 2, false, 0, gate));
