@@ -30,7 +30,7 @@ import picocli.CommandLine.Parameters;
     name = "traffic",
     mixinStandardHelpOptions = true,
     description = {
-      "Start, promote or abort a canary, start or stop a shadow, set dynamic batching, or show how"
+      "Start, ramp, promote or abort a canary, start or stop a shadow, set dynamic batching, or show how"
           + " a model's traffic is split, on the server at --url (or $EVERGREEN_URL) with an"
           + " operator token (--token or $EVERGREEN_TOKEN). Each change is audited."
     },
@@ -38,6 +38,7 @@ import picocli.CommandLine.Parameters;
       TrafficCommand.Show.class,
       TrafficCommand.StartCanary.class,
       TrafficCommand.Promote.class,
+      TrafficCommand.Ramp.class,
       TrafficCommand.Abort.class,
       TrafficCommand.StartShadow.class,
       TrafficCommand.StopShadow.class,
@@ -220,6 +221,34 @@ final class TrafficCommand {
     @Override
     public Integer call() throws Exception {
       return server.send("POST", modelPath(model, "/canary/promote"), "");
+    }
+  }
+
+  @Command(
+      name = "ramp",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Change the share of requests that the canary of MODEL takes, keeping its key settings,"
+            + " rollback limits and rollback window.",
+        "Keyed callers on the canary stay on it when the share grows."
+      })
+  static final class Ramp implements Callable<Integer> {
+    @Parameters(paramLabel = "MODEL")
+    String model;
+
+    @Option(
+        names = "--percent",
+        required = true,
+        description = "New share of requests, 0.01 to 99.99 in steps of 0.01.")
+    Double percent;
+
+    @Mixin ServerOptions server;
+
+    @Override
+    public Integer call() throws Exception {
+      ObjectNode body = JSON.createObjectNode();
+      body.put("percent", percent);
+      return server.send("POST", modelPath(model, "/canary/percent"), body.toString());
     }
   }
 

@@ -383,6 +383,11 @@ public final class EvergreenServer implements AutoCloseable {
         traffic::promoteCanary);
     routes.add(
         HttpMethod.POST, "/api/v1/models/:name/canary/abort", Role.OPERATOR, traffic::abortCanary);
+    routes.add(
+        HttpMethod.POST,
+        "/api/v1/models/:name/canary/percent",
+        Role.OPERATOR,
+        traffic::setCanaryPercent);
     routes.add(HttpMethod.POST, "/api/v1/models/:name/shadow", Role.OPERATOR, traffic::startShadow);
     routes.add(
         HttpMethod.DELETE, "/api/v1/models/:name/shadow", Role.OPERATOR, traffic::stopShadow);

@@ -90,6 +90,22 @@ final class TrafficApi {
     blocking(ctx, () -> RestApi.result(evergreen.deployments().promoteCanary(name, actor)));
   }
 
+  /** {@code POST /api/v1/models/{name}/canary/percent} with {@code {"percent": P}}. */
+  void setCanaryPercent(RoutingContext ctx) {
+    String name = ctx.pathParam("name");
+    PercentRequest request = read(Json.parse(ctx.body().buffer()), PercentRequest.class, "percent");
+    if (request.percent() == null) {
+      throw EvergreenException.invalid(
+          "field 'percent' is missing; send {\"percent\": P} with P from 0.01 to 99.99");
+    }
+    String actor = RestApi.actor(ctx);
+    blocking(
+        ctx,
+        () ->
+            RestApi.result(
+                evergreen.deployments().setCanaryPercent(name, request.percent(), actor)));
+  }
+
   /** {@code POST /api/v1/models/{name}/canary/abort}, optionally with {@code {"reason": ...}}. */
   void abortCanary(RoutingContext ctx) {
     String name = ctx.pathParam("name");
@@ -262,6 +278,9 @@ final class TrafficApi {
 
   /** Body of a canary abort. */
   record AbortRequest(String reason) {}
+
+  /** Body of a change of the canary's share. */
+  record PercentRequest(Double percent) {}
 
   private static int version(JsonNode body, String name) {
     if (!body.isObject()) {

@@ -136,6 +136,68 @@ class TrafficApiTest {
   }
 
   @Test
+  void canaryRampKeepsKeyedCallers() throws Exception {
+    HttpResponse<String> noCanary =
+        post("/api/v1/models/" + TWO_VERSIONS + "/canary/percent", "{\"percent\": 50}");
+    assertThat(noCanary.statusCode()).isEqualTo(409);
+    post("/api/v1/models/" + TWO_VERSIONS + "/canary", "{\"version\": 2, \"percent\": 20}");
+    List<String> onCanary = new ArrayList<>();
+    for (int caller = 0; caller < 200; caller++) {
+      if (inferWithKey("caller-" + caller) == 2) {
+        onCanary.add("caller-" + caller);
+      }
+    }
+
+    HttpResponse<String> ramped =
+        post("/api/v1/models/" + TWO_VERSIONS + "/canary/percent", "{\"percent\": 60}");
+    HttpResponse<String> tooLarge =
+        post("/api/v1/models/" + TWO_VERSIONS + "/canary/percent", "{\"percent\": 100}");
+    HttpResponse<String> missing = post("/api/v1/models/" + TWO_VERSIONS + "/canary/percent", "{}");
+
+    assertThat(ramped.statusCode()).as(ramped.body()).isEqualTo(200);
+    assertThat(ServerFixture.json(ramped).get("detail").asText())
+        .isEqualTo("canary version 2 takes 60.00% of requests instead of 20.00%");
+    assertThat(tooLarge.statusCode()).isEqualTo(400);
+    assertThat(tooLarge.body()).contains("canary percent must be from 0.01 to 99.99");
+    assertThat(missing.statusCode()).isEqualTo(400);
+    assertThat(missing.body()).contains("field 'percent' is missing");
+    int after = 0;
+    for (int caller = 0; caller < 200; caller++) {
+      int version = inferWithKey("caller-" + caller);
+      after += version == 2 ? 1 : 0;
+      if (onCanary.contains("caller-" + caller)) {
+        assertThat(version).as("caller-" + caller).isEqualTo(2);
+      }
+    }
+    assertThat(onCanary.size()).isBetween(20, 60);
+    assertThat(after).isBetween(90, 150);
+    JsonNode canary =
+        ServerFixture.json(
+                fixture.send(
+                    "GET",
+                    "/api/v1/models/" + TWO_VERSIONS + "/serving",
+                    fixture.viewerSecret,
+                    null))
+            .get("canary");
+    assertThat(canary.get("percent").asDouble()).isEqualTo(60.0);
+    // The window kept the requests from before the ramp.
+    assertThat(canary.get("window_requests").asLong()).isEqualTo(onCanary.size() + after);
+    AuditEntry changed = audit(AuditActions.CANARY_PERCENT_CHANGED).get(0);
+    assertThat(changed.details()).containsEntry("percent", "60.0");
+    assertThat(changed.details()).containsEntry("previous_percent", "20.0");
+    assertThat(
+            fixture
+                .evergreen
+                .store()
+                .trafficSettings(TWO_VERSIONS)
+                .orElseThrow()
+                .canary()
+                .spec()
+                .percent())
+        .isEqualTo(60.0);
+  }
+
+  @Test
   void emptyKeyHeaderIsSplitAsNoKey() throws Exception {
     HttpResponse<String> started =
         post("/api/v1/models/" + TWO_VERSIONS + "/canary", "{\"version\": 2, \"percent\": 50}");

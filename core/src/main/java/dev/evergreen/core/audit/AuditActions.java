@@ -13,6 +13,7 @@ public final class AuditActions {
   public static final String ROLLBACK = "deployment.rollback";
   public static final String CANARY_STARTED = "canary.started";
   public static final String CANARY_PROMOTED = "canary.promoted";
+  public static final String CANARY_PERCENT_CHANGED = "canary.percent_changed";
   public static final String CANARY_ABORTED = "canary.aborted";
   public static final String CANARY_ROLLED_BACK = "canary.rolled_back";
   public static final String CANARY_NOT_RESTORED = "canary.not_restored";

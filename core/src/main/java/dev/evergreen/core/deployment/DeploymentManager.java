@@ -81,6 +81,7 @@ public final class DeploymentManager implements AutoCloseable {
   static final String KIND_FAILED = "failed";
   static final String KIND_CANARY = "canary";
   static final String KIND_PROMOTE = "canary_promote";
+  static final String KIND_CANARY_PERCENT = "canary_percent";
   static final String KIND_ABORT = "canary_abort";
   static final String KIND_AUTO_ROLLBACK = "canary_rollback";
   static final String KIND_SHADOW = "shadow";
@@ -795,6 +796,60 @@ public final class DeploymentManager implements AutoCloseable {
    * @param reason why, recorded in the deployment event and the audit log; null for none given
    * @throws EvergreenException CONFLICT when no canary runs
    */
+  /**
+   * Changes the share of requests that the running canary takes, as when ramping it up. Its key
+   * settings, rollback limits and rollback window stay. Keyed callers on the canary stay there when
+   * the share grows, because a key's place in the split does not change.
+   *
+   * @throws EvergreenException CONFLICT when no canary runs; INVALID_INPUT for a percent outside
+   *     0.01 to 99.99
+   */
+  public DeploymentResult setCanaryPercent(String model, double percent, String actor) {
+    ReentrantLock lock = lockFor(model);
+    lock.lock();
+    try {
+      ServingState current = requireCanary(model);
+      Canary canary = current.canary();
+      CanarySpec spec =
+          new CanarySpec(
+              percent,
+              canary.spec().keyHeader(),
+              canary.spec().keyInput(),
+              canary.spec().rollback());
+      checkCanarySpec(spec);
+      Canary next =
+          new Canary(
+              canary.model(),
+              new TrafficSplit(percent),
+              spec,
+              canary.window(),
+              canary.startedAtMillis());
+      int version = canary.model().version();
+      String detail =
+          String.format(
+              Locale.ROOT,
+              "canary version %d takes %.2f%% of requests instead of %.2f%%",
+              version,
+              next.split().percent(),
+              canary.split().percent());
+      Map<String, String> details = new LinkedHashMap<>();
+      details.put("percent", Double.toString(next.split().percent()));
+      details.put("previous_percent", Double.toString(canary.split().percent()));
+      return commit(
+          current,
+          current.withCanary(next),
+          version,
+          KIND_CANARY_PERCENT,
+          AuditActions.CANARY_PERCENT_CHANGED,
+          actor,
+          detail,
+          details,
+          null);
+    } finally {
+      lock.unlock();
+    }
+  }
+
   public DeploymentResult abortCanary(String model, String actor, String reason) {
     ReentrantLock lock = lockFor(model);
     lock.lock();
