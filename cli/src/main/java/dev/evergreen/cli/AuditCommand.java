@@ -1,8 +1,8 @@
 package dev.evergreen.cli;
 
-import dev.evergreen.api.EvergreenException;
 import dev.evergreen.api.audit.AuditEntry;
 import dev.evergreen.core.Evergreen;
+import dev.evergreen.core.audit.AuditHead;
 import dev.evergreen.core.audit.AuditVerifier;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.util.List;
@@ -45,70 +45,21 @@ final class AuditCommand {
 
     @Override
     public Integer call() throws Exception {
-      Head expected = expectedHead == null ? null : Head.parse(expectedHead);
+      AuditHead expected =
+          expectedHead == null ? null : AuditHead.parse(expectedHead, "--expect-head");
       try (Evergreen evergreen = Home.openExisting(home.resolve(), new SimpleMeterRegistry())) {
-        AuditVerifier.Result result = evergreen.verifyAudit();
+        AuditVerifier.Result result = evergreen.verifyAudit(expected);
         if (!result.intact()) {
           System.out.println(
               "audit log altered at entry " + result.firstBadSequence() + ": " + result.problem());
           return Main.EXIT_AUDIT_BROKEN;
         }
-        if (expected != null) {
-          String problem = expected.check(evergreen);
-          if (problem != null) {
-            System.out.println(
-                "audit log altered at entry " + expected.sequence() + ": " + problem);
-            return Main.EXIT_AUDIT_BROKEN;
-          }
-        }
         System.out.println("audit log intact: " + result.entries() + " entries");
-        evergreen
-            .store()
-            .lastAuditEntry()
-            .ifPresent(last -> System.out.println("head: " + last.sequence() + ":" + last.hash()));
+        if (result.head() != null) {
+          System.out.println("head: " + result.head());
+        }
         return 0;
       }
-    }
-  }
-
-  /** An audit entry's sequence number and hash, as printed by {@code verify}. */
-  record Head(long sequence, String hash) {
-    static Head parse(String text) {
-      int colon = text.indexOf(':');
-      try {
-        if (colon > 0) {
-          long sequence = Long.parseLong(text.substring(0, colon));
-          String hash = text.substring(colon + 1);
-          if (sequence > 0 && hash.matches("[0-9a-f]{64}")) {
-            return new Head(sequence, hash);
-          }
-        }
-      } catch (NumberFormatException e) {
-        // Reported below with the expected form.
-      }
-      throw EvergreenException.invalid(
-          "--expect-head '"
-              + text
-              + "' is invalid; pass SEQUENCE:HASH as printed by an earlier `evergreen audit"
-              + " verify`, such as 42:<64 hex digits>");
-    }
-
-    /** Returns what is wrong with the stored entry at this head, or null when it matches. */
-    String check(Evergreen evergreen) {
-      List<AuditEntry> found = evergreen.store().listAuditEntries(sequence - 1, 1);
-      if (found.isEmpty() || found.get(0).sequence() != sequence) {
-        return "the entry is missing: entries from "
-            + sequence
-            + " on were removed from the end of the log";
-      }
-      if (!found.get(0).hash().equals(hash)) {
-        return "its hash "
-            + found.get(0).hash()
-            + " differs from the expected "
-            + hash
-            + ": the log was rewritten from this entry on";
-      }
-      return null;
     }
   }
 

@@ -2,6 +2,7 @@ package dev.evergreen.core;
 
 import dev.evergreen.api.pipeline.PipelineSpec;
 import dev.evergreen.core.audit.AuditLog;
+import dev.evergreen.core.audit.AuditHead;
 import dev.evergreen.core.audit.AuditVerifier;
 import dev.evergreen.core.deployment.DeploymentManager;
 import dev.evergreen.core.inference.InferenceRouter;
@@ -150,6 +151,11 @@ public final class Evergreen implements AutoCloseable {
 
   public AuditVerifier.Result verifyAudit() {
     return AuditVerifier.verify(store);
+  }
+
+  /** Verifies the audit chain and that an earlier head still exists, see {@link AuditVerifier}. */
+  public AuditVerifier.Result verifyAudit(AuditHead expected) {
+    return AuditVerifier.verify(store, expected);
   }
 
   @Override

@@ -10,6 +10,7 @@ import dev.evergreen.api.security.Role;
 import dev.evergreen.api.security.Token;
 import dev.evergreen.api.validation.ValidationReport;
 import dev.evergreen.core.Evergreen;
+import dev.evergreen.core.audit.AuditHead;
 import dev.evergreen.core.deployment.DeploymentResult;
 import dev.evergreen.core.deployment.ServingState;
 import dev.evergreen.core.pipeline.RegisteredPipeline;
@@ -492,8 +493,14 @@ final class RestApi {
         });
   }
 
+  /**
+   * {@code GET /api/v1/audit/verify}, optionally with {@code ?expect_head=SEQUENCE:HASH}, a head
+   * that an earlier verification returned.
+   */
   void verifyAudit(RoutingContext ctx) {
-    blocking(ctx, 200, evergreen::verifyAudit);
+    String expected = ctx.queryParams().get("expect_head");
+    AuditHead head = expected == null ? null : AuditHead.parse(expected, "expect_head");
+    blocking(ctx, 200, () -> evergreen.verifyAudit(head));
   }
 
   // Tokens

@@ -209,6 +209,34 @@ class RestApiTest {
   }
 
   @Test
+  void auditVerifyChecksExpectedHead() throws Exception {
+    String head = get("/api/v1/audit/verify").get("head").asText();
+    long sequence = Long.parseLong(head.substring(0, head.indexOf(':')));
+    String beyond = (sequence + 1_000) + ":" + "a".repeat(64);
+    String rewritten = sequence + ":" + "b".repeat(64);
+
+    JsonNode same = get("/api/v1/audit/verify?expect_head=" + head);
+    JsonNode truncated = get("/api/v1/audit/verify?expect_head=" + beyond);
+    JsonNode altered = get("/api/v1/audit/verify?expect_head=" + rewritten);
+    HttpResponse<String> invalid =
+        fixture.send("GET", "/api/v1/audit/verify?expect_head=six", fixture.viewerSecret, null);
+
+    assertThat(head).matches("\\d+:[0-9a-f]{64}");
+    assertThat(same.get("intact").asBoolean()).isTrue();
+    assertThat(truncated.get("intact").asBoolean()).isFalse();
+    assertThat(truncated.get("first_bad_sequence").asLong()).isEqualTo(sequence + 1_000);
+    assertThat(truncated.get("problem").asText())
+        .isEqualTo(
+            "the entry is missing: entries from "
+                + (sequence + 1_000)
+                + " on were removed from the end of the log");
+    assertThat(altered.get("intact").asBoolean()).isFalse();
+    assertThat(altered.get("problem").asText()).contains("differs from the expected");
+    assertThat(invalid.statusCode()).isEqualTo(400);
+    assertThat(invalid.body()).contains("expect_head 'six' is invalid; pass SEQUENCE:HASH");
+  }
+
+  @Test
   void invalidLimitIsRejected() throws Exception {
     HttpResponse<String> response =
         fixture.send("GET", "/api/v1/audit?limit=0", fixture.viewerSecret, null);

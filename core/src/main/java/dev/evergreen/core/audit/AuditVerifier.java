@@ -17,13 +17,32 @@ public final class AuditVerifier {
    *
    * @param firstBadSequence sequence of the first entry that fails a check, null when intact
    * @param problem what failed at that entry, null when intact
+   * @param head the last stored entry as {@code SEQUENCE:HASH}, null when the log is empty
    */
-  public record Result(boolean intact, long entries, Long firstBadSequence, String problem) {}
+  public record Result(
+      boolean intact, long entries, Long firstBadSequence, String problem, String head) {}
 
   private AuditVerifier() {}
 
-  // NOTE: removing entries from the end of the log leaves a valid shorter chain; detecting that
-  // needs the head hash kept outside the store.
+  /**
+   * Checks the chain, and then that {@code expected}, a head reported by an earlier verification,
+   * still exists with its hash. Removing entries from the end of the log leaves a valid shorter
+   * chain, which only that second check detects.
+   *
+   * @param expected an earlier head, null to check the chain alone
+   */
+  public static Result verify(MetadataStore store, AuditHead expected) {
+    Result chain = verify(store);
+    if (!chain.intact() || expected == null) {
+      return chain;
+    }
+    String problem = expected.check(store);
+    return problem == null
+        ? chain
+        : new Result(false, chain.entries(), expected.sequence(), problem, chain.head());
+  }
+
+  /** Checks the chain of the stored log. */
   public static Result verify(MetadataStore store) {
     long expectedSequence = 1;
     String previousHash = AuditLog.GENESIS;
@@ -32,7 +51,7 @@ public final class AuditVerifier {
     while (true) {
       List<AuditEntry> page = store.listAuditEntries(after, PAGE);
       if (page.isEmpty()) {
-        return new Result(true, count, null, null);
+        return new Result(true, count, null, null, headOf(store));
       }
       for (AuditEntry entry : page) {
         count++;
@@ -45,7 +64,8 @@ public final class AuditVerifier {
                   + expectedSequence
                   + " but found entry "
                   + entry.sequence()
-                  + ": entries were removed or reordered");
+                  + ": entries were removed or reordered",
+              headOf(store));
         }
         if (!entry.previousHash().equals(previousHash)) {
           return new Result(
@@ -58,7 +78,8 @@ public final class AuditVerifier {
                   + (expectedSequence - 1)
                   + " ("
                   + previousHash
-                  + "): the entry before it was altered, removed or reordered");
+                  + "): the entry before it was altered, removed or reordered",
+              headOf(store));
         }
         String actual = AuditLog.hashOf(entry);
         if (!actual.equals(entry.hash())) {
@@ -70,12 +91,18 @@ public final class AuditVerifier {
                   + actual
                   + " does not match the stored hash "
                   + entry.hash()
-                  + ": the entry was altered");
+                  + ": the entry was altered",
+              headOf(store));
         }
         previousHash = entry.hash();
         expectedSequence++;
         after = entry.sequence();
       }
     }
+  }
+
+  private static String headOf(MetadataStore store) {
+    AuditHead head = AuditHead.of(store);
+    return head == null ? null : head.toString();
   }
 }
