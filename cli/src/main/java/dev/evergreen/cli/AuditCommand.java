@@ -5,7 +5,6 @@ import dev.evergreen.core.Evergreen;
 import dev.evergreen.core.audit.AuditHead;
 import dev.evergreen.core.audit.AuditVerifier;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

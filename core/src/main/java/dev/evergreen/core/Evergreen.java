@@ -1,8 +1,8 @@
 package dev.evergreen.core;
 
 import dev.evergreen.api.pipeline.PipelineSpec;
-import dev.evergreen.core.audit.AuditLog;
 import dev.evergreen.core.audit.AuditHead;
+import dev.evergreen.core.audit.AuditLog;
 import dev.evergreen.core.audit.AuditVerifier;
 import dev.evergreen.core.deployment.DeploymentManager;
 import dev.evergreen.core.inference.InferenceRouter;

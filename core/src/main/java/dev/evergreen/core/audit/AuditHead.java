@@ -6,10 +6,9 @@ import dev.evergreen.core.store.MetadataStore;
 import java.util.List;
 
 /**
- * An audit entry's sequence number and hash, written {@code SEQUENCE:HASH}. A verification reports
- * the head of the log; keeping it where the data directory's owner cannot write, and passing it to
- * a later verification, detects entries cut off the end, which leave a shorter chain that is still
- * valid.
+ * An audit entry's sequence number and hash, written {@code SEQUENCE:HASH}. Entries cut off the end
+ * of the log leave a shorter chain that is still valid. A head kept where the data directory's
+ * owner cannot write, and passed to a later verification, detects them.
  */
 public record AuditHead(long sequence, String hash) {
 
