@@ -9,8 +9,13 @@ public enum ErrorKind {
   INVALID_INPUT,
   /** The named resource (model, version, run, snapshot, pipeline) does not exist. */
   NOT_FOUND,
-  /** The request conflicts with stored state, for example a name that already exists. */
+  /**
+   * The request conflicts with stored state, for example a version in use that cannot be deleted,
+   * or a canary that already runs.
+   */
   CONFLICT,
+  /** The name to create or rename to is taken: an experiment, registered model or token. */
+  ALREADY_EXISTS,
   /** No credentials, or credentials that match no token. */
   UNAUTHENTICATED,
   /** Valid credentials whose role does not allow the action. */

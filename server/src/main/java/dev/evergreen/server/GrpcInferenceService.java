@@ -408,6 +408,7 @@ final class GrpcInferenceService {
       case INVALID_INPUT -> GrpcStatus.INVALID_ARGUMENT;
       case NOT_FOUND -> GrpcStatus.NOT_FOUND;
       case CONFLICT -> GrpcStatus.FAILED_PRECONDITION;
+      case ALREADY_EXISTS -> GrpcStatus.ALREADY_EXISTS;
       case UNAUTHENTICATED -> GrpcStatus.UNAUTHENTICATED;
       case FORBIDDEN -> GrpcStatus.PERMISSION_DENIED;
       case UNAVAILABLE -> GrpcStatus.UNAVAILABLE;

@@ -33,7 +33,7 @@ final class HttpErrors {
       case UNAUTHENTICATED -> 401;
       case FORBIDDEN -> 403;
       case NOT_FOUND -> 404;
-      case CONFLICT -> 409;
+      case CONFLICT, ALREADY_EXISTS -> 409;
       case INTERNAL -> 500;
       case UNAVAILABLE -> 503;
     };

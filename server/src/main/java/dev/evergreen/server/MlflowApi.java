@@ -230,7 +230,8 @@ final class MlflowApi {
   static void sendError(RoutingContext ctx, EvergreenException e) {
     switch (e.kind()) {
       case NOT_FOUND -> sendError(ctx, 404, "RESOURCE_DOES_NOT_EXIST", e.getMessage());
-      case CONFLICT -> sendError(ctx, 400, "RESOURCE_ALREADY_EXISTS", e.getMessage());
+      case ALREADY_EXISTS -> sendError(ctx, 400, "RESOURCE_ALREADY_EXISTS", e.getMessage());
+      case CONFLICT -> sendError(ctx, 400, "INVALID_STATE", e.getMessage());
       case INVALID_INPUT -> sendError(ctx, 400, "INVALID_PARAMETER_VALUE", e.getMessage());
       case UNAUTHENTICATED -> sendError(ctx, 401, "UNAUTHENTICATED", e.getMessage());
       case FORBIDDEN -> sendError(ctx, 403, "PERMISSION_DENIED", e.getMessage());

@@ -198,6 +198,21 @@ class TrafficApiTest {
   }
 
   @Test
+  void mlflowDeleteOfCanaryIsInvalidState() throws Exception {
+    post("/api/v1/models/" + TWO_VERSIONS + "/canary", "{\"version\": 2, \"percent\": 10}");
+
+    HttpResponse<String> deleted =
+        post(
+            "/api/2.0/mlflow/model-versions/delete",
+            "{\"name\": \"" + TWO_VERSIONS + "\", \"version\": \"2\"}");
+
+    assertThat(deleted.statusCode()).isEqualTo(400);
+    JsonNode error = ServerFixture.json(deleted);
+    assertThat(error.get("error_code").asText()).isEqualTo("INVALID_STATE");
+    assertThat(error.get("message").asText()).contains("cannot be deleted");
+  }
+
+  @Test
   void emptyKeyHeaderIsSplitAsNoKey() throws Exception {
     HttpResponse<String> started =
         post("/api/v1/models/" + TWO_VERSIONS + "/canary", "{\"version\": 2, \"percent\": 50}");

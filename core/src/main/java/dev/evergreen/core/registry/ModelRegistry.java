@@ -168,7 +168,7 @@ public final class ModelRegistry {
   /**
    * Registers a model without versions.
    *
-   * @throws EvergreenException CONFLICT when it exists, INVALID_INPUT for an invalid name
+   * @throws EvergreenException ALREADY_EXISTS when it exists, INVALID_INPUT for an invalid name
    */
   public RegisteredModel createModel(
       String name, String description, Map<String, String> tags, String actor) {

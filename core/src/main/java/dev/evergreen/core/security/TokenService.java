@@ -50,7 +50,7 @@ public final class TokenService {
           for (Token existing : store.listTokens()) {
             if (existing.name().equals(name)) {
               throw new EvergreenException(
-                  ErrorKind.CONFLICT,
+                  ErrorKind.ALREADY_EXISTS,
                   "a token named '"
                       + name
                       + "' exists (id "

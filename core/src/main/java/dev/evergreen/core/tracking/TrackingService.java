@@ -91,7 +91,7 @@ public final class TrackingService {
         () -> {
           if (tracking.findExperimentByName(name).isPresent()) {
             throw new EvergreenException(
-                ErrorKind.CONFLICT,
+                ErrorKind.ALREADY_EXISTS,
                 "experiment '" + name + "' already exists; choose another name");
           }
           Experiment created =
@@ -145,7 +145,7 @@ public final class TrackingService {
           Optional<Experiment> other = tracking.findExperimentByName(newName);
           if (other.isPresent() && !other.get().id().equals(id)) {
             throw new EvergreenException(
-                ErrorKind.CONFLICT,
+                ErrorKind.ALREADY_EXISTS,
                 "experiment '" + newName + "' already exists; choose another name");
           }
           tracking.updateExperiment(experiment.withName(newName, now()));

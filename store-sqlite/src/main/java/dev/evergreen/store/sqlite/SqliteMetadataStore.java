@@ -675,7 +675,7 @@ public final class SqliteMetadataStore implements MetadataStore {
                   row -> row.getBoolean(1));
           if (deleted.isPresent() && !deleted.get()) {
             throw new EvergreenException(
-                ErrorKind.CONFLICT,
+                ErrorKind.ALREADY_EXISTS,
                 "registered model '" + model.name() + "' already exists; choose another name");
           }
           Sql.update(
@@ -737,7 +737,7 @@ public final class SqliteMetadataStore implements MetadataStore {
               "SELECT 1 FROM registered_models WHERE name = ?",
               statement -> statement.setString(1, newName))) {
             throw new EvergreenException(
-                ErrorKind.CONFLICT,
+                ErrorKind.ALREADY_EXISTS,
                 "registered model '"
                     + newName
                     + "' already exists, or existed and was deleted, which keeps its name"

@@ -79,7 +79,7 @@ public final class SqliteTrackingStore implements TrackingStore {
               "SELECT 1 FROM experiments WHERE name = ?",
               statement -> statement.setString(1, name))) {
             throw new EvergreenException(
-                ErrorKind.CONFLICT,
+                ErrorKind.ALREADY_EXISTS,
                 "experiment '" + name + "' already exists; choose another name");
           }
           long id;
@@ -164,7 +164,7 @@ public final class SqliteTrackingStore implements TrackingStore {
                 statement.setLong(2, Long.parseLong(experiment.id()));
               })) {
             throw new EvergreenException(
-                ErrorKind.CONFLICT,
+                ErrorKind.ALREADY_EXISTS,
                 "experiment '" + experiment.name() + "' already exists; choose another name");
           }
           return Sql.update(

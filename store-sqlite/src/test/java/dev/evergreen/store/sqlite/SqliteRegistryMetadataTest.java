@@ -57,13 +57,14 @@ class SqliteRegistryMetadataTest {
   }
 
   @Test
-  void insertRegisteredModelTwiceIsConflict() {
+  void insertRegisteredModelTwiceIsAlreadyExists() {
     store.insertRegisteredModel(new RegisteredModel("m", "", Map.of(), T1, T1));
 
     assertThatThrownBy(
             () -> store.insertRegisteredModel(new RegisteredModel("m", "", Map.of(), T2, T2)))
         .isInstanceOfSatisfying(
-            EvergreenException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.CONFLICT));
+            EvergreenException.class,
+            e -> assertThat(e.kind()).isEqualTo(ErrorKind.ALREADY_EXISTS));
   }
 
   @Test
@@ -199,7 +200,7 @@ class SqliteRegistryMetadataTest {
   }
 
   @Test
-  void renameToTakenOrDeletedNameIsConflict() {
+  void renameToTakenOrDeletedNameAlreadyExists() {
     store.insertModelVersion(version("a", T1));
     store.insertModelVersion(version("b", T1));
     store.insertRegisteredModel(new RegisteredModel("gone", "", Map.of(), T1, T1));
@@ -209,7 +210,8 @@ class SqliteRegistryMetadataTest {
       assertThatThrownBy(() -> store.renameRegisteredModel("a", taken, T2))
           .as(taken)
           .isInstanceOfSatisfying(
-              EvergreenException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.CONFLICT));
+              EvergreenException.class,
+              e -> assertThat(e.kind()).isEqualTo(ErrorKind.ALREADY_EXISTS));
     }
     assertThat(store.findModelVersion("a", 1)).isPresent();
   }

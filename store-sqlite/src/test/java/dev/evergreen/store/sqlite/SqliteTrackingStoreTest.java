@@ -54,11 +54,13 @@ class SqliteTrackingStoreTest {
     assertThat(first.tags()).containsExactly(Map.entry("k", "v"));
     assertThatThrownBy(() -> tracking.insertExperiment("e", "", null, Map.of(), Instant.EPOCH))
         .isInstanceOfSatisfying(
-            EvergreenException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.CONFLICT));
+            EvergreenException.class,
+            e -> assertThat(e.kind()).isEqualTo(ErrorKind.ALREADY_EXISTS));
     Experiment second = tracking.insertExperiment("f", "", "pipe", Map.of(), Instant.EPOCH);
     assertThatThrownBy(() -> tracking.updateExperiment(second.withName("e", Instant.EPOCH)))
         .isInstanceOfSatisfying(
-            EvergreenException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.CONFLICT));
+            EvergreenException.class,
+            e -> assertThat(e.kind()).isEqualTo(ErrorKind.ALREADY_EXISTS));
     assertThat(tracking.findExperimentByPipeline("pipe")).contains(second);
     assertThat(tracking.listExperiments())
         .extracting(Experiment::name)
