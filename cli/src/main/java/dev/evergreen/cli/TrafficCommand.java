@@ -366,8 +366,8 @@ final class TrafficCommand {
           ErrorKind.CONFLICT,
           "a server runs on data directory "
               + dir.toAbsolutePath()
-              + ", so it may run this setting; pass that server's --url (or set EVERGREEN_URL)"
-              + " to change it there");
+              + ", so it may run this setting; change it there: pass that server's --url in place"
+              + " of --home, or drop --home when EVERGREEN_URL names that server");
     }
     try (lock;
         Evergreen evergreen = Home.open(dir, new SimpleMeterRegistry())) {
