@@ -363,24 +363,43 @@ final class OnnxModel extends ExternalModel {
   /** Returns values[i] as a long, rejecting missing, fractional and out-of-range values. */
   private static long integral(TensorSpec spec, double[] values, int i, long min, long max) {
     double value = values[i];
+    String expected =
+        spec.datatype().equals("BOOL")
+            ? "send true or false (or 1 or 0)"
+            : "send an integer from " + min + " to " + max;
+    if (Double.isNaN(value)) {
+      throw EvergreenException.invalid(
+          "input '"
+              + spec.name()
+              + "' ("
+              + spec.datatype()
+              + ") has a missing value at element "
+              + i
+              + ", which integer and BOOL ONNX inputs cannot take; "
+              + expected);
+    }
     // (double) Long.MAX_VALUE is 2^63, one above the maximum, so the upper bound is exclusive.
-    if (Double.isNaN(value) || value != Math.rint(value) || value < min || value >= max + 1.0) {
+    if (value != Math.rint(value) || value < min || value >= max + 1.0) {
       throw EvergreenException.invalid(
           "input '"
               + spec.name()
               + "' ("
               + spec.datatype()
               + ") has the value "
-              + value
+              + written(value)
               + " at element "
               + i
-              + "; send an integer from "
-              + min
-              + " to "
-              + max
-              + " (missing values cannot be sent to integer or BOOL ONNX inputs)");
+              + "; "
+              + expected);
     }
     return (long) value;
+  }
+
+  /** Returns a number as a request would write it: whole numbers without a fraction. */
+  private static String written(double value) {
+    return value == Math.rint(value) && Math.abs(value) < 1e15
+        ? Long.toString((long) value)
+        : Double.toString(value);
   }
 
   private static double[] fromTensor(OnnxValue value) {

@@ -206,6 +206,26 @@ class ExternalModelScoringTest {
   }
 
   @Test
+  void onnxBoolOutOfRangeShowsValueAsWritten() {
+    ServableModel model =
+        open(ExternalFormat.ONNX, "flights-tree.onnx", ExternalFixtures.TREE_SIGNATURE);
+    InputBatch batch =
+        new InputBatch(
+            1,
+            Map.of(
+                "distance", new double[] {300},
+                "hour", new double[] {7},
+                "day_of_week", new double[] {1},
+                "weekend", new double[] {2}),
+            Map.of());
+
+    assertThatThrownBy(() -> model.predict(batch))
+        .isInstanceOf(EvergreenException.class)
+        .hasMessageContaining(
+            "input 'weekend' (BOOL) has the value 2 at element 0; send true or false (or 1 or 0)");
+  }
+
+  @Test
   void onnxInt64KeepsExactIntegers() {
     ServableModel model = idOffsetModel();
     long base = OnnxGraphs.ID_BASE;
@@ -241,7 +261,7 @@ class ExternalModelScoringTest {
 
     assertThatThrownBy(() -> model.predict(batch))
         .isInstanceOf(EvergreenException.class)
-        .hasMessageContaining("input 'id' (INT64) has the value NaN at element 2");
+        .hasMessageContaining("input 'id' (INT64) has a missing value at element 2");
     double[] scores =
         model.predict(
             new InputBatch(
