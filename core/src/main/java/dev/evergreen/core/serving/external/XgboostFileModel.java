@@ -63,6 +63,16 @@ final class XgboostFileModel extends ExternalModel {
     }
     checkFeatureNames(declared, ensemble.featureNames());
     TensorSpec output = declared.output();
+    if (!output.datatype().equals("FP64") && !output.datatype().equals("FP32")) {
+      // Scores are margins or probabilities, returned as FP64 whatever the declaration says.
+      throw EvergreenException.invalid(
+          "output '"
+              + output.name()
+              + "' is declared as "
+              + output.datatype()
+              + ", but an XGBoost model returns scores (margins, probabilities or values); declare"
+              + " it FP64 or FP32");
+    }
     long declaredWidth = ExternalSignature.valuesPerRow(output);
     if (declaredWidth != ensemble.outputWidth()) {
       throw EvergreenException.invalid(

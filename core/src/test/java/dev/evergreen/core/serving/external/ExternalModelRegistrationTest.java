@@ -226,6 +226,29 @@ class ExternalModelRegistrationTest {
   }
 
   @Test
+  void registerRejectsIntegerOutputForXgboost() throws Exception {
+    ExternalModels.Registration request =
+        new ExternalModels.Registration(
+            "flights-xgb",
+            ExternalFormat.XGBOOST_JSON,
+            file("flights-xgboost.json"),
+            "flights-xgboost.json",
+            utf8(
+                ExternalFixtures.XGBOOST_MATRIX_SIGNATURE.replace(
+                    "\"probability\", \"datatype\": \"FP32\"",
+                    "\"probability\", \"datatype\": \"INT64\"")),
+            "my-signature.json",
+            null,
+            null);
+
+    assertThatThrownBy(() -> external.register(request, "alice"))
+        .isInstanceOf(EvergreenException.class)
+        .hasMessageContaining(
+            "output 'probability' is declared as INT64, but an XGBoost model returns scores");
+    assertNothingRegistered();
+  }
+
+  @Test
   void registerRejectsBrokenModelFile() throws Exception {
     byte[] broken = Arrays.copyOf(file("flights-tree.onnx"), 1000);
     ExternalModels.Registration request =
