@@ -4,10 +4,17 @@ import static dev.evergreen.server.ServerFixture.TWO_VERSIONS;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.google.protobuf.ByteString;
 import dev.evergreen.api.audit.AuditEntry;
 import dev.evergreen.core.audit.AuditActions;
 import dev.evergreen.core.deployment.ServingState;
 import dev.evergreen.core.serving.TensorSpec;
+import dev.evergreen.server.grpc.InferTensorContents;
+import dev.evergreen.server.grpc.ModelInferRequest;
+import dev.evergreen.server.grpc.ModelInferRequest.InferInputTensor;
+import dev.evergreen.server.grpc.ModelInferResponse;
+import io.grpc.Metadata;
+import io.grpc.stub.MetadataUtils;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -210,6 +217,54 @@ class TrafficApiTest {
     JsonNode error = ServerFixture.json(deleted);
     assertThat(error.get("error_code").asText()).isEqualTo("INVALID_STATE");
     assertThat(error.get("message").asText()).contains("cannot be deleted");
+  }
+
+  @Test
+  void grpcKeyMetadataRoutesLikeRestHeader() throws Exception {
+    post("/api/v1/models/" + TWO_VERSIONS + "/canary", "{\"version\": 2, \"percent\": 50}");
+    ModelInferRequest request = grpcRow();
+    Map<Integer, Integer> versions = new HashMap<>();
+
+    for (int caller = 0; caller < 60; caller++) {
+      String key = "caller-" + caller;
+      Metadata headers = new Metadata();
+      headers.put(Metadata.Key.of("x-evergreen-key", Metadata.ASCII_STRING_MARSHALLER), key);
+      ModelInferResponse response =
+          fixture
+              .grpcStub(fixture.viewerSecret)
+              .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))
+              .modelInfer(request);
+      int version = Integer.parseInt(response.getModelVersion());
+
+      assertThat(version).as(key).isEqualTo(inferWithKey(key));
+      versions.merge(version, 1, Integer::sum);
+    }
+
+    assertThat(versions).containsKeys(1, 2);
+  }
+
+  /** Returns a one-row gRPC request for {@code flights-b} with typed contents. */
+  private static ModelInferRequest grpcRow() {
+    ModelInferRequest.Builder request = ModelInferRequest.newBuilder().setModelName(TWO_VERSIONS);
+    request.addInputs(
+        InferInputTensor.newBuilder()
+            .setName("distance")
+            .setDatatype("FP64")
+            .addShape(1)
+            .setContents(InferTensorContents.newBuilder().addFp64Contents(733)));
+    Map<String, String> text =
+        Map.of("origin", "BOS", "destination", "ORD", "date", "2001-03-05T07:15:00");
+    for (String name : List.of("origin", "destination", "date")) {
+      request.addInputs(
+          InferInputTensor.newBuilder()
+              .setName(name)
+              .setDatatype("BYTES")
+              .addShape(1)
+              .setContents(
+                  InferTensorContents.newBuilder()
+                      .addBytesContents(ByteString.copyFromUtf8(text.get(name)))));
+    }
+    return request.build();
   }
 
   @Test
