@@ -72,6 +72,24 @@ class TrafficCommandTest {
       assertThat(state.canary().split().percent()).isEqualTo(25.0);
       assertThat(state.canary().spec().rollback().maxErrorRate()).isEqualTo(0.1);
       assertThat(Main.execute("traffic", "show", MODEL, "--url", url, "--token", ADMIN)).isZero();
+      assertThat(
+              Main.execute(
+                  "traffic", "ramp", MODEL, "--percent", "40", "--url", url, "--token", ADMIN))
+          .isZero();
+      assertThat(
+              server
+                  .evergreen()
+                  .deployments()
+                  .serving(MODEL)
+                  .orElseThrow()
+                  .canary()
+                  .split()
+                  .percent())
+          .isEqualTo(40.0);
+      assertThat(
+              Main.execute(
+                  "traffic", "ramp", MODEL, "--percent", "100", "--url", url, "--token", ADMIN))
+          .isEqualTo(Main.EXIT_FAILED);
 
       assertThat(
               Main.execute(

@@ -26,6 +26,9 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
 import dev.evergreen.api.EvergreenException;
+import dev.evergreen.api.pipeline.BatchingSpec;
+import dev.evergreen.api.pipeline.IntegerRange;
+import dev.evergreen.api.pipeline.RollbackSpec;
 import io.vertx.core.buffer.Buffer;
 import java.io.IOException;
 import java.util.Arrays;
@@ -72,6 +75,17 @@ final class Json {
           "^Unexpected character \\('(.*?)' \\(code \\d+\\)\\)(?:: (.*))?$", Pattern.DOTALL);
 
   /** Jackson's "Unrecognized token 'tru': was expecting ..." message: the token. */
+  /**
+   * Ranges of the integer fields of the canary and batching request bodies, by field path, so that
+   * an error for a value of the wrong type names the range the request check applies.
+   */
+  private static final Map<String, IntegerRange> INTEGER_RANGES =
+      Map.of(
+          "rollback.window_seconds", RollbackSpec.WINDOW_SECONDS,
+          "rollback.min_requests", RollbackSpec.MIN_REQUESTS,
+          "max_batch_size", BatchingSpec.MAX_BATCH_SIZE,
+          "max_queue", BatchingSpec.MAX_QUEUE);
+
   private static final Pattern UNRECOGNIZED_TOKEN = Pattern.compile("^Unrecognized token '(.*?)'");
 
   /** Jackson's "Unrecognized character escape 'x' (code 120)" message: the escaped character. */
@@ -460,7 +474,7 @@ final class Json {
       return EvergreenException.invalid(
           "field '" + field + "' of " + request + " is invalid: " + e.getCause().getMessage());
     }
-    String expected = expectedType(mapping);
+    String expected = expectedType(mapping, INTEGER_RANGES.get(field.toString()));
     return EvergreenException.invalid(
         "field '"
             + field
@@ -472,8 +486,12 @@ final class Json {
             + (expected == null ? "a value of the type the API documents" : expected));
   }
 
-  /** Returns the kind of JSON value a Java type reads from, such as "an integer", or null. */
-  private static String expectedType(JsonMappingException e) {
+  /**
+   * Returns the kind of JSON value a Java type reads from, such as "an integer", or null.
+   *
+   * @param range the range of an integer field, or null to name the range of the Java type
+   */
+  private static String expectedType(JsonMappingException e, IntegerRange range) {
     Class<?> type = null;
     // InvalidFormatException, for a value such as "" or 1.5 for an integer, is a mismatch too.
     if (e instanceof MismatchedInputException mismatch) {
@@ -486,7 +504,9 @@ final class Json {
     }
 
     if (type == int.class || type == Integer.class) {
-      return "an integer from " + Integer.MIN_VALUE + " to " + Integer.MAX_VALUE;
+      IntegerRange bounds =
+          range == null ? new IntegerRange(Integer.MIN_VALUE, Integer.MAX_VALUE) : range;
+      return "an integer from " + bounds.min() + " to " + bounds.max();
     }
     if (type == long.class || type == Long.class || type == short.class || type == Short.class) {
       return "an integer";

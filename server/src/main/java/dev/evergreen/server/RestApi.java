@@ -28,9 +28,12 @@ import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionException;
 import java.util.stream.Collectors;
@@ -47,6 +50,10 @@ final class RestApi {
 
   static final int DEFAULT_LIMIT = 50;
   static final int MAX_LIMIT = 1_000;
+
+  /** Fields of the body of {@code POST /api/v1/models/{name}/versions}. */
+  private static final Set<String> REGISTRATION_FIELDS =
+      Set.of("format", "file", "file_name", "signature", "check");
 
   private final Vertx vertx;
   private final Evergreen evergreen;
@@ -167,6 +174,7 @@ final class RestApi {
   void registerVersion(RoutingContext ctx) {
     String name = ctx.pathParam("name");
     JsonNode body = Json.parse(ctx.body().buffer());
+    rejectUnknownFields(body, REGISTRATION_FIELDS, "registration");
     JsonNode format = body.get("format");
     if (format == null || !format.isTextual()) {
       throw EvergreenException.invalid(
@@ -218,6 +226,26 @@ final class RestApi {
                     evergreen.clock(),
                     evergreen.settings().checkTolerance())
                 .register(request, actor));
+  }
+
+  /**
+   * Rejects a field that {@code known} does not list, so that a misspelt optional field, such as
+   * {@code "chek"}, is not ignored.
+   */
+  private static void rejectUnknownFields(JsonNode body, Set<String> known, String request) {
+    Iterator<String> fields = body.fieldNames();
+    while (fields.hasNext()) {
+      String field = fields.next();
+      if (!known.contains(field)) {
+        throw EvergreenException.invalid(
+            "unknown field '"
+                + InferenceRequestDecoder.abbreviate(field)
+                + "' in the "
+                + request
+                + " request; known fields: "
+                + String.join(", ", new TreeSet<>(known)));
+      }
+    }
   }
 
   void rollback(RoutingContext ctx) {

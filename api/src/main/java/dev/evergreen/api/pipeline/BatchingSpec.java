@@ -9,6 +9,12 @@ package dev.evergreen.api.pipeline;
  *     Retry-After}
  */
 public record BatchingSpec(Integer maxBatchSize, Double maxDelayMillis, Integer maxQueue) {
+  /** Allowed {@code maxBatchSize}. */
+  public static final IntegerRange MAX_BATCH_SIZE = new IntegerRange(1, 100_000);
+
+  /** Allowed {@code maxQueue}. */
+  public static final IntegerRange MAX_QUEUE = new IntegerRange(1, 1_000_000);
+
   public BatchingSpec {
     maxBatchSize = maxBatchSize == null ? 64 : maxBatchSize;
     maxDelayMillis = maxDelayMillis == null ? 2.0 : maxDelayMillis;

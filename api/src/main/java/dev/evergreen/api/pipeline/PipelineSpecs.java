@@ -52,10 +52,37 @@ public final class PipelineSpecs {
 
   private static final Pattern JAVA_TYPE = Pattern.compile("`([a-zA-Z0-9_.$]+)(<[^`]*>)?`");
 
+  private static final Pattern FRACTION_FOR_INTEGER =
+      Pattern.compile("Cannot coerce Floating-point value \\(([^)]*)\\)");
+
+  // YAML 1.1 spells NaN .nan, .NaN or .NAN and the infinities .inf, +.inf and -.inf in the same
+  // three letter cases. Other mixes of case are matched too, which does no harm in an error.
+  private static final Pattern NOT_FINITE =
+      Pattern.compile("'([+-]?\\.(?:nan|inf))'", Pattern.CASE_INSENSITIVE);
+
+  /**
+   * Ranges of the integer fields, by dotted path without list indices, for the error on a fraction.
+   * Each repeats the bound that {@link #check} applies to that field.
+   */
+  private static final Map<String, IntegerRange> INTEGER_RANGES =
+      Map.ofEntries(
+          Map.entry("source.stableSeconds", IntegerRange.atLeast(0)),
+          Map.entry("trainer.rounds", IntegerRange.atLeast(1)),
+          Map.entry("trainer.threads", IntegerRange.atLeast(1)),
+          Map.entry("validation.drift.smallSample", IntegerRange.atLeast(0)),
+          Map.entry("validation.history.minBatches", IntegerRange.atLeast(2)),
+          Map.entry("validation.rules.minLength", IntegerRange.atLeast(0)),
+          Map.entry("deployment.checkRows", IntegerRange.atLeast(1)),
+          Map.entry("deployment.canary.rollback.windowSeconds", RollbackSpec.WINDOW_SECONDS),
+          Map.entry("deployment.canary.rollback.minRequests", RollbackSpec.MIN_REQUESTS),
+          Map.entry("deployment.batching.maxBatchSize", BatchingSpec.MAX_BATCH_SIZE),
+          Map.entry("deployment.batching.maxQueue", BatchingSpec.MAX_QUEUE));
+
   // A key given twice in one mapping is an error, not a silent "last one wins".
   private static final ObjectMapper YAML =
       new ObjectMapper(new YAMLFactory())
           .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+          .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
           .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
   private PipelineSpecs() {}
@@ -248,6 +275,10 @@ public final class PipelineSpecs {
     String path = path(e);
     String prefix = path.isEmpty() ? "" : path + ".";
     String message = e.getOriginalMessage();
+    String numeric = describeNumber(path, message);
+    if (numeric != null) {
+      return numeric;
+    }
     Matcher missing = MISSING_PROPERTY.matcher(message);
     if (missing.find()) {
       // Jackson ends the path with the missing field itself.
@@ -276,6 +307,37 @@ public final class PipelineSpecs {
     message = message.replaceAll("\\(class [^)]*\\)", "").replaceAll("\\s+", " ").trim();
     message = JAVA_TYPE.matcher(message).replaceAll(m -> yamlType(m.group(1)));
     return (path.isEmpty() ? "" : "field '" + path + "': ") + message;
+  }
+
+  /**
+   * Describes a fraction given for an integer field, with the field's range where it has one, and a
+   * value that is not finite, such as {@code .nan}. Returns null for other errors.
+   */
+  private static String describeNumber(String path, String message) {
+    Matcher fraction = FRACTION_FOR_INTEGER.matcher(message);
+    if (fraction.find()) {
+      IntegerRange range = INTEGER_RANGES.get(path.replaceAll("\\[\\d+]", ""));
+      return "field '"
+          + path
+          + "': "
+          + fraction.group(1)
+          + " is not an integer; give an integer"
+          + (range == null ? "" : rangeText(range));
+    }
+    Matcher notFinite = NOT_FINITE.matcher(message);
+    if (notFinite.find()) {
+      return "field '"
+          + path
+          + "': "
+          + notFinite.group(1)
+          + " is not a finite number; give a finite number";
+    }
+    return null;
+  }
+
+  /** Returns " between 1 and 3600", or " of at least 1" for a range without an upper bound. */
+  private static String rangeText(IntegerRange range) {
+    return (range.max() == Integer.MAX_VALUE ? " of " : " ") + range.describe();
   }
 
   private static String lowercaseConstants(Class<?> enumType) {
@@ -426,13 +488,24 @@ public final class PipelineSpecs {
               + deployment.strategy()
               + "' must be blue-green, canary or shadow");
     }
+    checkUnusedSection(deployment, problems);
     CanarySpec canary = deployment.canary();
-    if (!(canary.percent() > 0 && canary.percent() < 100)) {
+    if (!(canary.percent() >= CanarySpec.PERCENT_STEP
+        && canary.percent() <= 100 - CanarySpec.PERCENT_STEP)) {
       problems.add(
-          "deployment.canary.percent " + canary.percent() + " must be above 0 and below 100");
+          "deployment.canary.percent "
+              + canary.percent()
+              + " must be from 0.01 to 99.99, because traffic splits in steps of 0.01");
     }
     if (canary.keyHeader().isBlank()) {
       problems.add("deployment.canary.keyHeader must not be blank");
+    } else if (!CanarySpec.isHeaderName(canary.keyHeader())) {
+      problems.add(
+          "deployment.canary.keyHeader '"
+              + canary.keyHeader()
+              + "' is not a valid HTTP header name; use letters, digits and "
+              + CanarySpec.HEADER_NAME_SYMBOLS
+              + " only, such as X-Customer-Id");
     }
     RollbackSpec rollback = canary.rollback();
     if (!(rollback.maxErrorRate() >= 0 && rollback.maxErrorRate() <= 1)) {
@@ -447,46 +520,41 @@ public final class PipelineSpecs {
               + rollback.maxP99Millis()
               + " must be above 0");
     }
-    if (rollback.windowSeconds() < 1 || rollback.windowSeconds() > 3_600) {
-      problems.add(
-          "deployment.canary.rollback.windowSeconds "
-              + rollback.windowSeconds()
-              + " must be between 1 and 3600");
-    }
-    if (rollback.minRequests() < 1) {
-      problems.add(
-          "deployment.canary.rollback.minRequests "
-              + rollback.minRequests()
-              + " must be at least 1");
-    }
+    checkInteger(
+        rollback.windowSeconds(),
+        RollbackSpec.WINDOW_SECONDS,
+        "deployment.canary.rollback.windowSeconds",
+        problems);
+    checkInteger(
+        rollback.minRequests(),
+        RollbackSpec.MIN_REQUESTS,
+        "deployment.canary.rollback.minRequests",
+        problems);
     ShadowSpec shadow = deployment.shadow();
-    if (!(shadow.percent() > 0 && shadow.percent() <= 100)) {
+    if (!(shadow.percent() >= CanarySpec.PERCENT_STEP && shadow.percent() <= 100)) {
       problems.add(
-          "deployment.shadow.percent " + shadow.percent() + " must be above 0 and at most 100");
+          "deployment.shadow.percent "
+              + shadow.percent()
+              + " must be from 0.01 to 100, because traffic splits in steps of 0.01");
     }
     if (!(shadow.tolerance() >= 0)) {
       problems.add("deployment.shadow.tolerance " + shadow.tolerance() + " must be 0 or more");
     }
     BatchingSpec batching = deployment.batching();
     if (batching != null) {
-      if (batching.maxBatchSize() < 1 || batching.maxBatchSize() > 100_000) {
-        problems.add(
-            "deployment.batching.maxBatchSize "
-                + batching.maxBatchSize()
-                + " must be between 1 and 100000");
-      }
+      checkInteger(
+          batching.maxBatchSize(),
+          BatchingSpec.MAX_BATCH_SIZE,
+          "deployment.batching.maxBatchSize",
+          problems);
       if (!(batching.maxDelayMillis() >= 0 && batching.maxDelayMillis() <= 1_000)) {
         problems.add(
             "deployment.batching.maxDelayMillis "
                 + batching.maxDelayMillis()
                 + " must be between 0 and 1000");
       }
-      if (batching.maxQueue() < 1 || batching.maxQueue() > 1_000_000) {
-        problems.add(
-            "deployment.batching.maxQueue "
-                + batching.maxQueue()
-                + " must be between 1 and 1000000");
-      }
+      checkInteger(
+          batching.maxQueue(), BatchingSpec.MAX_QUEUE, "deployment.batching.maxQueue", problems);
     }
     if (deployment.checkRows() < 1) {
       problems.add("deployment.checkRows " + deployment.checkRows() + " must be at least 1");
@@ -494,6 +562,34 @@ public final class PipelineSpecs {
     if (deployment.checkTolerance() < 0) {
       problems.add(
           "deployment.checkTolerance " + deployment.checkTolerance() + " must be 0 or more");
+    }
+  }
+
+  private static void checkInteger(
+      int value, IntegerRange range, String field, List<String> problems) {
+    if (!range.contains(value)) {
+      problems.add(field + " " + value + " must be " + range.describe());
+    }
+  }
+
+  /**
+   * Rejects a canary or shadow section that the strategy would ignore, as other fields that do not
+   * apply are rejected. The records put the shared default instance in place of a missing section,
+   * so any other instance was written in the file.
+   */
+  private static void checkUnusedSection(DeploymentSpec deployment, List<String> problems) {
+    String strategy = deployment.strategy();
+    if (deployment.canary() != CanarySpec.DEFAULT && !strategy.equals(DeploymentSpec.CANARY)) {
+      problems.add(
+          "deployment.canary is set but deployment.strategy is "
+              + strategy
+              + ", which ignores it; set strategy: canary or remove the canary section");
+    }
+    if (deployment.shadow() != ShadowSpec.DEFAULT && !strategy.equals(DeploymentSpec.SHADOW)) {
+      problems.add(
+          "deployment.shadow is set but deployment.strategy is "
+              + strategy
+              + ", which ignores it; set strategy: shadow or remove the shadow section");
     }
   }
 

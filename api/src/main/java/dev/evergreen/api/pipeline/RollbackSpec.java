@@ -15,6 +15,12 @@ public record RollbackSpec(
     Double maxErrorRate, Double maxP99Millis, Integer windowSeconds, Integer minRequests) {
   public static final RollbackSpec DEFAULT = new RollbackSpec(null, null, null, null);
 
+  /** Allowed {@code windowSeconds}. */
+  public static final IntegerRange WINDOW_SECONDS = new IntegerRange(1, 3_600);
+
+  /** Allowed {@code minRequests}. */
+  public static final IntegerRange MIN_REQUESTS = IntegerRange.atLeast(1);
+
   public RollbackSpec {
     maxErrorRate = maxErrorRate == null ? 0.05 : maxErrorRate;
     windowSeconds = windowSeconds == null ? 60 : windowSeconds;

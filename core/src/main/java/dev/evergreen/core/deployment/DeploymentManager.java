@@ -1770,6 +1770,14 @@ public final class DeploymentManager implements AutoCloseable {
     if (spec.keyHeader().isBlank()) {
       throw EvergreenException.invalid("canary key_header must not be blank");
     }
+    if (!CanarySpec.isHeaderName(spec.keyHeader())) {
+      throw EvergreenException.invalid(
+          "canary key_header '"
+              + spec.keyHeader()
+              + "' is not a valid HTTP header name; use letters, digits and "
+              + CanarySpec.HEADER_NAME_SYMBOLS
+              + " only, such as X-Customer-Id");
+    }
     RollbackSpec limits = spec.rollback();
     if (!(limits.maxErrorRate() >= 0 && limits.maxErrorRate() <= 1)) {
       throw EvergreenException.invalid(
@@ -1779,7 +1787,7 @@ public final class DeploymentManager implements AutoCloseable {
       throw EvergreenException.invalid(
           "canary rollback max_p99_millis must be above 0, got " + limits.maxP99Millis());
     }
-    if (limits.windowSeconds() < 1 || limits.windowSeconds() > 3_600) {
+    if (!RollbackSpec.WINDOW_SECONDS.contains(limits.windowSeconds())) {
       throw EvergreenException.invalid(
           "canary rollback window_seconds must be between 1 and 3600, got "
               + limits.windowSeconds());

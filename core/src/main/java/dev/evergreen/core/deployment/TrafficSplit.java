@@ -1,5 +1,6 @@
 package dev.evergreen.core.deployment;
 
+import dev.evergreen.api.pipeline.CanarySpec;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -15,7 +16,7 @@ public final class TrafficSplit {
   static final int SCALE = 10_000;
 
   /** The smallest share a split takes, in percent: one request in {@link #SCALE}. */
-  public static final double STEP_PERCENT = 100.0 / SCALE;
+  public static final double STEP_PERCENT = CanarySpec.PERCENT_STEP;
 
   private final int basisPoints;
   private final AtomicLong unkeyed = new AtomicLong();

@@ -29,6 +29,7 @@ import dev.evergreen.core.serving.InputBatch;
 import dev.evergreen.core.serving.ServableModel;
 import dev.evergreen.core.snapshot.SnapshotResult;
 import dev.evergreen.core.store.PipelineState;
+import dev.evergreen.core.store.TrafficSettings;
 import dev.evergreen.core.training.ModelBundles;
 import dev.evergreen.core.training.ModelBundles.StoredBundle;
 import dev.evergreen.core.training.TrainedModel;
@@ -469,6 +470,7 @@ final class PipelineRunner {
           + deployment.strategy()
           + " for the server that serves the model to start";
     }
+    requireNoStoredCanary(model, version.version(), previous);
     // The alias moves before the switch, so a server restarted after a crash loads the new
     // champion. A version that fails its check moves the alias back.
     evergreen
@@ -513,6 +515,39 @@ final class PipelineRunner {
     }
     stepDone(run, spec, STEP_DEPLOY, start);
     return "promoted to champion";
+  }
+
+  /**
+   * Rejects a blue-green switch while the store contains a canary of the model. The server that
+   * runs the canary compares it with the champion and aborts it when the alias moves, and a deploy
+   * in that server is rejected while the canary runs. Reading the store makes a run in any process,
+   * such as {@code evergreen run} beside the server, end the same way before the alias moves.
+   *
+   * @throws EvergreenException CONFLICT naming the canary version and what to do next
+   */
+  private void requireNoStoredCanary(String model, int version, Integer champion) {
+    TrafficSettings.CanarySetting canary =
+        evergreen.store().trafficSettings(model).map(TrafficSettings::canary).orElse(null);
+    if (canary == null || canary.version() == version) {
+      return;
+    }
+    throw new EvergreenException(
+        ErrorKind.CONFLICT,
+        "version "
+            + canary.version()
+            + " of model '"
+            + model
+            + "' runs or is stored as a canary, so version "
+            + version
+            + ", registered as the challenger, was not deployed"
+            + (champion == null ? "" : " and the champion stays version " + champion)
+            + "; promote or abort the canary (evergreen traffic promote or abort "
+            + model
+            + "), then deploy version "
+            + version
+            + " (POST /api/v1/models/"
+            + model
+            + "/deploy)");
   }
 
   private Run finish(

@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Reads check files: rows a model must score, with the scores expected for them. The format is
@@ -26,10 +27,12 @@ import java.util.Map;
  * {@code [-1]}, nested arrays of the declared dimensions otherwise. Numbers, {@code true}/{@code
  * false} (BOOL) and strings (BYTES) are accepted; {@code null} marks a missing value. {@code
  * expected} has one entry per row: a number when the served output has one value per row, else an
- * array of that many numbers.
+ * array of that many numbers, never {@code null}. Other top-level fields are rejected.
  */
 public final class CheckFiles {
   private static final ObjectMapper JSON = new ObjectMapper();
+
+  private static final Set<String> FIELDS = Set.of("expected", "inputs");
 
   private CheckFiles() {}
 
@@ -57,6 +60,7 @@ public final class CheckFiles {
     if (root == null || !root.isObject()) {
       throw invalid(origin, "the top level", "an object with 'inputs' and 'expected'");
     }
+    rejectUnknown(root, origin);
 
     JsonNode inputs = root.get("inputs");
     if (inputs == null || !inputs.isObject()) {
@@ -103,8 +107,21 @@ public final class CheckFiles {
     List<Long> outputShape = width == 1 ? List.of(-1L) : List.of(-1L, (long) width);
     List<JsonNode> expectedValues = new ArrayList<>();
     for (int row = 0; row < rows; row++) {
-      flatten(
-          expectedNode.get(row), outputShape, 1, origin, "expected[" + row + "]", expectedValues);
+      String field = "expected[" + row + "]";
+      int first = expectedValues.size();
+      flatten(expectedNode.get(row), outputShape, 1, origin, field, expectedValues);
+      if (expectedValues.subList(first, expectedValues.size()).stream()
+          .anyMatch(JsonNode::isNull)) {
+        // A null would become NaN, which no score can match within the tolerance.
+        throw invalid(
+            origin,
+            field,
+            "the score expected for row "
+                + row
+                + ", not "
+                + abbreviate(expectedNode.get(row).toString())
+                + "; null marks a missing value only in inputs");
+      }
     }
     double[] expected = numbers(expectedValues, origin, "expected");
     return new CheckSet(new InputBatch(rows, numeric, text), expected);
@@ -166,6 +183,22 @@ public final class CheckFiles {
       }
     }
     return texts;
+  }
+
+  private static void rejectUnknown(JsonNode root, String origin) {
+    Iterator<String> fields = root.fieldNames();
+    while (fields.hasNext()) {
+      String field = fields.next();
+      if (!FIELDS.contains(field)) {
+        throw EvergreenException.invalid(
+            "check file "
+                + origin
+                + " has the unknown field '"
+                + field
+                + "'; the fields are "
+                + String.join(", ", FIELDS.stream().sorted().toList()));
+      }
+    }
   }
 
   private static EvergreenException invalid(String origin, String field, String expected) {
