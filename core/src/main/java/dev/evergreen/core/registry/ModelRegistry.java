@@ -52,6 +52,14 @@ public final class ModelRegistry {
 
   /** Registers a new version; its number is assigned here, the draft's number is ignored. */
   public ModelVersion register(ModelVersion draft, String actor) {
+    return register(draft, actor, Map.of());
+  }
+
+  /**
+   * Registers a version as {@link #register(ModelVersion, String)} does, with more details in its
+   * audit entry, such as the format and signature of an external model file.
+   */
+  public ModelVersion register(ModelVersion draft, String actor, Map<String, String> details) {
     return store.inTransaction(
         () -> {
           ModelVersion stored = store.insertModelVersion(draft);
@@ -61,11 +69,10 @@ public final class ModelRegistry {
           if (stored.runId() != null) {
             targets.put("run", stored.runId());
           }
-          audit.append(
-              actor,
-              AuditActions.MODEL_REGISTERED,
-              targets,
-              Map.of("artifact_sha256", stored.artifactSha256()));
+          Map<String, String> all = new LinkedHashMap<>();
+          all.put("artifact_sha256", stored.artifactSha256());
+          all.putAll(details);
+          audit.append(actor, AuditActions.MODEL_REGISTERED, targets, all);
           if (stored.runId() != null) {
             lineage.record(
                 LineageService.RUN, stored.runId(), LineageService.MODEL_VERSION, key(stored));

@@ -15,9 +15,11 @@ import java.time.Clock;
 import java.time.temporal.ChronoUnit;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -182,7 +184,8 @@ public final class ExternalModels {
                 Map.of(),
                 null,
                 clock.instant().truncatedTo(ChronoUnit.MILLIS)),
-            actor);
+            actor,
+            auditDetails(request, signature, checkSource));
     LOG.info(
         "Registered {} model {} version {} from {} (SHA-256 {}, manifest {})",
         request.format().id(),
@@ -192,6 +195,33 @@ public final class ExternalModels {
         sha256,
         manifestKey);
     return version;
+  }
+
+  /**
+   * Returns what an auditor needs to know about a registered file besides its hash: its format and
+   * name, its inputs and served output, and where its check scores came from.
+   */
+  private static Map<String, String> auditDetails(
+      Registration request, ExternalSignature signature, String checkSource) {
+    Map<String, String> details = new LinkedHashMap<>();
+    details.put("format", request.format().id());
+    details.put("file_name", request.fileName());
+    details.put(
+        "inputs",
+        signature.inputs().stream()
+            .map(input -> input.name() + " " + input.datatype() + " " + input.shape())
+            .collect(Collectors.joining(", ")));
+    TensorSpec output = signature.output();
+    details.put(
+        "output",
+        output.name()
+            + " "
+            + output.datatype()
+            + " "
+            + output.shape()
+            + (signature.outputColumn() == null ? "" : " column " + signature.outputColumn()));
+    details.put("check_source", checkSource);
+    return details;
   }
 
   /**

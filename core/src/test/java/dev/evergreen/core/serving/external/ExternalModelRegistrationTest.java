@@ -130,6 +130,13 @@ class ExternalModelRegistrationTest {
     assertThat(entry.action()).isEqualTo(AuditActions.MODEL_REGISTERED);
     assertThat(entry.actor()).isEqualTo("alice");
     assertThat(entry.targets()).containsEntry("model", "flights-xgb").containsEntry("version", "1");
+    assertThat(entry.details())
+        .containsEntry("format", "xgboost-json")
+        .containsEntry("file_name", "flights-xgboost.json")
+        .containsEntry("inputs", "features FP32 [-1, 4]")
+        .containsEntry("output", "probability FP32 [-1]")
+        .containsEntry("check_source", "check-file")
+        .containsKey("artifact_sha256");
   }
 
   @Test
