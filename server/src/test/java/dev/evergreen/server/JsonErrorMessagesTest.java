@@ -234,21 +234,21 @@ class JsonErrorMessagesTest {
 
   @ParameterizedTest(name = "{0}")
   @CsvSource(
-      delimiter = ';',
+      delimiter = '|',
       value = {
-        "{\"max_batch_size\": \"64\"};field 'max_batch_size' of the batching request is the"
-            + " string \"64\"; send an integer from -2147483648 to 2147483647",
-        "{\"max_batch_size\": \"\"};field 'max_batch_size' of the batching request is the string"
+        "{\"max_batch_size\": \"64\"}|field 'max_batch_size' of the batching request is the"
+            + " string \"64\"; send an integer from 1 to 100000",
+        "{\"max_batch_size\": \"\"}|field 'max_batch_size' of the batching request is the string"
             + " \"\"; send an integer",
-        "{\"max_batch_size\": 1.5};field 'max_batch_size' of the batching request is the number"
+        "{\"max_batch_size\": 1.5}|field 'max_batch_size' of the batching request is the number"
             + " 1.5; send an integer",
-        "{\"max_batch_size\": 99999999999};field 'max_batch_size' of the batching request is the"
-            + " number 99999999999; send an integer from -2147483648 to 2147483647",
-        "{\"max_batch_size\": [64]};field 'max_batch_size' of the batching request is an array"
+        "{\"max_batch_size\": 99999999999}|field 'max_batch_size' of the batching request is the"
+            + " number 99999999999; send an integer from 1 to 100000",
+        "{\"max_batch_size\": [64]}|field 'max_batch_size' of the batching request is an array"
             + " of 1; send an integer",
-        "{\"max_delay_millis\": {}};field 'max_delay_millis' of the batching request is an"
+        "{\"max_delay_millis\": {}}|field 'max_delay_millis' of the batching request is an"
             + " object; send a number",
-        "{\"max_delay_millis\": true};field 'max_delay_millis' of the batching request is the"
+        "{\"max_delay_millis\": true}|field 'max_delay_millis' of the batching request is the"
             + " boolean true; send a number"
       })
   void batchingFieldOfWrongTypeIsNamed(String body, String expected) throws Exception {
@@ -262,15 +262,15 @@ class JsonErrorMessagesTest {
 
   @ParameterizedTest(name = "{0}")
   @CsvSource(
-      delimiter = ';',
+      delimiter = '|',
       value = {
-        "{\"version\": 1, \"rollback\": [1]};field 'rollback' of the canary request is an array"
+        "{\"version\": 1, \"rollback\": [1]}|field 'rollback' of the canary request is an array"
             + " of 1; send an object",
-        "{\"version\": 1, \"rollback\": {\"min_requests\": \"50\"}};field 'rollback.min_requests'"
+        "{\"version\": 1, \"rollback\": {\"min_requests\": \"50\"}}|field 'rollback.min_requests'"
             + " of the canary request is the string \"50\"; send an integer",
-        "{\"version\": 1, \"percent\": \"ten\"};field 'percent' of the canary request is the"
+        "{\"version\": 1, \"percent\": \"ten\"}|field 'percent' of the canary request is the"
             + " string \"ten\"; send a number",
-        "{\"version\": 1, \"key_header\": {}};field 'key_header' of the canary request is an"
+        "{\"version\": 1, \"key_header\": {}}|field 'key_header' of the canary request is an"
             + " object; send a string"
       })
   void canaryFieldOfWrongTypeIsNamed(String body, String expected) throws Exception {
