@@ -154,7 +154,17 @@ final class GrpcInferenceService {
                 handler
                     .apply(request, call.headers())
                     .onSuccess(call.response()::send)
-                    .onFailure(failure -> fail(call.response(), name, failure)));
+                    .onFailure(failure -> fail(call.response(), name, failure)))
+        .onFailure(
+            failure ->
+                failUnread(
+                    call,
+                    name,
+                    EvergreenException.invalid(
+                        "the request is not a valid "
+                            + name
+                            + "Request message: "
+                            + decodeProblem(failure))));
   }
 
   /** Runs {@code action} when the call's token has {@code role}, else ends the call. */
@@ -401,6 +411,27 @@ final class GrpcInferenceService {
     }
     String message = failure.getMessage() == null ? failure.toString() : failure.getMessage();
     response.status(status).statusMessage(message).end();
+  }
+
+  /**
+   * Returns what was wrong with an unreadable message: the protobuf parser's message rather than
+   * the codec exception that wraps it, so the caller reads no Java class names.
+   */
+  private static String decodeProblem(Throwable failure) {
+    Throwable cause = failure.getCause() != null ? failure.getCause() : failure;
+    return cause.getMessage() != null ? cause.getMessage() : cause.getClass().getSimpleName();
+  }
+
+  /**
+   * Fails a call whose request message could not be read, unless the call already ended, as when
+   * {@link GrpcBodies} rejected it or the client reset it.
+   */
+  private static void failUnread(GrpcServerRequest<?, ?> call, String method, Throwable failure) {
+    try {
+      fail(call.response(), method, failure);
+    } catch (IllegalStateException e) {
+      LOG.debug("gRPC call {} ended before its failure could be sent: {}", method, failure);
+    }
   }
 
   static GrpcStatus status(ErrorKind kind) {

@@ -36,6 +36,8 @@ import io.vertx.grpc.server.GrpcServerOptions;
 import java.io.InputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -43,13 +45,13 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * gRPC calls count against a request-body budget of 1 MiB here, a request may arrive for 500 ms,
+ * gRPC calls count against a request-body budget of 1 MiB here, a call may stay unanswered for 2 s,
  * and connections of the second server close after 1 s without a frame. Calls come from grpc-java
  * and from Vert.x's HTTP/2 client over loopback.
  */
 class GrpcBodiesTest {
   private static final long BUDGET = 1024 * 1024;
-  private static final long BODY_MILLIS = 500;
+  private static final long BODY_MILLIS = 2_000;
   private static final long IDLE_NANOS = TimeUnit.SECONDS.toNanos(1);
 
   private Vertx vertx;
@@ -243,8 +245,8 @@ class GrpcBodiesTest {
     assertThat(refused.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
     assertThat(refused.getStatus().getDescription())
         .isEqualTo(
-            "a call to /inference.GRPCInferenceService/ServerLive sent more than 65536 bytes;"
-                + " this method takes an empty request message");
+            "a call to /inference.GRPCInferenceService/ServerLive declares a message of 100004"
+                + " bytes, more than 65536; this method takes an empty request message");
     assertThat(stub().serverLive(ServerLiveRequest.getDefaultInstance()).getLive()).isTrue();
     assertThat(freeBytesAfterCalls()).isEqualTo(BUDGET);
   }
@@ -262,8 +264,8 @@ class GrpcBodiesTest {
     assertThat(response.getHeader("grpc-status")).isEqualTo("4");
     assertThat(response.getHeader("grpc-message"))
         .isEqualTo(
-            "the request was still arriving 0.5 s after its first bytes; send it faster or in"
-                + " smaller calls");
+            "the call was not complete 2.0 s after it began; send the whole request at once,"
+                + " faster or in smaller calls");
     assertThat(waitedMillis).isGreaterThanOrEqualTo(BODY_MILLIS);
     assertThat(freeBytesAfterCalls()).isEqualTo(BUDGET);
   }
@@ -275,26 +277,9 @@ class GrpcBodiesTest {
    * @param end whether the request ends after the body
    */
   private HttpClientResponse send(Buffer body, boolean end) throws Exception {
-    HttpClientAgent client =
-        vertx.createHttpClient(
-            new HttpClientOptions()
-                .setProtocolVersion(HttpVersion.HTTP_2)
-                .setHttp2ClearTextUpgrade(false));
+    HttpClientAgent client = http2Client();
     try {
-      HttpClientRequest request =
-          client
-              .request(
-                  HttpMethod.POST,
-                  port,
-                  "127.0.0.1",
-                  GrpcInferenceService.SERVICE.pathOf("ModelInfer"))
-              .toCompletionStage()
-              .toCompletableFuture()
-              .get(10, TimeUnit.SECONDS);
-      request
-          .setChunked(true)
-          .putHeader("content-type", "application/grpc")
-          .putHeader("te", "trailers");
+      HttpClientRequest request = open(client);
       if (end) {
         request.end(body);
       } else {
@@ -304,6 +289,134 @@ class GrpcBodiesTest {
     } finally {
       client.close();
     }
+  }
+
+  private HttpClientAgent http2Client() {
+    return vertx.createHttpClient(
+        new HttpClientOptions()
+            .setProtocolVersion(HttpVersion.HTTP_2)
+            .setHttp2ClearTextUpgrade(false));
+  }
+
+  /** Returns a message prefix: not compressed, with the given length. */
+  private static Buffer prefix(int length) {
+    return Buffer.buffer().appendByte((byte) 0).appendInt(length);
+  }
+
+  /** Opens a chunked ModelInfer request with gRPC headers, not yet sent. */
+  private HttpClientRequest open(HttpClientAgent client) throws Exception {
+    HttpClientRequest request =
+        client
+            .request(
+                HttpMethod.POST,
+                port,
+                "127.0.0.1",
+                GrpcInferenceService.SERVICE.pathOf("ModelInfer"))
+            .toCompletionStage()
+            .toCompletableFuture()
+            .get(10, TimeUnit.SECONDS);
+    return request
+        .setChunked(true)
+        .putHeader("content-type", "application/grpc")
+        .putHeader("te", "trailers");
+  }
+
+  @Test
+  void requestWithoutMessageIsInvalidArgument() throws Exception {
+    HttpClientResponse empty = send(Buffer.buffer(), true);
+    HttpClientResponse partial = send(prefix(100).appendBytes(new byte[10]), true);
+    HttpClientResponse twoMessages =
+        send(prefix(2).appendBytes(new byte[2]).appendBuffer(prefix(0)), true);
+    HttpClientResponse truncatedPrefix = send(Buffer.buffer(new byte[] {0, 0, 1}), true);
+
+    assertThat(empty.getHeader("grpc-status")).isEqualTo("3");
+    assertThat(empty.getHeader("grpc-message"))
+        .isEqualTo("the request ended without a message; send one request message");
+    assertThat(partial.getHeader("grpc-status")).isEqualTo("3");
+    assertThat(partial.getHeader("grpc-message"))
+        .isEqualTo("the request ended inside its message after 15 bytes; send the whole message");
+    assertThat(twoMessages.getHeader("grpc-status")).isEqualTo("3");
+    assertThat(twoMessages.getHeader("grpc-message"))
+        .isEqualTo("the request carries more than one message; each call takes exactly one");
+    assertThat(truncatedPrefix.getHeader("grpc-status")).isEqualTo("3");
+    assertThat(freeBytesAfterCalls()).isEqualTo(BUDGET);
+  }
+
+  @Test
+  void messageAboveLimitIsResourceExhaustedAtItsPrefix() throws Exception {
+    HttpClientResponse response = send(prefix(9 * 1024 * 1024), false);
+
+    assertThat(response.getHeader("grpc-status")).isEqualTo("8");
+    assertThat(response.getHeader("grpc-message"))
+        .isEqualTo(
+            "the message has 9437184 bytes, above the limit of 8388608; send fewer rows per call");
+    assertThat(freeBytesAfterCalls()).isEqualTo(BUDGET);
+  }
+
+  @Test
+  void openStreamsCountAgainstBudget() throws Exception {
+    int fitting = (int) (BUDGET / GrpcBodies.STREAM_BYTES);
+    HttpClientAgent client =
+        vertx.createHttpClient(
+            new HttpClientOptions()
+                .setProtocolVersion(HttpVersion.HTTP_2)
+                .setHttp2ClearTextUpgrade(false)
+                .setHttp2MultiplexingLimit(fitting + 10),
+            new io.vertx.core.http.PoolOptions().setHttp2MaxSize(1));
+    try {
+      List<HttpClientRequest> silent = new ArrayList<>();
+      for (int stream = 0; stream < fitting; stream++) {
+        HttpClientRequest request = open(client);
+        request.sendHead().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        silent.add(request);
+      }
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      while (bodies.availableBytes() >= GrpcBodies.STREAM_BYTES && System.nanoTime() < deadline) {
+        Thread.sleep(5);
+      }
+      assertThat(bodies.availableBytes()).isLessThan(GrpcBodies.STREAM_BYTES);
+      HttpClientRequest extra = open(client);
+      extra.end(prefix(0));
+      HttpClientResponse refused =
+          extra.response().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      assertThat(refused.getHeader("grpc-status")).isEqualTo("14");
+
+      // The silent streams end with DEADLINE_EXCEEDED once the call time passes.
+      HttpClientResponse silentEnd =
+          silent
+              .get(0)
+              .response()
+              .toCompletionStage()
+              .toCompletableFuture()
+              .get(10, TimeUnit.SECONDS);
+      assertThat(silentEnd.getHeader("grpc-status")).isEqualTo("4");
+      assertThat(freeBytesAfterCalls()).isEqualTo(BUDGET);
+    } finally {
+      client.close();
+    }
+  }
+
+  @Test
+  void jsonRequestIsUnsupportedMediaType() throws Exception {
+    HttpClientAgent client = http2Client();
+    try {
+      HttpClientRequest request = open(client);
+      request.putHeader("content-type", "application/json");
+      request.end("{}");
+      HttpClientResponse response =
+          request.response().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+
+      assertThat(response.statusCode()).isEqualTo(415);
+    } finally {
+      client.close();
+    }
+  }
+
+  @Test
+  void responsesOfferOnlyIdentityEncoding() throws Exception {
+    HttpClientResponse response = send(prefix(0), true);
+
+    assertThat(response.getHeader("grpc-accept-encoding")).isEqualTo("identity");
   }
 
   @Test

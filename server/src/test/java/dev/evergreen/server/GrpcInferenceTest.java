@@ -25,7 +25,17 @@ import dev.evergreen.server.grpc.ServerReadyRequest;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.micrometer.core.instrument.Counter;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpVersion;
 import java.io.ByteArrayOutputStream;
+import java.net.URLDecoder;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -34,6 +44,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -212,7 +223,70 @@ class GrpcInferenceTest {
 
     assertThat(error.getStatus().getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
     assertThat(error.getStatus().getDescription())
-        .contains("ServerReady sent more than 65536 bytes");
+        .contains("ServerReady declares a message of 200004 bytes, more than 65536");
+  }
+
+  @Test
+  void malformedMessageIsInvalidArgument() throws Exception {
+    Vertx vertx = Vertx.vertx();
+    HttpClientAgent client =
+        vertx.createHttpClient(
+            new HttpClientOptions()
+                .setProtocolVersion(HttpVersion.HTTP_2)
+                .setHttp2ClearTextUpgrade(false));
+    try {
+      HttpClientRequest request =
+          client
+              .request(
+                  HttpMethod.POST,
+                  fixture.server.grpcPort(),
+                  "127.0.0.1",
+                  GrpcInferenceService.SERVICE.pathOf("ModelInfer"))
+              .toCompletionStage()
+              .toCompletableFuture()
+              .get(10, TimeUnit.SECONDS);
+      request
+          .putHeader("content-type", "application/grpc")
+          .putHeader("te", "trailers")
+          .putHeader("authorization", "Bearer " + fixture.viewerSecret);
+      // A prefix for 3 bytes, then bytes that are no protobuf message.
+      Buffer malformed =
+          Buffer.buffer()
+              .appendByte((byte) 0)
+              .appendInt(3)
+              .appendBytes(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff});
+      // The body is read in the same event loop turn as the response arrives, so that its end
+      // cannot pass unseen.
+      HttpClientResponse[] response = new HttpClientResponse[1];
+      Buffer body =
+          request
+              .send(malformed)
+              .compose(
+                  arrived -> {
+                    response[0] = arrived;
+                    return arrived.body();
+                  })
+              .toCompletionStage()
+              .toCompletableFuture()
+              .get(10, TimeUnit.SECONDS);
+      MultiMap trailers = response[0].trailers();
+      String status =
+          response[0].getHeader("grpc-status") != null
+              ? response[0].getHeader("grpc-status")
+              : trailers.get("grpc-status");
+      String message =
+          response[0].getHeader("grpc-message") != null
+              ? response[0].getHeader("grpc-message")
+              : trailers.get("grpc-message");
+
+      assertThat(body.length()).isZero();
+      assertThat(status).isEqualTo("3");
+      assertThat(URLDecoder.decode(message, StandardCharsets.UTF_8))
+          .startsWith("the request is not a valid ModelInferRequest message: While parsing");
+    } finally {
+      client.close();
+      vertx.close();
+    }
   }
 
   @Test
