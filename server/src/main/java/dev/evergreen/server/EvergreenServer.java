@@ -95,6 +95,7 @@ public final class EvergreenServer implements AutoCloseable {
     Runnable removeListener = () -> {};
     try {
       RequestBodies bodies = new RequestBodies();
+      OpenConnections connections = new OpenConnections(bodies, OpenConnections.defaultMax());
       Authenticator authenticator = new Authenticator(vertx, evergreen.tokens(), bodies);
       InferenceMetrics metrics =
           new InferenceMetrics(
@@ -117,6 +118,7 @@ public final class EvergreenServer implements AutoCloseable {
                       options.host(),
                       listenPort,
                       bound,
+                      connections,
                       true),
               options.host(),
               listenPort,
@@ -134,6 +136,7 @@ public final class EvergreenServer implements AutoCloseable {
                         options.host(),
                         grpcListenPort,
                         bound,
+                        connections,
                         false),
                 options.host(),
                 grpcListenPort,
@@ -256,6 +259,7 @@ public final class EvergreenServer implements AutoCloseable {
     private final String host;
     private final int port;
     private final AtomicInteger boundPort;
+    private final OpenConnections connections;
     private final boolean restPort;
 
     /**
@@ -267,11 +271,13 @@ public final class EvergreenServer implements AutoCloseable {
         String host,
         int port,
         AtomicInteger boundPort,
+        OpenConnections connections,
         boolean restPort) {
       this.handlers = handlers;
       this.host = host;
       this.port = port;
       this.boundPort = boundPort;
+      this.connections = connections;
       this.restPort = restPort;
     }
 
@@ -287,11 +293,12 @@ public final class EvergreenServer implements AutoCloseable {
       }
       HttpServer server = vertx.createHttpServer(serverOptions);
       Handler<HttpServerRequest> requests = handlers.apply(vertx);
+      IdleConnections idle = null;
       if (restPort) {
-        requests =
-            new IdleConnections(vertx, server, IDLE_CONNECTION_NANOS, BODY_NANOS, IDLE_CHECK_MILLIS)
-                .track(requests);
+        idle = new IdleConnections(vertx, IDLE_CONNECTION_NANOS, BODY_NANOS, IDLE_CHECK_MILLIS);
+        requests = idle.track(requests);
       }
+      server.connectionHandler(connections.admit(idle));
       return server
           .requestHandler(requests)
           .listen()

@@ -4,7 +4,6 @@ import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -40,22 +39,26 @@ final class IdleConnections {
   }
 
   /**
-   * Watches the connections of {@code server}, checking every {@code checkMillis}.
+   * Watches the connections that {@link #opened} reports, checking every {@code checkMillis}.
    *
    * @param idleNanos how long a connection may hold no request in progress
    * @param bodyNanos how long after its headers a request's body may still be arriving; uploads
    *     ({@code PUT}) stream to disk and hold no memory, so they may take longer
    */
-  IdleConnections(
-      Vertx vertx, HttpServer server, long idleNanos, long bodyNanos, long checkMillis) {
+  IdleConnections(Vertx vertx, long idleNanos, long bodyNanos, long checkMillis) {
     this.idleNanos = idleNanos;
     this.bodyNanos = bodyNanos;
-    server.connectionHandler(
-        connection -> {
-          open.put(connection, new Activity());
-          connection.closeHandler(closed -> open.remove(connection));
-        });
     vertx.setPeriodic(checkMillis, id -> closeIdle());
+  }
+
+  /** Starts watching a connection that the server accepted. */
+  void opened(HttpConnection connection) {
+    open.put(connection, new Activity());
+  }
+
+  /** Stops watching a connection that closed. */
+  void closed(HttpConnection connection) {
+    open.remove(connection);
   }
 
   /** Returns a request handler that records each request, then passes it to {@code handler}. */

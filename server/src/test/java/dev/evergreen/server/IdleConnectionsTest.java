@@ -35,10 +35,11 @@ class IdleConnectionsTest {
                 IdleConnections idle =
                     new IdleConnections(
                         vertx,
-                        server,
                         TimeUnit.MILLISECONDS.toNanos(IDLE_MILLIS),
                         TimeUnit.MILLISECONDS.toNanos(IDLE_MILLIS),
                         50);
+                server.connectionHandler(
+                    new OpenConnections(new RequestBodies(1 << 20, 1), 100).admit(idle));
                 return server.requestHandler(idle.track(this::respond)).listen(0, "127.0.0.1");
               }
 
