@@ -34,9 +34,8 @@ import org.slf4j.LoggerFactory;
  * answered {@code callNanos} after its stream opened ends with DEADLINE_EXCEEDED, so that a stalled
  * or silent client cannot keep its reservation.
  *
- * <p>Bytes waiting in a call that is paused for its token check are counted in the stream's fixed
- * share: HTTP/2 flow control bounds them by the connection's receive window, 65,535 bytes, because
- * Vert.x returns window only for bytes it delivers.
+ * <p>Pausing a gRPC call for its token check stops only the delivery of its message, not the
+ * reading of its bytes, so every call's bytes are counted here whether or not its token is valid.
  *
  * <p>Compressed messages are rejected, because Vert.x would inflate them without a limit. Deflate
  * reaches about 1,000 to 1, so a message within the 8 MiB limit could inflate to gigabytes.
@@ -68,18 +67,21 @@ final class GrpcBodies {
   /** HTTP/2 error code that asks the client to stop sending, without reporting an error. */
   private static final long NO_ERROR = 0;
 
+  /** HTTP/2 error code for a stream that the server gives up. */
+  private static final long CANCEL = 8;
+
   private final RequestBodies budget;
   private final Set<String> openPaths;
   private final long callNanos;
 
-  /** Calls of this event loop whose response has not ended. */
-  private final Set<Call> unanswered = new HashSet<>();
+  /** Calls of this event loop whose stream has not closed. */
+  private final Set<Call> openCalls = new HashSet<>();
 
   /**
    * Counts the calls of one event loop, checking every {@code checkMillis} for stalled calls.
    *
    * @param openPaths request paths, {@code /package.Service/Method}, of the methods without a token
-   * @param callNanos how long after its stream opened a call may stay unanswered
+   * @param callNanos how long after its stream opened a call may stay open
    */
   GrpcBodies(
       Vertx vertx, RequestBodies budget, Set<String> openPaths, long callNanos, long checkMillis) {
@@ -92,17 +94,24 @@ final class GrpcBodies {
   private void endStalled() {
     long now = System.nanoTime();
     List<Call> stalled = new ArrayList<>();
-    for (Call call : unanswered) {
+    for (Call call : openCalls) {
       if (now - call.openedNanos > callNanos) {
         stalled.add(call);
       }
     }
     for (Call call : stalled) {
-      call.reject(
-          GrpcStatus.DEADLINE_EXCEEDED,
-          "the call was not complete "
-              + callNanos / 1_000_000_000.0
-              + " s after it began; send the whole request at once, faster or in smaller calls");
+      if (call.answered) {
+        // The client does not read its response, which keeps the stream and its memory.
+        LOG.debug("gRPC call {} reset: its response was not read", call.path());
+        call.delegate().response().reset(CANCEL);
+        call.finish();
+      } else {
+        call.reject(
+            GrpcStatus.DEADLINE_EXCEEDED,
+            "the call was not complete "
+                + callNanos / 1_000_000_000.0
+                + " s after it began; send the whole request at once, faster or in smaller calls");
+      }
     }
   }
 
@@ -110,15 +119,17 @@ final class GrpcBodies {
   Handler<HttpServerRequest> track(Handler<HttpServerRequest> grpc) {
     return request -> {
       String contentType = request.getHeader(HttpHeaders.CONTENT_TYPE);
-      if (contentType == null || !contentType.startsWith("application/grpc")) {
+      if (!isProtobufGrpc(contentType)) {
         LOG.debug("gRPC port request {} rejected: content-type {}", request.path(), contentType);
-        request
-            .response()
+        HttpServerResponse response = request.response();
+        response
             .setStatusCode(415)
             .putHeader(HttpHeaders.CONTENT_TYPE, "text/plain; charset=utf-8")
             .end(
-                "this port serves gRPC (content-type application/grpc); send REST requests to the"
-                    + " HTTP port");
+                "this port serves gRPC with protobuf messages (content-type application/grpc or"
+                    + " application/grpc+proto); send REST requests to the HTTP port");
+        // The client may still hold its side of the stream open, and the stream its memory.
+        response.reset(NO_ERROR);
         return;
       }
       String encoding = request.getHeader(GRPC_ENCODING);
@@ -148,6 +159,19 @@ final class GrpcBodies {
         grpc.handle(request);
       }
     };
+  }
+
+  /**
+   * Returns whether a content type names gRPC with protobuf messages. Vert.x also decodes JSON
+   * messages ({@code application/grpc+json}) on the event loop, where a message of empty objects
+   * takes far more than eight times its size.
+   */
+  static boolean isProtobufGrpc(String contentType) {
+    if (contentType == null) {
+      return false;
+    }
+    String type = contentType.split(";", 2)[0].strip().toLowerCase(java.util.Locale.ROOT);
+    return type.equals("application/grpc") || type.equals("application/grpc+proto");
   }
 
   /**
@@ -182,18 +206,21 @@ final class GrpcBodies {
     /** Set when the call was rejected, so later chunks and the end are dropped. */
     private boolean rejected;
 
-    /** Set when the response ended or the stream closed, so later chunks are dropped. */
+    /** Set when the response ended. */
+    private boolean answered;
+
+    /** Set when the stream closed or was reset, so later chunks are dropped. */
     private boolean finished;
 
     Call(HttpServerRequestInternal delegate, boolean open) {
       super(delegate);
       this.open = open;
-      unanswered.add(this);
+      openCalls.add(this);
       HttpServerResponse response = delegate.response();
       // Vert.x's gRPC responses offer gzip, which this server refuses.
       response.headersEndHandler(headers -> response.headers().set(GRPC_ACCEPT_ENCODING, IDENTITY));
-      response.endHandler(ended -> finish(false));
-      response.closeHandler(closed -> finish(true));
+      response.endHandler(ended -> answered());
+      response.closeHandler(closed -> finish());
     }
 
     @Override
@@ -320,27 +347,35 @@ final class GrpcBodies {
       rejected = true;
       LOG.debug("gRPC call {} rejected with {}: {}", delegate.path(), status, message);
       endCall(delegate.response(), status, message);
-      finish(false);
+      finish();
     }
 
     /**
-     * Gives back the call's bytes once its response ended or its stream closed.
-     *
-     * @param closed whether the stream closed, in which case nothing more may be written to it
+     * Notes that the response ended. Its bytes stay reserved until the stream closes, because a
+     * client that does not read the response keeps the stream, and its request, in memory.
      */
-    private void finish(boolean closed) {
-      if (finished) {
-        return;
-      }
-      finished = true;
-      unanswered.remove(this);
-      budget.release(reserved);
-      reserved = 0;
-      if (!closed && !delegate.isEnded() && !rejected) {
+    private void answered() {
+      answered = true;
+      if (!finished && !rejected && !delegate.isEnded()) {
         // The response ended before the client ended its request, as when its token was refused.
         // The stream would stay open, and keep its memory, until the client ends it.
         delegate.response().reset(NO_ERROR);
       }
+    }
+
+    /** Gives back the call's bytes once its stream closed or was reset. */
+    private void finish() {
+      if (finished) {
+        return;
+      }
+      finished = true;
+      openCalls.remove(this);
+      budget.release(reserved);
+      reserved = 0;
+    }
+
+    private HttpServerRequestInternal delegate() {
+      return delegate;
     }
   }
 

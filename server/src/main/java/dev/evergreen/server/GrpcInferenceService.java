@@ -131,8 +131,8 @@ final class GrpcInferenceService {
             respond(call, name, handler);
             return;
           }
-          // The message is read only after the token passed, so that calls without a valid token
-          // never make the server buffer a message of up to the maximum size.
+          // The message is handled only after the token passed. Pausing stops its delivery but
+          // not the reading of its bytes, which GrpcBodies counts against the budget meanwhile.
           call.pause();
           authenticated(
               call,
@@ -153,12 +153,12 @@ final class GrpcInferenceService {
             request ->
                 handler
                     .apply(request, call.headers())
-                    .onSuccess(call.response()::send)
+                    .onSuccess(response -> send(call, name, response))
                     .onFailure(failure -> fail(call.response(), name, failure)))
         .onFailure(
             failure ->
-                failUnread(
-                    call,
+                fail(
+                    call.response(),
                     name,
                     EvergreenException.invalid(
                         "the request is not a valid "
@@ -410,7 +410,22 @@ final class GrpcInferenceService {
       LOG.debug("gRPC call {} ended with {}: {}", method, status, failure.getMessage());
     }
     String message = failure.getMessage() == null ? failure.toString() : failure.getMessage();
-    response.status(status).statusMessage(message).end();
+    try {
+      response.status(status).statusMessage(message).end();
+    } catch (IllegalStateException e) {
+      // GrpcBodies already ended the call, for example when the budget was spent while its token
+      // was being checked, or the client reset it.
+      LOG.debug("gRPC call {} had ended before its status {} could be sent", method, status);
+    }
+  }
+
+  /** Sends a call's response unless the call already ended, as {@link #fail} does. */
+  private static <Resp> void send(GrpcServerRequest<?, Resp> call, String method, Resp response) {
+    try {
+      call.response().send(response);
+    } catch (IllegalStateException e) {
+      LOG.debug("gRPC call {} had ended before its response could be sent", method);
+    }
   }
 
   /**
@@ -420,18 +435,6 @@ final class GrpcInferenceService {
   private static String decodeProblem(Throwable failure) {
     Throwable cause = failure.getCause() != null ? failure.getCause() : failure;
     return cause.getMessage() != null ? cause.getMessage() : cause.getClass().getSimpleName();
-  }
-
-  /**
-   * Fails a call whose request message could not be read, unless the call already ended, as when
-   * {@link GrpcBodies} rejected it or the client reset it.
-   */
-  private static void failUnread(GrpcServerRequest<?, ?> call, String method, Throwable failure) {
-    try {
-      fail(call.response(), method, failure);
-    } catch (IllegalStateException e) {
-      LOG.debug("gRPC call {} ended before its failure could be sent: {}", method, failure);
-    }
   }
 
   static GrpcStatus status(ErrorKind kind) {

@@ -128,6 +128,10 @@ class GrpcBodiesTest {
                                           .end(
                                               ModelInferResponse.newBuilder()
                                                   .setId(request.getId())
+                                                  // Echoed so that a response can exceed the
+                                                  // client's receive window.
+                                                  .addAllRawOutputContents(
+                                                      request.getRawInputContentsList())
                                                   .build()))));
         });
     grpc.callHandler(
@@ -397,16 +401,44 @@ class GrpcBodiesTest {
   }
 
   @Test
-  void jsonRequestIsUnsupportedMediaType() throws Exception {
+  void nonProtobufContentTypeIsUnsupportedMediaType() throws Exception {
+    for (String type : List.of("application/json", "application/grpc+json", "text/plain")) {
+      HttpClientAgent client = http2Client();
+      try {
+        HttpClientRequest request = open(client);
+        request.putHeader("content-type", type);
+        request.end("{}");
+        HttpClientResponse response =
+            request.response().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+
+        assertThat(response.statusCode()).as(type).isEqualTo(415);
+      } finally {
+        client.close();
+      }
+    }
+    assertThat(GrpcBodies.isProtobufGrpc("application/grpc+proto; charset=utf-8")).isTrue();
+    assertThat(GrpcBodies.isProtobufGrpc("application/grpc")).isTrue();
+  }
+
+  @Test
+  void unreadResponseIsResetAndGivesItsBytesBack() throws Exception {
+    byte[] message = request("echo", 300_000).toByteArray();
     HttpClientAgent client = http2Client();
     try {
       HttpClientRequest request = open(client);
-      request.putHeader("content-type", "application/json");
-      request.end("{}");
-      HttpClientResponse response =
-          request.response().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+      // The client reads nothing of the response, which exceeds its 65,535-byte window.
+      request.response().onSuccess(HttpClientResponse::pause);
+      request.end(prefix(message.length).appendBytes(message));
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+      while (bodies.availableBytes() >= BUDGET - 300_000 && System.nanoTime() < deadline) {
+        Thread.sleep(5);
+      }
+      assertThat(bodies.availableBytes()).isLessThan(BUDGET - 300_000);
 
-      assertThat(response.statusCode()).isEqualTo(415);
+      // Kept while the response waits, then given back when the call time passes.
+      Thread.sleep(BODY_MILLIS / 2);
+      assertThat(bodies.availableBytes()).isLessThan(BUDGET - 300_000);
+      assertThat(freeBytesAfterCalls()).isEqualTo(BUDGET);
     } finally {
       client.close();
     }
