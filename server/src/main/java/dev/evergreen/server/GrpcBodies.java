@@ -170,6 +170,9 @@ final class GrpcBodies {
     if (contentType == null) {
       return false;
     }
+    if (contentType.equals("application/grpc") || contentType.equals("application/grpc+proto")) {
+      return true;
+    }
     String type = contentType.split(";", 2)[0].strip().toLowerCase(java.util.Locale.ROOT);
     return type.equals("application/grpc") || type.equals("application/grpc+proto");
   }
