@@ -30,6 +30,20 @@ public record CanarySpec(Double percent, String keyHeader, String keyInput, Roll
     rollback = rollback == null ? RollbackSpec.DEFAULT : rollback;
   }
 
+  /**
+   * Returns the message for a key header that is not a valid HTTP header name.
+   *
+   * @param field the field as the caller wrote it, such as {@code deployment.canary.keyHeader}
+   */
+  public static String invalidHeaderMessage(String field, String name) {
+    return field
+        + " '"
+        + name
+        + "' is not a valid HTTP header name; use letters, digits and "
+        + HEADER_NAME_SYMBOLS
+        + " only, such as X-Customer-Id";
+  }
+
   /** Returns whether {@code name} is a valid HTTP header name. */
   public static boolean isHeaderName(String name) {
     return name != null && HEADER_NAME.matcher(name).matches();

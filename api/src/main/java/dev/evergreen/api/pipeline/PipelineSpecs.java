@@ -501,11 +501,7 @@ public final class PipelineSpecs {
       problems.add("deployment.canary.keyHeader must not be blank");
     } else if (!CanarySpec.isHeaderName(canary.keyHeader())) {
       problems.add(
-          "deployment.canary.keyHeader '"
-              + canary.keyHeader()
-              + "' is not a valid HTTP header name; use letters, digits and "
-              + CanarySpec.HEADER_NAME_SYMBOLS
-              + " only, such as X-Customer-Id");
+          CanarySpec.invalidHeaderMessage("deployment.canary.keyHeader", canary.keyHeader()));
     }
     RollbackSpec rollback = canary.rollback();
     if (!(rollback.maxErrorRate() >= 0 && rollback.maxErrorRate() <= 1)) {

@@ -1199,7 +1199,7 @@ public final class DeploymentManager implements AutoCloseable {
   }
 
   private static void checkShadowSpec(ShadowSpec spec) {
-    if (!(spec.percent() >= TrafficSplit.STEP_PERCENT && spec.percent() <= 100)) {
+    if (!(spec.percent() >= CanarySpec.PERCENT_STEP && spec.percent() <= 100)) {
       throw EvergreenException.invalid(
           "shadow percent must be from 0.01 to 100, because traffic splits in steps of 0.01, got "
               + spec.percent());
@@ -1760,8 +1760,8 @@ public final class DeploymentManager implements AutoCloseable {
   }
 
   private static void checkCanarySpec(CanarySpec spec) {
-    if (!(spec.percent() >= TrafficSplit.STEP_PERCENT
-        && spec.percent() <= 100 - TrafficSplit.STEP_PERCENT)) {
+    if (!(spec.percent() >= CanarySpec.PERCENT_STEP
+        && spec.percent() <= 100 - CanarySpec.PERCENT_STEP)) {
       throw EvergreenException.invalid(
           "canary percent must be from 0.01 to 99.99, because traffic splits in steps of 0.01, got "
               + spec.percent()
@@ -1772,11 +1772,7 @@ public final class DeploymentManager implements AutoCloseable {
     }
     if (!CanarySpec.isHeaderName(spec.keyHeader())) {
       throw EvergreenException.invalid(
-          "canary key_header '"
-              + spec.keyHeader()
-              + "' is not a valid HTTP header name; use letters, digits and "
-              + CanarySpec.HEADER_NAME_SYMBOLS
-              + " only, such as X-Customer-Id");
+          CanarySpec.invalidHeaderMessage("canary key_header", spec.keyHeader()));
     }
     RollbackSpec limits = spec.rollback();
     if (!(limits.maxErrorRate() >= 0 && limits.maxErrorRate() <= 1)) {

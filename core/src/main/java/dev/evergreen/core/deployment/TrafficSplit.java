@@ -1,6 +1,5 @@
 package dev.evergreen.core.deployment;
 
-import dev.evergreen.api.pipeline.CanarySpec;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -14,9 +13,6 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class TrafficSplit {
   static final int SCALE = 10_000;
-
-  /** The smallest share a split takes, in percent: one request in {@link #SCALE}. */
-  public static final double STEP_PERCENT = CanarySpec.PERCENT_STEP;
 
   private final int basisPoints;
   private final AtomicLong unkeyed = new AtomicLong();
