@@ -11,7 +11,10 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code traffic abort} and {@code shadow-stop} with --home while a server holds the directory. */
+/**
+ * {@code traffic abort} and {@code shadow-stop} with --home while a server has locked the
+ * directory.
+ */
 class TrafficWithdrawTest {
   @TempDir Path home;
 

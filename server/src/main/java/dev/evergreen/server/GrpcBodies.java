@@ -27,7 +27,7 @@ import org.slf4j.LoggerFactory;
  * response ends or its stream closes. A call that does not fit ends at once with UNAVAILABLE, so
  * neither many open streams nor many large messages can exhaust the heap.
  *
- * <p>The wrapper responds itself, before the gRPC server sees them, to a message above the size
+ * <p>The wrapper responds itself, before the gRPC server receives them, to a message above the size
  * limit (RESOURCE_EXHAUSTED), a message marked compressed (INTERNAL), bytes after the one message
  * (INVALID_ARGUMENT), a request that ends without a whole message (INVALID_ARGUMENT), and a call to
  * a method without a token that sends more than {@link #MAX_UNAUTHENTICATED_BYTES}. A call not
@@ -64,7 +64,7 @@ final class GrpcBodies {
   private static final String GRPC_ACCEPT_ENCODING = "grpc-accept-encoding";
   private static final String IDENTITY = "identity";
 
-  /** HTTP/2 error code that asks the client to stop sending, without reporting an error. */
+  /** HTTP/2 error code that requests the client to stop sending, without reporting an error. */
   private static final long NO_ERROR = 0;
 
   /** HTTP/2 error code for a stream that the server gives up. */
@@ -178,8 +178,8 @@ final class GrpcBodies {
   }
 
   /**
-   * Ends a call with {@code status} unless its response began, and tells the client to stop
-   * sending.
+   * Ends a call with {@code status} unless its response began, and resets its stream so the client
+   * stops sending.
    */
   private static void endCall(HttpServerResponse response, GrpcStatus status, String message) {
     if (!response.headWritten()) {

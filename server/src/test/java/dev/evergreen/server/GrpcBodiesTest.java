@@ -347,7 +347,7 @@ class GrpcBodiesTest {
   }
 
   @Test
-  void messageAboveLimitIsResourceExhaustedAtItsPrefix() throws Exception {
+  void oversizedPrefixIsResourceExhausted() throws Exception {
     HttpClientResponse response = send(prefix(9 * 1024 * 1024), false);
 
     assertThat(response.getHeader("grpc-status")).isEqualTo("8");
@@ -421,7 +421,7 @@ class GrpcBodiesTest {
   }
 
   @Test
-  void unreadResponseIsResetAndGivesItsBytesBack() throws Exception {
+  void unreadResponseIsReset() throws Exception {
     byte[] message = request("echo", 300_000).toByteArray();
     HttpClientAgent client = http2Client();
     try {

@@ -64,7 +64,7 @@ final class XgboostFileModel extends ExternalModel {
     checkFeatureNames(declared, ensemble.featureNames());
     TensorSpec output = declared.output();
     if (!output.datatype().equals("FP64") && !output.datatype().equals("FP32")) {
-      // Scores are margins or probabilities, returned as FP64 whatever the declaration says.
+      // Scores are margins or probabilities, returned as FP64 whatever the declared datatype.
       throw EvergreenException.invalid(
           "output '"
               + output.name()

@@ -206,7 +206,7 @@ class ExternalModelScoringTest {
   }
 
   @Test
-  void onnxBoolOutOfRangeShowsValueAsWritten() {
+  void onnxBoolShowsValueAsWritten() {
     ServableModel model =
         open(ExternalFormat.ONNX, "flights-tree.onnx", ExternalFixtures.TREE_SIGNATURE);
     InputBatch batch =
