@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,6 +34,12 @@ import org.slf4j.LoggerFactory;
  * a method without a token that sends more than {@link #MAX_UNAUTHENTICATED_BYTES}. A call not
  * answered {@code callNanos} after its stream opened ends with DEADLINE_EXCEEDED, so that a stalled
  * or silent client cannot keep its reservation.
+ *
+ * <p>A call whose {@code grpc-timeout} header is shorter ends with DEADLINE_EXCEEDED when that
+ * timeout passes, measured from when its headers arrived, as the gRPC protocol asks of servers; a
+ * malformed header ends it with INTERNAL, as grpc-go's server does. Its bytes are given back when
+ * its stream closes, though its scoring may still hold the rows until the batching queue's delay
+ * and the model's compute time have passed.
  *
  * <p>Pausing a gRPC call for its token check stops only the delivery of its message, not the
  * reading of its bytes, so every call's bytes are counted here whether or not its token is valid.
@@ -62,6 +69,7 @@ final class GrpcBodies {
 
   private static final String GRPC_ENCODING = "grpc-encoding";
   private static final String GRPC_ACCEPT_ENCODING = "grpc-accept-encoding";
+  private static final String GRPC_TIMEOUT = "grpc-timeout";
   private static final String IDENTITY = "identity";
 
   /** HTTP/2 error code that requests the client to stop sending, without reporting an error. */
@@ -70,6 +78,7 @@ final class GrpcBodies {
   /** HTTP/2 error code for a stream that the server gives up. */
   private static final long CANCEL = 8;
 
+  private final Vertx vertx;
   private final RequestBodies budget;
   private final Set<String> openPaths;
   private final long callNanos;
@@ -85,6 +94,7 @@ final class GrpcBodies {
    */
   GrpcBodies(
       Vertx vertx, RequestBodies budget, Set<String> openPaths, long callNanos, long checkMillis) {
+    this.vertx = vertx;
     this.budget = budget;
     this.openPaths = Set.copyOf(openPaths);
     this.callNanos = callNanos;
@@ -144,6 +154,22 @@ final class GrpcBodies {
                 + "' is not accepted; send messages uncompressed");
         return;
       }
+      String timeout = request.getHeader(GRPC_TIMEOUT);
+      long timeoutNanos = timeout == null ? -1 : timeoutNanos(timeout);
+      if (timeout != null && timeoutNanos < 0) {
+        LOG.debug("gRPC call {} rejected: grpc-timeout {}", request.path(), timeout);
+        endCall(
+            request.response(),
+            GrpcStatus.INTERNAL,
+            "grpc-timeout '"
+                + InferenceRequestDecoder.abbreviate(timeout)
+                + "' is malformed; send 1 to 8 digits and a unit (H, M, S, m, u or n), as in 500m");
+        return;
+      }
+      if (timeoutNanos == 0) {
+        endCall(request.response(), GrpcStatus.DEADLINE_EXCEEDED, deadlineMessage(timeout));
+        return;
+      }
       if (!budget.reserve(STREAM_BYTES)) {
         LOG.debug("gRPC call {} rejected: the request-body budget is spent", request.path());
         endCall(
@@ -153,12 +179,51 @@ final class GrpcBodies {
         return;
       }
       if (request instanceof HttpServerRequestInternal internal) {
-        grpc.handle(new Call(internal, openPaths.contains(request.path())));
+        Call call = new Call(internal, openPaths.contains(request.path()));
+        if (timeoutNanos > 0 && timeoutNanos < callNanos) {
+          call.expireAfter(timeoutNanos, timeout);
+        }
+        grpc.handle(call);
       } else {
         budget.release(STREAM_BYTES);
         grpc.handle(request);
       }
     };
+  }
+
+  /**
+   * Returns a {@code grpc-timeout} value in nanoseconds, or -1 when it is malformed. The value is 1
+   * to 8 ASCII digits and a unit: H (hours), M (minutes), S (seconds), m (milliseconds), u
+   * (microseconds) or n (nanoseconds).
+   */
+  static long timeoutNanos(String timeout) {
+    int digits = timeout.length() - 1;
+    if (digits < 1 || digits > 8) {
+      return -1;
+    }
+    long value = 0;
+    for (int i = 0; i < digits; i++) {
+      char c = timeout.charAt(i);
+      if (c < '0' || c > '9') {
+        return -1;
+      }
+      value = value * 10 + (c - '0');
+    }
+    return switch (timeout.charAt(digits)) {
+      case 'H' -> TimeUnit.HOURS.toNanos(value);
+      case 'M' -> TimeUnit.MINUTES.toNanos(value);
+      case 'S' -> TimeUnit.SECONDS.toNanos(value);
+      case 'm' -> TimeUnit.MILLISECONDS.toNanos(value);
+      case 'u' -> TimeUnit.MICROSECONDS.toNanos(value);
+      case 'n' -> value;
+      default -> -1;
+    };
+  }
+
+  private static String deadlineMessage(String timeout) {
+    return "the call's deadline passed: its grpc-timeout of "
+        + timeout
+        + " elapsed before the response was ready; allow more time or send fewer rows";
   }
 
   /**
@@ -215,6 +280,9 @@ final class GrpcBodies {
     /** Set when the stream closed or was reset, so later chunks are dropped. */
     private boolean finished;
 
+    /** The timer of the call's {@code grpc-timeout}, -1 when it has none. */
+    private long deadlineTimer = -1;
+
     Call(HttpServerRequestInternal delegate, boolean open) {
       super(delegate);
       this.open = open;
@@ -265,6 +333,23 @@ final class GrpcBodies {
             }
             handler.handle(ended);
           });
+    }
+
+    /**
+     * Ends the call with DEADLINE_EXCEEDED {@code nanos} from now unless its response ended first.
+     */
+    void expireAfter(long nanos, String timeout) {
+      // Vert.x timers count whole milliseconds, at least one.
+      long millis = Math.max(1, (nanos + 999_999) / 1_000_000);
+      deadlineTimer =
+          vertx.setTimer(
+              millis,
+              id -> {
+                deadlineTimer = -1;
+                if (!rejected && !finished && !answered) {
+                  reject(GrpcStatus.DEADLINE_EXCEEDED, deadlineMessage(timeout));
+                }
+              });
     }
 
     /** Checks and counts a chunk and returns whether the gRPC server may have it. */
@@ -373,6 +458,10 @@ final class GrpcBodies {
       }
       finished = true;
       openCalls.remove(this);
+      if (deadlineTimer >= 0) {
+        vertx.cancelTimer(deadlineTimer);
+        deadlineTimer = -1;
+      }
       budget.release(reserved);
       reserved = 0;
     }

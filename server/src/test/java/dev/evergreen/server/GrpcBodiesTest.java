@@ -499,6 +499,108 @@ class GrpcBodiesTest {
   }
 
   @Test
+  void callPastItsGrpcTimeoutIsDeadlineExceeded() throws Exception {
+    gate = new CompletableFuture<>();
+    byte[] message = request("late", 1_000).toByteArray();
+    // Milliseconds, and the microseconds that whole-millisecond parsers read as no deadline.
+    for (String timeout : List.of("300m", "300000u", "900u")) {
+      HttpClientAgent client = http2Client();
+      try {
+        HttpClientRequest request = open(client).putHeader("grpc-timeout", timeout);
+        long start = System.nanoTime();
+        request.end(prefix(message.length).appendBytes(message));
+        HttpClientResponse response =
+            request.response().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        long waitedMicros = TimeUnit.NANOSECONDS.toMicros(System.nanoTime() - start);
+
+        assertThat(response.getHeader("grpc-status")).as(timeout).isEqualTo("4");
+        assertThat(response.getHeader("grpc-message"))
+            .isEqualTo(
+                "the call's deadline passed: its grpc-timeout of "
+                    + timeout
+                    + " elapsed before the response was ready; allow more time or send fewer rows");
+        assertThat(waitedMicros)
+            .as(timeout)
+            .isGreaterThanOrEqualTo(GrpcBodies.timeoutNanos(timeout) / 1_000);
+      } finally {
+        client.close();
+      }
+    }
+    assertThat(freeBytesAfterCalls()).isEqualTo(BUDGET);
+  }
+
+  @Test
+  void callWithinItsGrpcTimeoutIsServed() throws Exception {
+    byte[] message = request("prompt", 1_000).toByteArray();
+    HttpClientAgent client = http2Client();
+    try {
+      HttpClientRequest request = open(client).putHeader("grpc-timeout", "5S");
+      request.end(prefix(message.length).appendBytes(message));
+      CompletableFuture<HttpClientResponse> response = new CompletableFuture<>();
+      Buffer body =
+          request
+              .response()
+              .compose(
+                  head -> {
+                    response.complete(head);
+                    return head.body();
+                  })
+              .toCompletionStage()
+              .toCompletableFuture()
+              .get(10, TimeUnit.SECONDS);
+
+      assertThat(response.get().trailers().get("grpc-status")).isEqualTo("0");
+      assertThat(ModelInferResponse.parseFrom(body.getBytes(5, body.length())).getId())
+          .isEqualTo("prompt");
+    } finally {
+      client.close();
+    }
+    assertThat(freeBytesAfterCalls()).isEqualTo(BUDGET);
+  }
+
+  @Test
+  void malformedGrpcTimeoutIsInternal() throws Exception {
+    for (String timeout : List.of("1.5S", "123456789m", "10", "10x", "S")) {
+      HttpClientResponse response = sendWithTimeout(timeout);
+
+      assertThat(response.getHeader("grpc-status")).as(timeout).isEqualTo("13");
+      assertThat(response.getHeader("grpc-message"))
+          .isEqualTo(
+              "grpc-timeout '"
+                  + timeout
+                  + "' is malformed; send 1 to 8 digits and a unit (H, M, S, m, u or n), as in"
+                  + " 500m");
+    }
+    HttpClientResponse expired = sendWithTimeout("0m");
+    assertThat(expired.getHeader("grpc-status")).isEqualTo("4");
+    assertThat(freeBytesAfterCalls()).isEqualTo(BUDGET);
+  }
+
+  /** Sends an empty ModelInfer message with a {@code grpc-timeout} header. */
+  private HttpClientResponse sendWithTimeout(String timeout) throws Exception {
+    HttpClientAgent client = http2Client();
+    try {
+      HttpClientRequest request = open(client).putHeader("grpc-timeout", timeout);
+      request.end(prefix(0));
+      return request.response().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } finally {
+      client.close();
+    }
+  }
+
+  @Test
+  void timeoutNanosReadsEveryUnit() {
+    assertThat(GrpcBodies.timeoutNanos("2H")).isEqualTo(TimeUnit.HOURS.toNanos(2));
+    assertThat(GrpcBodies.timeoutNanos("3M")).isEqualTo(TimeUnit.MINUTES.toNanos(3));
+    assertThat(GrpcBodies.timeoutNanos("99999999S")).isEqualTo(99_999_999_000_000_000L);
+    assertThat(GrpcBodies.timeoutNanos("500m")).isEqualTo(500_000_000L);
+    assertThat(GrpcBodies.timeoutNanos("29999954u")).isEqualTo(29_999_954_000L);
+    assertThat(GrpcBodies.timeoutNanos("7n")).isEqualTo(7);
+    assertThat(GrpcBodies.timeoutNanos("7s")).isEqualTo(-1);
+    assertThat(GrpcBodies.timeoutNanos("-1S")).isEqualTo(-1);
+  }
+
+  @Test
   void percentEncodeEscapesNonAscii() {
     assertThat(GrpcBodies.percentEncode("50% done é\n")).isEqualTo("50%25 done %C3%A9%0A");
   }
