@@ -24,7 +24,9 @@ import io.vertx.grpc.server.GrpcServer;
 import io.vertx.grpc.server.GrpcServerOptions;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -319,8 +321,8 @@ public final class EvergreenServer implements AutoCloseable {
   }
 
   /**
-   * Creates the gRPC server of one event loop, with the Open Inference Protocol service behind the
-   * request-body budget.
+   * Creates the gRPC server of one event loop, with the Open Inference Protocol and gRPC health
+   * services behind the request-body budget.
    */
   private static Handler<HttpServerRequest> grpcServer(
       Vertx vertx,
@@ -332,9 +334,10 @@ public final class EvergreenServer implements AutoCloseable {
         GrpcServer.server(
             vertx, new GrpcServerOptions().setMaxMessageSize(HttpErrors.MAX_BODY_BYTES));
     new GrpcInferenceService(vertx, evergreen, authenticator, metrics).register(grpc);
-    return new GrpcBodies(
-            vertx, bodies, GrpcInferenceService.PATHS_WITHOUT_TOKEN, BODY_NANOS, IDLE_CHECK_MILLIS)
-        .track(grpc);
+    new GrpcHealthService(vertx, evergreen).register(grpc);
+    Set<String> withoutToken = new HashSet<>(GrpcInferenceService.PATHS_WITHOUT_TOKEN);
+    withoutToken.addAll(GrpcHealthService.PATHS);
+    return new GrpcBodies(vertx, bodies, withoutToken, BODY_NANOS, IDLE_CHECK_MILLIS).track(grpc);
   }
 
   static Router router(

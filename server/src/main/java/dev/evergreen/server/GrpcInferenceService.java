@@ -4,7 +4,6 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.Message;
 import dev.evergreen.api.ErrorKind;
 import dev.evergreen.api.EvergreenException;
-import dev.evergreen.api.model.Aliases;
 import dev.evergreen.api.security.Role;
 import dev.evergreen.core.Evergreen;
 import dev.evergreen.core.deployment.DeploymentManager;
@@ -183,13 +182,10 @@ final class GrpcInferenceService {
   /** Ready when every model with a {@code champion} alias has a version serving. */
   private Future<ServerReadyResponse> ready(ServerReadyRequest request, MultiMap headers) {
     return vertx.executeBlocking(
-        () -> {
-          boolean ready =
-              evergreen.registry().models().stream()
-                  .filter(m -> evergreen.registry().aliases(m).containsKey(Aliases.CHAMPION))
-                  .allMatch(m -> deployments.serving(m).isPresent());
-          return ServerReadyResponse.newBuilder().setReady(ready).build();
-        },
+        () ->
+            ServerReadyResponse.newBuilder()
+                .setReady(InferenceApi.modelsNotServing(evergreen).isEmpty())
+                .build(),
         false);
   }
 

@@ -60,7 +60,7 @@ final class InferenceApi {
    */
   void ready(RoutingContext ctx) {
     vertx
-        .executeBlocking(this::modelsNotServing, false)
+        .executeBlocking(() -> modelsNotServing(evergreen), false)
         .onComplete(
             result -> {
               if (result.failed()) {
@@ -78,11 +78,15 @@ final class InferenceApi {
             });
   }
 
-  private List<String> modelsNotServing() {
+  /**
+   * Returns the models that have a {@code champion} alias but no version serving, which make the
+   * server not ready. Reads the store, so callers run it off the event loop.
+   */
+  static List<String> modelsNotServing(Evergreen evergreen) {
     List<String> missing = new ArrayList<>();
     for (String model : evergreen.registry().models()) {
       boolean hasChampion = evergreen.registry().aliases(model).containsKey(Aliases.CHAMPION);
-      if (hasChampion && deployments.serving(model).isEmpty()) {
+      if (hasChampion && evergreen.deployments().serving(model).isEmpty()) {
         missing.add(model);
       }
     }

@@ -12,15 +12,12 @@ import dev.evergreen.api.pipeline.PipelineSpec;
 import dev.evergreen.api.pipeline.SplitSpec;
 import dev.evergreen.api.security.Role;
 import dev.evergreen.core.Evergreen;
-import dev.evergreen.core.EvergreenSettings;
 import dev.evergreen.core.training.DatasetLoader;
 import dev.evergreen.core.training.FlightSamples;
 import dev.evergreen.core.training.ModelBundles;
 import dev.evergreen.core.training.TrainedModel;
 import dev.evergreen.core.training.TrainingData;
 import dev.evergreen.core.training.XgboostTrainer;
-import dev.evergreen.store.fs.FileArtifactStore;
-import dev.evergreen.store.sqlite.SqliteMetadataStore;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -29,7 +26,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalDateTime;
@@ -70,13 +66,7 @@ class SkewApiTest {
 
   @BeforeAll
   void start(@TempDir Path dir) throws Exception {
-    evergreen =
-        new Evergreen(
-            SqliteMetadataStore.open(dir.resolve("evergreen.db")),
-            FileArtifactStore.open(dir.resolve("artifacts")),
-            meters,
-            Clock.systemUTC(),
-            EvergreenSettings.defaults().withThreads(1));
+    evergreen = TestHomes.open(dir, meters);
     Path sample = FlightSamples.write(dir, 3_000);
     rows = FlightSamples.read(sample);
     PipelineSpec spec = FlightSamples.binary(new SplitSpec("random", 0.2, 3L, null));

@@ -12,21 +12,17 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.evergreen.api.audit.AuditEntry;
 import dev.evergreen.api.model.ModelVersion;
 import dev.evergreen.core.Evergreen;
-import dev.evergreen.core.EvergreenSettings;
 import dev.evergreen.core.audit.AuditActions;
 import dev.evergreen.core.deployment.DeploymentManager;
 import dev.evergreen.core.deployment.ServingState;
 import dev.evergreen.core.serving.TensorSpec;
 import dev.evergreen.core.store.DeploymentEvent;
 import dev.evergreen.core.store.TrafficSettings;
-import dev.evergreen.store.fs.FileArtifactStore;
-import dev.evergreen.store.sqlite.SqliteMetadataStore;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -51,13 +47,7 @@ class TrafficRestoreTest {
     final EvergreenServer server;
 
     Restarted(Path dir) {
-      evergreen =
-          new Evergreen(
-              SqliteMetadataStore.open(dir.resolve("evergreen.db")),
-              FileArtifactStore.open(dir.resolve("artifacts")),
-              new PrometheusMeterRegistry(PrometheusConfig.DEFAULT),
-              Clock.systemUTC(),
-              EvergreenSettings.defaults().withThreads(1));
+      evergreen = TestHomes.open(dir, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
       server =
           EvergreenServer.start(evergreen, new ServerOptions("127.0.0.1", 0, 2).withGrpcPort(0));
     }

@@ -4,11 +4,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.evergreen.api.security.Role;
 import dev.evergreen.core.Evergreen;
-import dev.evergreen.core.EvergreenSettings;
 import dev.evergreen.server.EvergreenServer;
 import dev.evergreen.server.ServerOptions;
-import dev.evergreen.store.fs.FileArtifactStore;
-import dev.evergreen.store.sqlite.SqliteMetadataStore;
+import dev.evergreen.server.TestHomes;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.net.URI;
@@ -16,7 +14,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import org.mlflow.tracking.MlflowClient;
 import org.mlflow.tracking.creds.BasicMlflowHostCreds;
@@ -33,13 +30,7 @@ final class MlflowServer implements AutoCloseable {
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   MlflowServer(Path dir) {
-    evergreen =
-        new Evergreen(
-            SqliteMetadataStore.open(dir.resolve("evergreen.db")),
-            FileArtifactStore.open(dir.resolve("artifacts")),
-            new SimpleMeterRegistry(),
-            Clock.systemUTC(),
-            EvergreenSettings.defaults().withThreads(1));
+    evergreen = TestHomes.open(dir, new SimpleMeterRegistry());
     operatorSecret = evergreen.tokens().create("mlflow-operator", Role.OPERATOR, "test").secret();
     viewerSecret = evergreen.tokens().create("mlflow-viewer", Role.VIEWER, "test").secret();
     server = EvergreenServer.start(evergreen, new ServerOptions("127.0.0.1", 0, 1));
