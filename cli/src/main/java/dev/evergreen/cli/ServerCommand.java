@@ -1,5 +1,7 @@
 package dev.evergreen.cli;
 
+import dev.evergreen.api.EvergreenException;
+import dev.evergreen.server.TlsFiles;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,6 +27,8 @@ final class ServerCommand implements Callable<Integer> {
   static final String ENV_GRPC_PORT = "EVERGREEN_GRPC_PORT";
   static final String ENV_HOST = "EVERGREEN_HOST";
   static final String ENV_ADMIN_TOKEN = "EVERGREEN_ADMIN_TOKEN";
+  static final String ENV_TLS_CERT = "EVERGREEN_TLS_CERT";
+  static final String ENV_TLS_KEY = "EVERGREEN_TLS_KEY";
 
   @Mixin HomeOption home;
 
@@ -47,6 +51,23 @@ final class ServerCommand implements Callable<Integer> {
       paramLabel = "ADDRESS",
       description = "Address to listen on (default: $EVERGREEN_HOST, else 127.0.0.1).")
   String host;
+
+  @Option(
+      names = "--tls-cert",
+      paramLabel = "FILE",
+      description =
+          "PEM certificate chain, the server's certificate first, to serve HTTPS and gRPC over TLS"
+              + " on both ports (default: $EVERGREEN_TLS_CERT). Needs --tls-key. The files are"
+              + " read again every minute, so a renewed certificate needs no restart.")
+  Path tlsCert;
+
+  @Option(
+      names = "--tls-key",
+      paramLabel = "FILE",
+      description =
+          "PEM private key of the --tls-cert certificate, PKCS#8 or PKCS#1 (default:"
+              + " $EVERGREEN_TLS_KEY).")
+  Path tlsKey;
 
   @Option(
       names = "--pipeline",
@@ -78,6 +99,7 @@ final class ServerCommand implements Callable<Integer> {
     int resolvedPort = port != null ? port : intFromEnv(ENV_PORT, 8080);
     int resolvedGrpcPort = grpcPort != null ? grpcPort : intFromEnv(ENV_GRPC_PORT, 8081);
     String resolvedHost = host != null ? host : envOr(ENV_HOST, "127.0.0.1");
+    TlsFiles tls = tls(tlsCert, envPath(ENV_TLS_CERT), tlsKey, envPath(ENV_TLS_KEY));
     ServerRuntime runtime =
         ServerRuntime.start(
             home.resolve(),
@@ -86,6 +108,7 @@ final class ServerCommand implements Callable<Integer> {
             resolvedGrpcPort,
             pipelines,
             dataFolders,
+            tls,
             System.getenv(ENV_ADMIN_TOKEN),
             Duration.ofMillis(pollMillis));
     runtime
@@ -96,7 +119,9 @@ final class ServerCommand implements Callable<Integer> {
               System.out.println("  " + secret);
             });
     System.out.println(
-        "Evergreen serving on http://"
+        "Evergreen serving on "
+            + (tls == null ? "http" : "https")
+            + "://"
             + resolvedHost
             + ":"
             + runtime.port()
@@ -105,7 +130,12 @@ final class ServerCommand implements Callable<Integer> {
             + ")");
     if (runtime.grpcPort() >= 0) {
       System.out.println(
-          "Open Inference Protocol gRPC on " + resolvedHost + ":" + runtime.grpcPort());
+          "Open Inference Protocol gRPC"
+              + (tls == null ? "" : " over TLS")
+              + " on "
+              + resolvedHost
+              + ":"
+              + runtime.grpcPort());
     }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
@@ -119,6 +149,37 @@ final class ServerCommand implements Callable<Integer> {
     return 0;
   }
 
+  /**
+   * Returns the TLS files from the options, each falling back to its environment variable, or null
+   * when neither file is given.
+   *
+   * @throws EvergreenException INVALID_INPUT when only one of the two is given
+   */
+  static TlsFiles tls(Path cert, Path envCert, Path key, Path envKey) {
+    Path resolvedCert = cert != null ? cert : envCert;
+    Path resolvedKey = key != null ? key : envKey;
+    if (resolvedCert == null && resolvedKey == null) {
+      return null;
+    }
+    if (resolvedCert == null || resolvedKey == null) {
+      throw EvergreenException.invalid(
+          (resolvedCert == null
+                  ? "--tls-key " + resolvedKey + " was given without --tls-cert"
+                  : "--tls-cert " + resolvedCert + " was given without --tls-key")
+              + "; TLS needs both the certificate chain and its private key (or "
+              + ENV_TLS_CERT
+              + " and "
+              + ENV_TLS_KEY
+              + ")");
+    }
+    return new TlsFiles(resolvedCert, resolvedKey);
+  }
+
+  private static Path envPath(String name) {
+    String value = System.getenv(name);
+    return value == null || value.isBlank() ? null : Path.of(value);
+  }
+
   static int intFromEnv(String name, int fallback) {
     String value = System.getenv(name);
     if (value == null || value.isBlank()) {
@@ -127,7 +188,7 @@ final class ServerCommand implements Callable<Integer> {
     try {
       return Integer.parseInt(value.trim());
     } catch (NumberFormatException e) {
-      throw dev.evergreen.api.EvergreenException.invalid(
+      throw EvergreenException.invalid(
           "environment variable " + name + "='" + value + "' is not a port number");
     }
   }

@@ -7,6 +7,7 @@ import dev.evergreen.core.pipeline.RegisteredPipeline;
 import dev.evergreen.server.EvergreenServer;
 import dev.evergreen.server.ProcessMetrics;
 import dev.evergreen.server.ServerOptions;
+import dev.evergreen.server.TlsFiles;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -83,12 +84,13 @@ final class ServerRuntime implements AutoCloseable {
       String adminSecret,
       Duration pollInterval)
       throws IOException {
-    return start(home, host, port, grpcPort, pipelineFiles, List.of(), adminSecret, pollInterval);
+    return start(
+        home, host, port, grpcPort, pipelineFiles, List.of(), null, adminSecret, pollInterval);
   }
 
   /**
    * Starts a server as above whose pipeline runs submitted over HTTP may also read data files from
-   * {@code dataFolders}.
+   * {@code dataFolders}, serving TLS with {@code tls} unless it is null.
    */
   static ServerRuntime start(
       Path home,
@@ -97,6 +99,7 @@ final class ServerRuntime implements AutoCloseable {
       int grpcPort,
       List<Path> pipelineFiles,
       List<Path> dataFolders,
+      TlsFiles tls,
       String adminSecret,
       Duration pollInterval)
       throws IOException {
@@ -136,7 +139,8 @@ final class ServerRuntime implements AutoCloseable {
               evergreen,
               new ServerOptions(host, port, eventLoops)
                   .withGrpcPort(grpcPort)
-                  .withDataFolders(dataFolders));
+                  .withDataFolders(dataFolders)
+                  .withTls(tls));
       LandingWatcher watcher = new LandingWatcher(evergreen.pipelines(), evergreen.clock(), ACTOR);
       watcher.start(pollInterval);
       return new ServerRuntime(evergreen, server, watcher, created, lock, processMetrics);

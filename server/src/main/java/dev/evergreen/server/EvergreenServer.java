@@ -18,6 +18,7 @@ import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.net.ServerSSLOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.grpc.server.GrpcServer;
@@ -26,11 +27,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Queue;
 import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,7 +44,8 @@ import org.slf4j.LoggerFactory;
  * API under {@code /api/v1} and Prometheus metrics at {@code /metrics}, on Vert.x with one HTTP
  * server instance per event loop sharing one port. When {@link ServerOptions#grpcPort()} is not -1,
  * the Open Inference Protocol gRPC service ({@link GrpcInferenceService}) listens on its own port,
- * with one instance per event loop as well.
+ * with one instance per event loop as well. With {@link ServerOptions#tls()} both ports serve TLS
+ * only, and a renewed certificate is served without a restart.
  *
  * <p>Every endpoint except {@code GET /v2/health/live}, {@code GET /v2/health/ready}, {@code GET
  * /ping} and {@code GET /health} requires a bearer token: viewer for reads and inference, operator
@@ -109,6 +114,8 @@ public final class EvergreenServer implements AutoCloseable {
       // negative value; a positive port is shared by every instance that binds it. HTTP uses -1
       // and gRPC -2, so the two get different random ports.
       int listenPort = options.port() == 0 ? -1 : options.port();
+      TlsFiles.Loaded tls = options.tls() == null ? null : options.tls().load(vertx);
+      Queue<TlsServer> tlsServers = new ConcurrentLinkedQueue<>();
       int port =
           deploy(
               vertx,
@@ -121,7 +128,9 @@ public final class EvergreenServer implements AutoCloseable {
                       listenPort,
                       bound,
                       connections,
-                      true),
+                      true,
+                      tls,
+                      tlsServers),
               options.host(),
               listenPort,
               options.eventLoops());
@@ -139,17 +148,28 @@ public final class EvergreenServer implements AutoCloseable {
                         grpcListenPort,
                         bound,
                         connections,
-                        false),
+                        false,
+                        tls,
+                        tlsServers),
                 options.host(),
                 grpcListenPort,
                 options.eventLoops());
       }
       EvergreenServer server = new EvergreenServer(vertx, options, port, grpcPort, removeListener);
       LOG.info(
-          "Evergreen server listening on http://{}:{} with {} event loops",
+          "Evergreen server listening on {}://{}:{} with {} event loops",
+          tls == null ? "http" : "https",
           options.host(),
           port,
           options.eventLoops());
+      if (tls != null) {
+        LOG.info(
+            "Serving TLS with certificate {} (SHA-256 {}), valid until {}",
+            options.tls().certificate(),
+            tls.fingerprint(),
+            tls.leaf().getNotAfter().toInstant());
+        watchTls(vertx, options.tls(), tls, tlsServers);
+      }
       if (grpcPort != ServerOptions.GRPC_OFF) {
         LOG.info(
             "Open Inference Protocol gRPC service listening on {}:{}", options.host(), grpcPort);
@@ -263,10 +283,14 @@ public final class EvergreenServer implements AutoCloseable {
     private final AtomicInteger boundPort;
     private final OpenConnections connections;
     private final boolean restPort;
+    private final TlsFiles.Loaded tls;
+    private final Queue<TlsServer> tlsServers;
 
     /**
      * @param restPort whether this is the HTTP/1.1 port of the REST API, whose idle connections
      *     {@link IdleConnections} closes, rather than the HTTP/2 port of gRPC
+     * @param tls the certificate and key to serve TLS with, null for plaintext
+     * @param tlsServers where a server that serves TLS is added once it listens, for reloads
      */
     ServerVerticle(
         Function<Vertx, Handler<HttpServerRequest>> handlers,
@@ -274,13 +298,17 @@ public final class EvergreenServer implements AutoCloseable {
         int port,
         AtomicInteger boundPort,
         OpenConnections connections,
-        boolean restPort) {
+        boolean restPort,
+        TlsFiles.Loaded tls,
+        Queue<TlsServer> tlsServers) {
       this.handlers = handlers;
       this.host = host;
       this.port = port;
       this.boundPort = boundPort;
       this.connections = connections;
       this.restPort = restPort;
+      this.tls = tls;
+      this.tlsServers = tlsServers;
     }
 
     @Override
@@ -293,6 +321,11 @@ public final class EvergreenServer implements AutoCloseable {
       } else {
         closeIdleHttp2(serverOptions, IDLE_CONNECTION_NANOS);
       }
+      if (tls != null) {
+        serverOptions.setSsl(true).setKeyCertOptions(tls.options());
+        // gRPC clients choose HTTP/2 through ALPN in the handshake; REST stays on HTTP/1.1.
+        serverOptions.setUseAlpn(!restPort);
+      }
       HttpServer server = vertx.createHttpServer(serverOptions);
       Handler<HttpServerRequest> requests = handlers.apply(vertx);
       IdleConnections idle = null;
@@ -304,8 +337,83 @@ public final class EvergreenServer implements AutoCloseable {
       return server
           .requestHandler(requests)
           .listen()
-          .onSuccess(listening -> boundPort.set(listening.actualPort()));
+          .onSuccess(
+              listening -> {
+                boundPort.set(listening.actualPort());
+                if (tls != null) {
+                  tlsServers.add(new TlsServer(listening, serverOptions));
+                }
+              });
     }
+  }
+
+  /** A server instance that serves TLS, with the options it was created with. */
+  private record TlsServer(HttpServer server, HttpServerOptions options) {
+    /** Serves {@code next} on new connections; open connections keep their certificate. */
+    Future<Boolean> update(TlsFiles.Loaded next) {
+      ServerSSLOptions ssl = new ServerSSLOptions(options.getSslOptions());
+      ssl.setKeyCertOptions(next.options());
+      return server.updateSSLOptions(ssl, true);
+    }
+  }
+
+  /**
+   * Reads the TLS files every {@link TlsFiles#checkEvery()} and serves their new contents once they
+   * pass the checks of {@link TlsFiles#load}. Contents that fail them are logged once and not
+   * served; the server keeps the last good certificate until the files are fixed.
+   */
+  private static void watchTls(
+      Vertx vertx, TlsFiles files, TlsFiles.Loaded first, Queue<TlsServer> servers) {
+    AtomicReference<TlsFiles.Loaded> current = new AtomicReference<>(first);
+    AtomicReference<String> lastProblem = new AtomicReference<>();
+    vertx.setPeriodic(
+        files.checkEvery().toMillis(),
+        id ->
+            vertx
+                .executeBlocking(
+                    () -> {
+                      byte[][] bytes = files.read();
+                      return current.get().sameBytes(bytes[0], bytes[1])
+                          ? null
+                          : files.check(vertx, bytes[0], bytes[1]);
+                    },
+                    false)
+                .onSuccess(
+                    next -> {
+                      if (next == null) {
+                        return;
+                      }
+                      Future.all(servers.stream().map(server -> server.update(next)).toList())
+                          .onSuccess(
+                              updated -> {
+                                TlsFiles.Loaded previous = current.getAndSet(next);
+                                lastProblem.set(null);
+                                LOG.info(
+                                    "Serving TLS with the new certificate in {} (SHA-256 {}),"
+                                        + " valid until {}, in place of SHA-256 {}",
+                                    files.certificate(),
+                                    next.fingerprint(),
+                                    next.leaf().getNotAfter().toInstant(),
+                                    previous.fingerprint());
+                              })
+                          .onFailure(
+                              failure ->
+                                  LOG.warn(
+                                      "Could not serve the new TLS certificate in {}",
+                                      files.certificate(),
+                                      failure));
+                    })
+                .onFailure(
+                    failure -> {
+                      String problem = failure.getMessage();
+                      if (!problem.equals(lastProblem.getAndSet(problem))) {
+                        LOG.warn(
+                            "The TLS files changed but cannot be served, so the certificate with"
+                                + " SHA-256 {} stays: {}",
+                            current.get().fingerprint(),
+                            problem);
+                      }
+                    }));
   }
 
   /**

@@ -18,6 +18,7 @@ import java.util.List;
  *     #GRPC_OFF} for no gRPC service
  * @param dataFolders folders, besides each pipeline's own, from which {@code POST
  *     /api/v1/pipelines/{name}/runs} may read data files
+ * @param tls the certificate and key that both ports serve TLS with, null for plaintext
  */
 public record ServerOptions(
     String host,
@@ -25,7 +26,8 @@ public record ServerOptions(
     int eventLoops,
     double predictionSample,
     int grpcPort,
-    List<Path> dataFolders) {
+    List<Path> dataFolders,
+    TlsFiles tls) {
   public static final String DEFAULT_HOST = "127.0.0.1";
 
   /** The {@code grpcPort} that turns the gRPC service off. */
@@ -62,7 +64,7 @@ public record ServerOptions(
   /** Creates options without extra data folders. */
   public ServerOptions(
       String host, int port, int eventLoops, double predictionSample, int grpcPort) {
-    this(host, port, eventLoops, predictionSample, grpcPort, List.of());
+    this(host, port, eventLoops, predictionSample, grpcPort, List.of(), null);
   }
 
   /** Creates options without the gRPC service. */
@@ -85,11 +87,16 @@ public record ServerOptions(
 
   /** Returns these options with the gRPC service on {@code grpcPort}, or off for -1. */
   public ServerOptions withGrpcPort(int grpcPort) {
-    return new ServerOptions(host, port, eventLoops, predictionSample, grpcPort, dataFolders);
+    return new ServerOptions(host, port, eventLoops, predictionSample, grpcPort, dataFolders, tls);
   }
 
   /** Returns these options with further folders that pipeline runs may read data from. */
   public ServerOptions withDataFolders(List<Path> dataFolders) {
-    return new ServerOptions(host, port, eventLoops, predictionSample, grpcPort, dataFolders);
+    return new ServerOptions(host, port, eventLoops, predictionSample, grpcPort, dataFolders, tls);
+  }
+
+  /** Returns these options serving TLS with {@code tls} on both ports, or plaintext for null. */
+  public ServerOptions withTls(TlsFiles tls) {
+    return new ServerOptions(host, port, eventLoops, predictionSample, grpcPort, dataFolders, tls);
   }
 }
