@@ -70,6 +70,25 @@ final class ServerCommand implements Callable<Integer> {
   Path tlsKey;
 
   @Option(
+      names = "--shutdown-delay",
+      paramLabel = "SECONDS",
+      defaultValue = "0",
+      description =
+          "On SIGTERM, report not ready for this long while still serving, so that load balancers"
+              + " stop sending requests first; each REST response meanwhile closes its connection."
+              + " Use a few seconds behind Kubernetes Services (default: ${DEFAULT-VALUE}).")
+  long shutdownDelaySeconds;
+
+  @Option(
+      names = "--shutdown-timeout",
+      paramLabel = "SECONDS",
+      defaultValue = "30",
+      description =
+          "Then stop accepting connections and wait this long at most for requests in progress"
+              + " before exiting (default: ${DEFAULT-VALUE}).")
+  long shutdownTimeoutSeconds;
+
+  @Option(
       names = "--pipeline",
       paramLabel = "FILE",
       description =
@@ -99,6 +118,14 @@ final class ServerCommand implements Callable<Integer> {
     int resolvedPort = port != null ? port : intFromEnv(ENV_PORT, 8080);
     int resolvedGrpcPort = grpcPort != null ? grpcPort : intFromEnv(ENV_GRPC_PORT, 8081);
     String resolvedHost = host != null ? host : envOr(ENV_HOST, "127.0.0.1");
+    if (shutdownDelaySeconds < 0 || shutdownTimeoutSeconds < 0) {
+      throw EvergreenException.invalid(
+          "--shutdown-delay "
+              + shutdownDelaySeconds
+              + " and --shutdown-timeout "
+              + shutdownTimeoutSeconds
+              + " must both be 0 or more seconds");
+    }
     TlsFiles tls = tls(tlsCert, envPath(ENV_TLS_CERT), tlsKey, envPath(ENV_TLS_KEY));
     ServerRuntime runtime =
         ServerRuntime.start(
@@ -142,7 +169,9 @@ final class ServerCommand implements Callable<Integer> {
         .addShutdownHook(
             new Thread(
                 () -> {
-                  runtime.close();
+                  runtime.shutdown(
+                      Duration.ofSeconds(shutdownDelaySeconds),
+                      Duration.ofSeconds(shutdownTimeoutSeconds));
                   stopped.countDown();
                 }));
     stopped.await();

@@ -188,6 +188,20 @@ final class ServerRuntime implements AutoCloseable {
   public void close() {
     watcher.close();
     server.close();
+    closeStores();
+  }
+
+  /**
+   * Stops watching landing folders, then shuts the server down without failing the requests it
+   * accepted (see {@link EvergreenServer#shutdown}), then closes the stores.
+   */
+  void shutdown(Duration delay, Duration timeout) {
+    watcher.close();
+    server.shutdown(delay, timeout);
+    closeStores();
+  }
+
+  private void closeStores() {
     evergreen.close();
     processMetrics.close();
     try {

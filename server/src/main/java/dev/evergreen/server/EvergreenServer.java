@@ -14,6 +14,7 @@ import io.vertx.core.VerticleBase;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
@@ -82,14 +83,24 @@ public final class EvergreenServer implements AutoCloseable {
   private final int port;
   private final int grpcPort;
   private final Runnable removeListener;
+  private final Readiness readiness;
+  private final Queue<Listening> listening;
 
   private EvergreenServer(
-      Vertx vertx, ServerOptions options, int port, int grpcPort, Runnable removeListener) {
+      Vertx vertx,
+      ServerOptions options,
+      int port,
+      int grpcPort,
+      Runnable removeListener,
+      Readiness readiness,
+      Queue<Listening> listening) {
     this.vertx = vertx;
     this.options = options;
     this.port = port;
     this.grpcPort = grpcPort;
     this.removeListener = removeListener;
+    this.readiness = readiness;
+    this.listening = listening;
   }
 
   /**
@@ -115,7 +126,8 @@ public final class EvergreenServer implements AutoCloseable {
       // and gRPC -2, so the two get different random ports.
       int listenPort = options.port() == 0 ? -1 : options.port();
       TlsFiles.Loaded tls = options.tls() == null ? null : options.tls().load(vertx);
-      Queue<TlsServer> tlsServers = new ConcurrentLinkedQueue<>();
+      Queue<Listening> listening = new ConcurrentLinkedQueue<>();
+      Readiness readiness = new Readiness(evergreen);
       int port =
           deploy(
               vertx,
@@ -123,14 +135,21 @@ public final class EvergreenServer implements AutoCloseable {
               bound ->
                   new ServerVerticle(
                       loop ->
-                          router(loop, evergreen, authenticator, metrics, options.dataFolders()),
+                          router(
+                              loop,
+                              evergreen,
+                              authenticator,
+                              metrics,
+                              readiness,
+                              options.dataFolders()),
                       options.host(),
                       listenPort,
                       bound,
                       connections,
                       true,
                       tls,
-                      tlsServers),
+                      listening,
+                      readiness),
               options.host(),
               listenPort,
               options.eventLoops());
@@ -143,19 +162,22 @@ public final class EvergreenServer implements AutoCloseable {
                 "gRPC",
                 bound ->
                     new ServerVerticle(
-                        loop -> grpcServer(loop, evergreen, authenticator, bodies, metrics),
+                        loop ->
+                            grpcServer(loop, evergreen, authenticator, bodies, metrics, readiness),
                         options.host(),
                         grpcListenPort,
                         bound,
                         connections,
                         false,
                         tls,
-                        tlsServers),
+                        listening,
+                        readiness),
                 options.host(),
                 grpcListenPort,
                 options.eventLoops());
       }
-      EvergreenServer server = new EvergreenServer(vertx, options, port, grpcPort, removeListener);
+      EvergreenServer server =
+          new EvergreenServer(vertx, options, port, grpcPort, removeListener, readiness, listening);
       LOG.info(
           "Evergreen server listening on {}://{}:{} with {} event loops",
           tls == null ? "http" : "https",
@@ -168,7 +190,7 @@ public final class EvergreenServer implements AutoCloseable {
             options.tls().certificate(),
             tls.fingerprint(),
             tls.leaf().getNotAfter().toInstant());
-        watchTls(vertx, options.tls(), tls, tlsServers);
+        watchTls(vertx, options.tls(), tls, listening);
       }
       if (grpcPort != ServerOptions.GRPC_OFF) {
         LOG.info(
@@ -258,7 +280,51 @@ public final class EvergreenServer implements AutoCloseable {
     return options.host();
   }
 
-  /** Stops accepting requests and closes the event loops; the {@link Evergreen} stays open. */
+  /**
+   * Shuts the server down without failing the requests it has accepted, as a rolling update needs.
+   * For {@code delay} it reports not ready while still serving, and each REST response closes its
+   * connection, so that load balancers and clients move to other servers. Then it stops accepting
+   * connections and waits up to {@code timeout} for the requests in progress: REST connections
+   * close after their current response, and gRPC connections receive GOAWAY and close once their
+   * calls end. What is still open then is closed, as by {@link #close}.
+   */
+  public void shutdown(Duration delay, Duration timeout) {
+    readiness.drain();
+    if (delay.isPositive()) {
+      LOG.info("Draining for {} s: reporting not ready while still serving", delay.toSeconds());
+      try {
+        Thread.sleep(delay);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    LOG.info(
+        "Stopping: accepting no connections, waiting up to {} s for requests in progress",
+        timeout.toSeconds());
+    long started = System.nanoTime();
+    try {
+      Future.all(
+              listening.stream()
+                  .map(bound -> bound.server().shutdown(timeout.toMillis(), TimeUnit.MILLISECONDS))
+                  .toList())
+          .toCompletionStage()
+          .toCompletableFuture()
+          .get(timeout.toMillis() + 5_000, TimeUnit.MILLISECONDS);
+      LOG.info(
+          "Requests in progress ended within {} ms",
+          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+    } catch (ExecutionException | TimeoutException e) {
+      LOG.warn("Requests still in progress after {} s are cut off", timeout.toSeconds(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    close();
+  }
+
+  /**
+   * Stops accepting requests and closes the event loops at once, cutting off requests in progress;
+   * the {@link Evergreen} stays open. {@link #shutdown} lets them finish first.
+   */
   @Override
   public void close() {
     removeListener.run();
@@ -284,13 +350,15 @@ public final class EvergreenServer implements AutoCloseable {
     private final OpenConnections connections;
     private final boolean restPort;
     private final TlsFiles.Loaded tls;
-    private final Queue<TlsServer> tlsServers;
+    private final Queue<Listening> listening;
+    private final Readiness readiness;
 
     /**
      * @param restPort whether this is the HTTP/1.1 port of the REST API, whose idle connections
      *     {@link IdleConnections} closes, rather than the HTTP/2 port of gRPC
      * @param tls the certificate and key to serve TLS with, null for plaintext
-     * @param tlsServers where a server that serves TLS is added once it listens, for reloads
+     * @param listening where the server is added once it listens, for TLS reloads and shutdown
+     * @param readiness whether the server drains, when REST responses close their connection
      */
     ServerVerticle(
         Function<Vertx, Handler<HttpServerRequest>> handlers,
@@ -300,7 +368,8 @@ public final class EvergreenServer implements AutoCloseable {
         OpenConnections connections,
         boolean restPort,
         TlsFiles.Loaded tls,
-        Queue<TlsServer> tlsServers) {
+        Queue<Listening> listening,
+        Readiness readiness) {
       this.handlers = handlers;
       this.host = host;
       this.port = port;
@@ -308,7 +377,8 @@ public final class EvergreenServer implements AutoCloseable {
       this.connections = connections;
       this.restPort = restPort;
       this.tls = tls;
-      this.tlsServers = tlsServers;
+      this.listening = listening;
+      this.readiness = readiness;
     }
 
     @Override
@@ -331,24 +401,37 @@ public final class EvergreenServer implements AutoCloseable {
       IdleConnections idle = null;
       if (restPort) {
         idle = new IdleConnections(vertx, IDLE_CONNECTION_NANOS, BODY_NANOS, IDLE_CHECK_MILLIS);
-        requests = idle.track(requests);
+        requests = closeWhileDraining(idle.track(requests), readiness);
       }
       server.connectionHandler(connections.admit(idle));
       return server
           .requestHandler(requests)
           .listen()
           .onSuccess(
-              listening -> {
-                boundPort.set(listening.actualPort());
-                if (tls != null) {
-                  tlsServers.add(new TlsServer(listening, serverOptions));
-                }
+              bound -> {
+                boundPort.set(server.actualPort());
+                listening.add(new Listening(server, serverOptions));
               });
     }
   }
 
-  /** A server instance that serves TLS, with the options it was created with. */
-  private record TlsServer(HttpServer server, HttpServerOptions options) {
+  /**
+   * Makes each response close its HTTP/1.1 connection while the server drains, so that clients
+   * holding a connection open make their next request on a new one, which a load balancer sends to
+   * another server.
+   */
+  private static Handler<HttpServerRequest> closeWhileDraining(
+      Handler<HttpServerRequest> requests, Readiness readiness) {
+    return request -> {
+      if (readiness.draining()) {
+        request.response().putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
+      }
+      requests.handle(request);
+    };
+  }
+
+  /** A listening server instance, with the options it was created with. */
+  private record Listening(HttpServer server, HttpServerOptions options) {
     /** Serves {@code next} on new connections; open connections keep their certificate. */
     Future<Boolean> update(TlsFiles.Loaded next) {
       ServerSSLOptions ssl = new ServerSSLOptions(options.getSslOptions());
@@ -363,7 +446,7 @@ public final class EvergreenServer implements AutoCloseable {
    * served; the server keeps the last good certificate until the files are fixed.
    */
   private static void watchTls(
-      Vertx vertx, TlsFiles files, TlsFiles.Loaded first, Queue<TlsServer> servers) {
+      Vertx vertx, TlsFiles files, TlsFiles.Loaded first, Queue<Listening> servers) {
     AtomicReference<TlsFiles.Loaded> current = new AtomicReference<>(first);
     AtomicReference<String> lastProblem = new AtomicReference<>();
     vertx.setPeriodic(
@@ -437,12 +520,13 @@ public final class EvergreenServer implements AutoCloseable {
       Evergreen evergreen,
       Authenticator authenticator,
       RequestBodies bodies,
-      InferenceMetrics metrics) {
+      InferenceMetrics metrics,
+      Readiness readiness) {
     GrpcServer grpc =
         GrpcServer.server(
             vertx, new GrpcServerOptions().setMaxMessageSize(HttpErrors.MAX_BODY_BYTES));
-    new GrpcInferenceService(vertx, evergreen, authenticator, metrics).register(grpc);
-    new GrpcHealthService(vertx, evergreen).register(grpc);
+    new GrpcInferenceService(vertx, evergreen, authenticator, metrics, readiness).register(grpc);
+    new GrpcHealthService(vertx, readiness).register(grpc);
     Set<String> withoutToken = new HashSet<>(GrpcInferenceService.PATHS_WITHOUT_TOKEN);
     withoutToken.addAll(GrpcHealthService.PATHS);
     return new GrpcBodies(vertx, bodies, withoutToken, BODY_NANOS, IDLE_CHECK_MILLIS).track(grpc);
@@ -453,8 +537,9 @@ public final class EvergreenServer implements AutoCloseable {
       Evergreen evergreen,
       Authenticator authenticator,
       InferenceMetrics metrics,
+      Readiness readiness,
       List<Path> dataFolders) {
-    InferenceApi inference = new InferenceApi(vertx, evergreen, metrics);
+    InferenceApi inference = new InferenceApi(vertx, evergreen, metrics, readiness);
     RestApi rest = new RestApi(vertx, evergreen, authenticator, dataFolders);
     Router router = Router.router(vertx);
     // Bodies are read after the token check of each route, see RequestBodies.
@@ -533,7 +618,7 @@ public final class EvergreenServer implements AutoCloseable {
     MlflowArtifacts.register(router, vertx, evergreen, authenticator);
     TabularInference tabular = new TabularInference(vertx, evergreen, metrics);
     KServeV1Api.register(router, tabular, authenticator);
-    MlflowScoringApi.register(router, vertx, tabular, authenticator);
+    MlflowScoringApi.register(router, vertx, tabular, authenticator, readiness);
     SkewApi.register(router, vertx, evergreen, authenticator, metrics.sampler());
     AllowedMethods.addHeadToGetRoutes(router);
 

@@ -1,6 +1,5 @@
 package dev.evergreen.server;
 
-import dev.evergreen.core.Evergreen;
 import dev.evergreen.server.grpc.health.HealthCheckRequest;
 import dev.evergreen.server.grpc.health.HealthCheckResponse;
 import dev.evergreen.server.grpc.health.HealthCheckResponse.ServingStatus;
@@ -23,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * Inference Protocol's ServerLive and ServerReady, to which its service names map:
  *
  * <ul>
- *   <li>the empty name, the server as a whole: SERVING while the server runs, as ServerLive;
+ *   <li>the empty name, the server as a whole: SERVING while the server runs, NOT_SERVING once it
+ *       drains for a shutdown, as grpc-java's health service does;
  *   <li>{@code inference.GRPCInferenceService}: SERVING when every model with a {@code champion}
  *       alias has a version serving, else NOT_SERVING, as ServerReady;
  *   <li>any other name: the call ends with NOT_FOUND, as the protocol specifies for Check.
@@ -45,11 +45,11 @@ final class GrpcHealthService {
   static final String INFERENCE = GrpcInferenceService.SERVICE.fullyQualifiedName();
 
   private final Vertx vertx;
-  private final Evergreen evergreen;
+  private final Readiness readiness;
 
-  GrpcHealthService(Vertx vertx, Evergreen evergreen) {
+  GrpcHealthService(Vertx vertx, Readiness readiness) {
     this.vertx = vertx;
-    this.evergreen = evergreen;
+    this.readiness = readiness;
   }
 
   /** Registers Check and Watch on a Vert.x gRPC server. */
@@ -93,12 +93,13 @@ final class GrpcHealthService {
   /** Returns the status of a service, or fails with NOT_FOUND for a name it does not know. */
   private Future<ServingStatus> status(String service) {
     if (service.isEmpty()) {
-      return Future.succeededFuture(ServingStatus.SERVING);
+      return Future.succeededFuture(
+          readiness.draining() ? ServingStatus.NOT_SERVING : ServingStatus.SERVING);
     }
     if (service.equals(INFERENCE)) {
       return vertx.executeBlocking(
           () ->
-              InferenceApi.modelsNotServing(evergreen).isEmpty()
+              readiness.notReadyReason() == null
                   ? ServingStatus.SERVING
                   : ServingStatus.NOT_SERVING,
           false);

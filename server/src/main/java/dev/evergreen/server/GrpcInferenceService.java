@@ -69,14 +69,20 @@ final class GrpcInferenceService {
   private final DeploymentManager deployments;
   private final Authenticator authenticator;
   private final InferenceMetrics metrics;
+  private final Readiness readiness;
 
   GrpcInferenceService(
-      Vertx vertx, Evergreen evergreen, Authenticator authenticator, InferenceMetrics metrics) {
+      Vertx vertx,
+      Evergreen evergreen,
+      Authenticator authenticator,
+      InferenceMetrics metrics,
+      Readiness readiness) {
     this.vertx = vertx;
     this.evergreen = evergreen;
     this.deployments = evergreen.deployments();
     this.authenticator = authenticator;
     this.metrics = metrics;
+    this.readiness = readiness;
   }
 
   /** Registers the six methods of the service on a Vert.x gRPC server. */
@@ -182,10 +188,7 @@ final class GrpcInferenceService {
   /** Ready when every model with a {@code champion} alias has a version serving. */
   private Future<ServerReadyResponse> ready(ServerReadyRequest request, MultiMap headers) {
     return vertx.executeBlocking(
-        () ->
-            ServerReadyResponse.newBuilder()
-                .setReady(InferenceApi.modelsNotServing(evergreen).isEmpty())
-                .build(),
+        () -> ServerReadyResponse.newBuilder().setReady(readiness.notReadyReason() == null).build(),
         false);
   }
 

@@ -2,7 +2,6 @@ package dev.evergreen.server;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.util.ByteArrayBuilder;
-import dev.evergreen.api.model.Aliases;
 import dev.evergreen.core.Evergreen;
 import dev.evergreen.core.deployment.DeploymentManager;
 import dev.evergreen.core.deployment.ServingState;
@@ -37,12 +36,14 @@ final class InferenceApi {
   private final Evergreen evergreen;
   private final DeploymentManager deployments;
   private final InferenceMetrics metrics;
+  private final Readiness readiness;
 
-  InferenceApi(Vertx vertx, Evergreen evergreen, InferenceMetrics metrics) {
+  InferenceApi(Vertx vertx, Evergreen evergreen, InferenceMetrics metrics, Readiness readiness) {
     this.vertx = vertx;
     this.evergreen = evergreen;
     this.deployments = evergreen.deployments();
     this.metrics = metrics;
+    this.readiness = readiness;
   }
 
   static String serverVersion() {
@@ -55,42 +56,22 @@ final class InferenceApi {
   }
 
   /**
-   * Responds 200 when every model with a {@code champion} alias has a version serving, else 503
-   * naming the models that do not.
+   * Responds 200 when the server is ready (see {@link Readiness}), else 503 saying why: it is
+   * shutting down, or names the models with a champion alias and no version serving.
    */
   void ready(RoutingContext ctx) {
     vertx
-        .executeBlocking(() -> modelsNotServing(evergreen), false)
+        .executeBlocking(readiness::notReadyReason, false)
         .onComplete(
             result -> {
               if (result.failed()) {
                 ctx.fail(result.cause());
-              } else if (result.result().isEmpty()) {
+              } else if (result.result() == null) {
                 sendJson(ctx, 200, Map.of("ready", true));
               } else {
-                HttpErrors.send(
-                    ctx,
-                    503,
-                    "not ready: no version serves model(s) "
-                        + String.join(", ", result.result())
-                        + " yet, although each has a champion alias");
+                HttpErrors.send(ctx, 503, result.result());
               }
             });
-  }
-
-  /**
-   * Returns the models that have a {@code champion} alias but no version serving, which make the
-   * server not ready. Reads the store, so callers run it off the event loop.
-   */
-  static List<String> modelsNotServing(Evergreen evergreen) {
-    List<String> missing = new ArrayList<>();
-    for (String model : evergreen.registry().models()) {
-      boolean hasChampion = evergreen.registry().aliases(model).containsKey(Aliases.CHAMPION);
-      if (hasChampion && evergreen.deployments().serving(model).isEmpty()) {
-        missing.add(model);
-      }
-    }
-    return missing;
   }
 
   void serverMetadata(RoutingContext ctx) {

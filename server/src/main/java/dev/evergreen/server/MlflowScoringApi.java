@@ -44,15 +44,21 @@ final class MlflowScoringApi {
 
   private final Vertx vertx;
   private final TabularInference inference;
+  private final Readiness readiness;
 
-  private MlflowScoringApi(Vertx vertx, TabularInference inference) {
+  private MlflowScoringApi(Vertx vertx, TabularInference inference, Readiness readiness) {
     this.vertx = vertx;
     this.inference = inference;
+    this.readiness = readiness;
   }
 
   static void register(
-      Router router, Vertx vertx, TabularInference inference, Authenticator authenticator) {
-    MlflowScoringApi api = new MlflowScoringApi(vertx, inference);
+      Router router,
+      Vertx vertx,
+      TabularInference inference,
+      Authenticator authenticator,
+      Readiness readiness) {
+    MlflowScoringApi api = new MlflowScoringApi(vertx, inference, readiness);
     router
         .post("/invocations")
         .handler(authenticator.require(Role.VIEWER, "POST /invocations"))
@@ -223,10 +229,14 @@ final class MlflowScoringApi {
 
   /**
    * Responds 200 with the body {@code "\n"}, as MLflow's scoring server does, when the model of
-   * {@code ?model=NAME} serves, or without the parameter when any model serves. Otherwise it
-   * responds 503.
+   * {@code ?model=NAME} serves, or without the parameter when any model serves. Otherwise, and
+   * while the server drains for a shutdown, it responds 503.
    */
   private void ping(RoutingContext ctx) {
+    if (readiness.draining()) {
+      HttpErrors.send(ctx, 503, "the server is shutting down");
+      return;
+    }
     String requested = ctx.request().getParam("model");
     Future<Boolean> healthy =
         requested != null
