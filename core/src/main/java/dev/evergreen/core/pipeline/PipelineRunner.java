@@ -124,7 +124,26 @@ final class PipelineRunner {
                 + evaluation.decision().reason(),
             actor);
       }
-      String rollout = deployStep(run, spec, version, evaluation, actor);
+      String rollout;
+      try {
+        rollout = deployStep(run, spec, version, evaluation, actor);
+      } catch (ChampionMoved moved) {
+        return finish(
+            run,
+            spec,
+            RunStatus.FINISHED,
+            RunOutcome.CHAMPION_KEPT,
+            "version "
+                + version.version()
+                + " registered as challenger; it passed the gate against "
+                + (evaluation.championVersion() == null
+                    ? "no champion"
+                    : "version " + evaluation.championVersion())
+                + ", but the champion moved while this run trained: "
+                + moved.getMessage()
+                + "; run the pipeline again to compare it with the new champion",
+            actor);
+      }
       return finish(
           run,
           spec,
@@ -472,15 +491,25 @@ final class PipelineRunner {
     }
     requireNoStoredCanary(model, version.version(), previous);
     // The alias moves before the switch, so a server restarted after a crash loads the new
-    // champion. A version that fails its check moves the alias back.
-    evergreen
-        .registry()
-        .moveAlias(
-            model,
-            Aliases.CHAMPION,
-            version.version(),
-            actor,
-            "run " + run.id() + ": " + evaluation.decision().reason());
+    // champion. A version that fails its check moves the alias back. It moves only from the
+    // version the gate compared with: another run, in this process or another, may have moved it
+    // since, and this version was never compared with that one.
+    try {
+      evergreen
+          .registry()
+          .moveAliasFrom(
+              model,
+              Aliases.CHAMPION,
+              previous,
+              version.version(),
+              actor,
+              "run " + run.id() + ": " + evaluation.decision().reason());
+    } catch (EvergreenException e) {
+      if (e.kind() == ErrorKind.CONFLICT) {
+        throw new ChampionMoved(e.getMessage());
+      }
+      throw e;
+    }
     try {
       if (evergreen.deployments().servesTraffic()) {
         DeploymentResult result = evergreen.deployments().deploy(model, version.version(), actor);
@@ -503,14 +532,23 @@ final class PipelineRunner {
             version.version());
       }
     } catch (RuntimeException e) {
-      evergreen
-          .registry()
-          .moveAlias(
-              model,
-              Aliases.CHAMPION,
-              previous,
-              actor,
-              "version " + version.version() + " failed to deploy: " + e.getMessage());
+      try {
+        evergreen
+            .registry()
+            .moveAliasFrom(
+                model,
+                Aliases.CHAMPION,
+                version.version(),
+                previous,
+                actor,
+                "version " + version.version() + " failed to deploy: " + e.getMessage());
+      } catch (EvergreenException moved) {
+        if (moved.kind() != ErrorKind.CONFLICT) {
+          throw moved;
+        }
+        // Another run promoted its own version meanwhile; moving the alias back would undo that.
+        LOG.warn("run {}: champion not moved back: {}", run.id(), moved.getMessage());
+      }
       throw e;
     }
     stepDone(run, spec, STEP_DEPLOY, start);
@@ -595,5 +633,12 @@ final class PipelineRunner {
 
   private static String format(Double value) {
     return value == null ? "n/a" : String.format(java.util.Locale.ROOT, "%.4f", value);
+  }
+
+  /** The champion alias moved after the gate compared with it, so this version was not compared. */
+  private static final class ChampionMoved extends RuntimeException {
+    ChampionMoved(String message) {
+      super(message, null, false, false);
+    }
   }
 }

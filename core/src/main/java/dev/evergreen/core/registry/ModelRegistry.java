@@ -1,5 +1,6 @@
 package dev.evergreen.core.registry;
 
+import dev.evergreen.api.ErrorKind;
 import dev.evergreen.api.EvergreenException;
 import dev.evergreen.api.model.AliasMove;
 import dev.evergreen.api.model.Aliases;
@@ -141,6 +142,53 @@ public final class ModelRegistry {
           audit.append(actor, AuditActions.ALIAS_MOVED, Map.of("model", model), details);
           return Optional.of(move);
         });
+  }
+
+  /**
+   * Moves an alias as {@link #moveAlias} does, but only while it still points at {@code expected},
+   * null for no version. The check and the move are one transaction, which the SQLite store runs
+   * with the database's write lock, so of two processes that read the same version only the first
+   * moves the alias.
+   *
+   * @throws EvergreenException CONFLICT naming the version the alias points at now, and who moved
+   *     it there
+   */
+  public Optional<AliasMove> moveAliasFrom(
+      String model, String alias, Integer expected, Integer version, String actor, String reason) {
+    return store.inTransaction(
+        () -> {
+          Integer current = store.aliases(model).get(alias);
+          if (!Objects.equals(current, expected)) {
+            throw new EvergreenException(
+                ErrorKind.CONFLICT,
+                "alias '"
+                    + alias
+                    + "' of model '"
+                    + model
+                    + "' points at "
+                    + describe(current)
+                    + ", no longer at "
+                    + describe(expected)
+                    + lastMove(model, alias));
+          }
+          return moveAlias(model, alias, version, actor, reason);
+        });
+  }
+
+  private static String describe(Integer version) {
+    return version == null ? "no version" : "version " + version;
+  }
+
+  /** Returns " (moved by ACTOR: REASON)" for the alias's latest move, or "" when it never moved. */
+  private String lastMove(String model, String alias) {
+    List<AliasMove> history = store.aliasHistory(model);
+    for (int i = history.size() - 1; i >= 0; i--) {
+      AliasMove move = history.get(i);
+      if (move.alias().equals(alias)) {
+        return " (moved by " + move.actor() + ": " + move.reason() + ")";
+      }
+    }
+    return "";
   }
 
   public List<AliasMove> aliasHistory(String model) {

@@ -39,6 +39,7 @@ public final class InMemoryMetadataStore implements MetadataStore {
   private State state = new State();
   private long changes;
   private volatile Consumer<DeploymentEvent> beforeDeploymentEvent = event -> {};
+  private volatile Consumer<ModelVersion> afterModelVersionInsert = version -> {};
 
   /** All stored data; records are immutable, so copying the collections copies the state. */
   private static final class State {
@@ -191,8 +192,22 @@ public final class InMemoryMetadataStore implements MetadataStore {
     return locked(() -> Optional.ofNullable(state.reports.get(runId)));
   }
 
+  /**
+   * Runs {@code hook} inside the transaction that registers each model version, after the version
+   * is stored, as another process writing between two steps of a run would.
+   */
+  public void afterModelVersionInsert(Consumer<ModelVersion> hook) {
+    afterModelVersionInsert = hook;
+  }
+
   @Override
   public ModelVersion insertModelVersion(ModelVersion version) {
+    ModelVersion stored = insertNumbered(version);
+    afterModelVersionInsert.accept(stored);
+    return stored;
+  }
+
+  private ModelVersion insertNumbered(ModelVersion version) {
     return write(
         () -> {
           List<ModelVersion> versions =
