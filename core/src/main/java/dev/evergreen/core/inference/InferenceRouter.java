@@ -9,17 +9,12 @@ import dev.evergreen.core.deployment.ServingState;
 import dev.evergreen.core.deployment.Shadow;
 import dev.evergreen.core.serving.InputBatch;
 import dev.evergreen.core.serving.ServableModel;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,30 +28,40 @@ import org.slf4j.LoggerFactory;
  * that is not finite into a failure, so no caller receives one. The failure is INVALID_INPUT when
  * the row has a missing value that the model cannot score.
  *
+ * <p>A canary request that fails with a server error counts as an error in the canary's rollback
+ * window. One that fails as INVALID_INPUT counts as an error only when the stable version scores
+ * the same rows. Requests are bound to the stable version's inputs, so a canary that rejects what
+ * the stable version accepts fails callers that the stable version serves. An example is an ONNX
+ * graph without an imputer given a missing value. The stable version scores those rows again only
+ * on this failure path, on the thread that completed the canary's scoring. The caller still
+ * receives the canary's INVALID_INPUT failure.
+ *
  * <p>Without batching, scoring runs on the caller's thread and the returned future is already
- * complete. A shadow scoring never delays the caller: it is handed to a bounded background queue
- * after the caller's scores exist, and dropped, and counted, when that queue is full or its waiting
- * copies hold {@link #SHADOW_ROWS} rows. Copies of a shadow that stopped are skipped.
+ * complete. A shadow scoring never delays the caller: it is handed to the {@link ShadowWorkers}
+ * after the caller's scores exist, where each model's shadow has its own worker thread and bounds.
+ * A copy that exceeds its model's bounds is dropped and counted. Copies of a shadow that stopped
+ * are skipped.
  */
 public final class InferenceRouter implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(InferenceRouter.class);
 
-  /** Shadow scorings waiting at most; more are dropped rather than delaying anyone. */
+  /**
+   * Maximum number of request copies that wait for one model's shadow. Further copies are dropped
+   * rather than delaying anyone.
+   */
   public static final int SHADOW_QUEUE = 1_024;
 
   /**
-   * Rows that the waiting shadow scorings may copy together. Each keeps its request's rows until it
-   * runs, so the count alone would let 1,024 large requests fill the heap.
+   * Maximum rows that the copies waiting for one model's shadow, and the copy it is scoring,
+   * contain together. Each copy keeps its request's rows until it is scored, so the count alone
+   * would let 1,024 large requests fill the heap.
    */
   public static final long SHADOW_ROWS = 100_000;
 
   private final DeploymentManager deployments;
   private final InferenceMeters meters;
   private final ConcurrentHashMap<String, DynamicBatcher> batchers = new ConcurrentHashMap<>();
-  private final ThreadPoolExecutor shadows;
-
-  /** Rows of the shadow scorings waiting or running. */
-  private final AtomicLong shadowRows = new AtomicLong();
+  private final ShadowWorkers shadows;
 
   /**
    * The version that scores one request.
@@ -69,18 +74,8 @@ public final class InferenceRouter implements AutoCloseable {
     this.deployments = deployments;
     this.meters = new InferenceMeters(registry);
     deployments.addServingListener(meters);
-    this.shadows =
-        new ThreadPoolExecutor(
-            1,
-            1,
-            0,
-            TimeUnit.SECONDS,
-            new ArrayBlockingQueue<>(SHADOW_QUEUE),
-            runnable -> Thread.ofPlatform().daemon().name("evergreen-shadow").unstarted(runnable),
-            new ThreadPoolExecutor.AbortPolicy());
-    Gauge.builder("evergreen.inference.shadow.queue", shadows, pool -> pool.getQueue().size())
-        .description("Shadow scorings waiting")
-        .register(registry);
+    this.shadows = new ShadowWorkers(meters, registry);
+    deployments.addServingListener(shadows);
   }
 
   /** Returns what serves a model, empty when no version does. */
@@ -144,16 +139,19 @@ public final class InferenceRouter implements AutoCloseable {
     }
     if (route.canary() != null) {
       Canary canary = route.canary();
+      ServableModel stable = route.state().active();
       result.whenComplete(
-          (scores, failure) ->
-              canary.window().record(isServerError(failure), System.nanoTime() - startNanos));
+          (scores, failure) -> {
+            long latencyNanos = System.nanoTime() - startNanos;
+            canary.window().record(isCanaryError(failure, stable, batch), latencyNanos);
+          });
     }
     Shadow shadow = route.state().shadow();
     if (shadow != null && route.canary() == null && shadow.model() != model) {
       result.thenAccept(
           scores -> {
             if (shadow.split().takes(key)) {
-              shadow(shadow, batch, scores);
+              shadows.submit(shadow, batch, scores);
             }
           });
     }
@@ -189,61 +187,37 @@ public final class InferenceRouter implements AutoCloseable {
       return false;
     }
     Throwable cause =
-        failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+        failure instanceof CompletionException && failure.getCause() != null
             ? failure.getCause()
             : failure;
     return !(cause instanceof EvergreenException e && e.kind() == ErrorKind.INVALID_INPUT);
   }
 
-  private void shadow(Shadow shadow, InputBatch batch, double[] served) {
-    InferenceMeters.ShadowMeters shadowMeters = meters.shadowOf(shadow.model());
-    int rows = batch.rows();
-    if (shadowRows.addAndGet(rows) > SHADOW_ROWS) {
-      shadowRows.addAndGet(-rows);
-      shadowMeters.dropped.increment();
-      shadow.tally().dropped();
-      return;
+  /**
+   * Returns whether a canary's failure counts against it in its rollback window: a server error
+   * always, and an INVALID_INPUT failure when {@code stable} scores the same rows to finite values.
+   * Only this failure path scores the rows with {@code stable}.
+   */
+  static boolean isCanaryError(Throwable failure, ServableModel stable, InputBatch batch) {
+    if (failure == null) {
+      return false;
+    }
+    if (isServerError(failure)) {
+      return true;
     }
     try {
-      shadows.execute(
-          () -> {
-            try {
-              if (!isCurrent(shadow)) {
-                // The shadow stopped or was replaced after this copy was queued.
-                return;
-              }
-              double[] scores =
-                  FiniteScores.requireFinite(shadow.model(), batch, shadow.model().predict(batch));
-              double difference = maxDifference(served, scores);
-              shadowMeters.difference.record(difference);
-              if (difference <= shadow.spec().tolerance()) {
-                shadowMeters.agree.increment();
-                shadow.tally().agreed();
-              } else {
-                shadowMeters.disagree.increment();
-                shadow.tally().disagreed();
-              }
-            } catch (RuntimeException e) {
-              shadowMeters.error.increment();
-              shadow.tally().failed();
-              LOG.debug("Shadow version {} failed to score: {}", shadow.model().version(), e);
-            } finally {
-              shadowRows.addAndGet(-rows);
-            }
-          });
-    } catch (RejectedExecutionException e) {
-      shadowRows.addAndGet(-rows);
-      shadowMeters.dropped.increment();
-      shadow.tally().dropped();
+      FiniteScores.requireFinite(stable, batch, stable.predict(batch));
+      LOG.debug(
+          "Counted a canary error for model {}: stable version {} scores rows that the canary"
+              + " rejected: {}",
+          stable.model(),
+          stable.version(),
+          failure.getMessage());
+      return true;
+    } catch (RuntimeException e) {
+      // The stable version rejects or fails these rows too, so the canary is not worse.
+      return false;
     }
-  }
-
-  /** Returns whether {@code shadow} still runs for its model. */
-  private boolean isCurrent(Shadow shadow) {
-    return deployments
-        .serving(shadow.model().model())
-        .map(state -> state.shadow() == shadow)
-        .orElse(false);
   }
 
   /**
@@ -324,6 +298,7 @@ public final class InferenceRouter implements AutoCloseable {
     deployments.removeServingListener(meters);
     batchers.values().forEach(DynamicBatcher::close);
     batchers.clear();
-    shadows.shutdownNow();
+    deployments.removeServingListener(shadows);
+    shadows.close();
   }
 }

@@ -425,6 +425,11 @@ class CanaryDeploymentTest {
             .counter()
             .count();
     assertThat(dropped).isEqualTo(4);
+    // The worker thread starts with the first copy and then takes it from the queue.
+    long takeDeadline = System.nanoTime() + 10_000_000_000L;
+    while (shadowQueue() > 3 && System.nanoTime() < takeDeadline) {
+      Thread.sleep(10);
+    }
     assertThat(shadowQueue()).isEqualTo(3);
     manager.stopShadow(MODEL, "alice");
     gate.countDown();

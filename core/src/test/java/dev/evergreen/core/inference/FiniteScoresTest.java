@@ -298,7 +298,7 @@ class FiniteScoresTest {
   }
 
   @Test
-  void canaryMissingValueIsNotServerError() {
+  void canaryMissingValueCountsWhenStableImputes() {
     manager.startCanary(IMPUTED, 2, new CanarySpec(50.0, null, null, null), "alice");
     InferenceRouter.Route route = null;
     String key = null;
@@ -326,8 +326,9 @@ class FiniteScoresTest {
     assertThat(missing.kind()).isEqualTo(ErrorKind.INVALID_INPUT);
     assertThat(missing.getMessage()).contains("model 'imputed' version 2");
     assertThat(infinite.kind()).isEqualTo(ErrorKind.INTERNAL);
-    // The window counts a non-finite score against the canary, but not a caller's missing value.
+    // The window counts a non-finite score against the canary, and also the missing value,
+    // because the stable version 1 imputes it and scores the row.
     assertThat(canary.window().summary().requests()).isEqualTo(2);
-    assertThat(canary.window().summary().errors()).isEqualTo(1);
+    assertThat(canary.window().summary().errors()).isEqualTo(2);
   }
 }

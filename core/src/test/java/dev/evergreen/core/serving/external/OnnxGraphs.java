@@ -22,6 +22,19 @@ public final class OnnxGraphs {
        "output": {"name": "score", "datatype": "FP64", "shape": [-1]}}
       """;
 
+  /**
+   * Signature of {@link #flightColumnSum}: the four inputs of {@code flights-xgboost.json}, all
+   * FP64, and output {@code probability}, so the XGBoost fixture can load with the same signature.
+   */
+  public static final String FLIGHT_COLUMNS_SIGNATURE =
+      """
+      {"inputs": [{"name": "distance", "datatype": "FP64", "shape": [-1]},
+                  {"name": "hour", "datatype": "FP64", "shape": [-1]},
+                  {"name": "day_of_week", "datatype": "FP64", "shape": [-1]},
+                  {"name": "day_of_month", "datatype": "FP64", "shape": [-1]}],
+       "output": {"name": "probability", "datatype": "FP64", "shape": [-1]}}
+      """;
+
   /** Signature of {@link #idOffset}: input {@code id} (INT64), output {@code offset} (FP64). */
   public static final String ID_OFFSET_SIGNATURE =
       """
@@ -73,6 +86,25 @@ public final class OnnxGraphs {
             node("Where", List.of("hour_missing", "zero", "hour"), "hour_filled"),
             node("Exp", List.of("distance_filled"), "exp_distance"),
             node("Add", List.of("exp_distance", "hour_filled"), "score")));
+  }
+
+  /**
+   * Returns a model that scores {@code distance + hour + day_of_week + day_of_month} without an
+   * imputer, so a missing (NaN) value gives NaN. Its inputs are those of the XGBoost fixture {@code
+   * flights-xgboost.json}, which scores missing values, so it can run as that model's canary.
+   */
+  public static byte[] flightColumnSum() {
+    return model(
+        List.of(
+            node("Add", List.of("distance", "hour"), "distance_hour"),
+            node("Add", List.of("distance_hour", "day_of_week"), "distance_hour_day"),
+            node("Add", List.of("distance_hour_day", "day_of_month"), "probability")),
+        List.of(
+            vector("distance", DOUBLE),
+            vector("hour", DOUBLE),
+            vector("day_of_week", DOUBLE),
+            vector("day_of_month", DOUBLE)),
+        vector("probability", DOUBLE));
   }
 
   /**
