@@ -8,8 +8,10 @@ import dev.evergreen.core.serving.TensorSpec;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Reads the table-shaped request bodies of KServe V1 and of the MLflow scoring server into an
@@ -19,8 +21,9 @@ import java.util.Map;
  *
  * <p>A numeric input ({@code FP64}) takes JSON numbers, booleans (as 1 and 0) and null. A {@code
  * BYTES} input takes strings and null. Null, a key missing from one row and an empty CSV field are
- * missing values. Every input must appear in at least one row or column, and an unknown input name
- * is rejected, as in V2 inference.
+ * missing values. Every input must appear in at least one row or column. An unknown input name is
+ * rejected, as in V2 inference, except in MLflow's pandas formats and CSV, which ignore a column
+ * that the model does not take, as MLflow's signature enforcement does.
  *
  * <p>An input of shape {@code [-1, d1, ...]} other than {@code [-1, 1]} takes one nested array per
  * row, read by {@link NestedTensor}, but only from the formats that allow tensors: the rows and
@@ -43,12 +46,23 @@ final class TabularDecoder {
    * @param tensors whether the format allows a nested array per row for a multi-dimensional input
    */
   static InputBatch fromRows(JsonNode rows, String field, ServableModel model, boolean tensors) {
+    return fromRows(rows, field, model, tensors, false);
+  }
+
+  /**
+   * Reads rows as above.
+   *
+   * @param ignoreUnknown whether a key that names no input is skipped rather than rejected
+   */
+  private static InputBatch fromRows(
+      JsonNode rows, String field, ServableModel model, boolean tensors, boolean ignoreUnknown) {
     if (!rows.isArray()) {
       throw EvergreenException.invalid(
           "'" + field + "' must be an array of rows, got " + describe(rows));
     }
     Columns columns = new Columns(model, rows.size(), tensors ? null : "'" + field + "'");
     columns.rowsField = field;
+    columns.ignoreUnknown = ignoreUnknown;
     boolean singleInput = tensors && columns.specs.size() == 1;
     for (int row = 0; row < rows.size(); row++) {
       JsonNode values = rows.get(row);
@@ -60,7 +74,9 @@ final class TabularDecoder {
         while (fields.hasNext()) {
           Map.Entry<String, JsonNode> entry = fields.next();
           int input = columns.indexOf(entry.getKey(), where);
-          columns.set(input, row, entry.getValue(), where + "." + entry.getKey());
+          if (input >= 0) {
+            columns.set(input, row, entry.getValue(), where + "." + entry.getKey());
+          }
         }
       } else if (values.isArray()) {
         columns.checkWidth(values.size(), where);
@@ -159,7 +175,7 @@ final class TabularDecoder {
         }
       }
     }
-    return fromRows(records, field, model, false);
+    return fromRows(records, field, model, false, true);
   }
 
   /**
@@ -252,6 +268,7 @@ final class TabularDecoder {
     }
     Columns columns = new Columns(model, data.size(), "'" + field + "'");
     columns.namesInputs = true;
+    columns.ignoreUnknown = true;
     int[] inputs = new int[names.size()];
     for (int i = 0; i < names.size(); i++) {
       JsonNode name = names.get(i);
@@ -260,6 +277,9 @@ final class TabularDecoder {
         throw EvergreenException.invalid(where + " must be a string, got " + describe(name));
       }
       inputs[i] = columns.indexOf(name.asText(), field + ".columns");
+      if (inputs[i] < 0) {
+        continue;
+      }
       columns.name(inputs[i]);
       for (int j = 0; j < i; j++) {
         if (inputs[j] == inputs[i]) {
@@ -291,7 +311,9 @@ final class TabularDecoder {
                 + "; send one value per column in each row");
       }
       for (int i = 0; i < inputs.length; i++) {
-        columns.set(inputs[i], row, values.get(i), where + "[" + i + "]");
+        if (inputs[i] >= 0) {
+          columns.set(inputs[i], row, values.get(i), where + "[" + i + "]");
+        }
       }
     }
     return columns.toBatch();
@@ -312,10 +334,14 @@ final class TabularDecoder {
     CsvRecord header = records.get(0);
     Columns columns = new Columns(model, records.size() - 1, "CSV");
     columns.namesInputs = true;
+    columns.ignoreUnknown = true;
     int[] inputs = new int[header.fields().size()];
     for (int i = 0; i < inputs.length; i++) {
       String name = header.fields().get(i).strip();
       inputs[i] = columns.indexOf(name, "the CSV header");
+      if (inputs[i] < 0) {
+        continue;
+      }
       columns.name(inputs[i]);
       for (int j = 0; j < i; j++) {
         if (inputs[j] == inputs[i]) {
@@ -336,6 +362,9 @@ final class TabularDecoder {
                 + inputs.length);
       }
       for (int i = 0; i < inputs.length; i++) {
+        if (inputs[i] < 0) {
+          continue;
+        }
         String where =
             "CSV line " + record.line() + ", column '" + header.fields().get(i).strip() + "'";
         columns.setText(inputs[i], row, record.fields().get(i), where);
@@ -452,6 +481,12 @@ final class TabularDecoder {
      */
     boolean namesInputs;
 
+    /** Whether {@link #indexOf} returns -1 for a name that is not an input, instead of failing. */
+    boolean ignoreUnknown;
+
+    /** The names that {@link #indexOf} ignored, for the message of a missing input. */
+    final Set<String> ignored = new LinkedHashSet<>();
+
     /**
      * @param scalarFormat the name of the request format for error messages when the format carries
      *     one value per input and row, or null when it allows nested arrays
@@ -511,6 +546,12 @@ final class TabularDecoder {
 
     int indexOf(String name, String where) {
       Integer index = indexByName.get(name);
+      if (index == null && ignoreUnknown) {
+        if (ignored.size() < 10) {
+          ignored.add(InferenceRequestDecoder.abbreviate(name));
+        }
+        return -1;
+      }
       if (index == null) {
         throw EvergreenException.invalid(
             where
@@ -647,7 +688,12 @@ final class TabularDecoder {
                   + model.version()
                   + " expects inputs "
                   + InferenceRequestDecoder.inputNames(model.signature())
-                  + ", and null values mark missing values");
+                  + ", and null values mark missing values"
+                  + (ignored.isEmpty()
+                      ? ""
+                      : "; the request's columns '"
+                          + String.join("', '", ignored)
+                          + "' name no input and were ignored"));
         }
         if (isTensor(i)) {
           checkEveryRow(i);

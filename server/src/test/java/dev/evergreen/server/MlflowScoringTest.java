@@ -211,14 +211,40 @@ class MlflowScoringTest {
   }
 
   @Test
-  void csvUnknownColumnIsRejected() throws Exception {
-    String csv = "distance,origin,destination,date,delay\n733,BOS,ORD,,1\n";
+  void extraColumnsAreIgnored() throws Exception {
+    String plain = "distance,origin,destination,date\n733,BOS,ORD,2001-03-05T07:15:00\n";
+    String extra =
+        "customer_id,distance,origin,destination,date,delay\n"
+            + "c-17,733,BOS,ORD,2001-03-05T07:15:00,1\n";
+    String split =
+        "{\"dataframe_split\": {\"columns\": [\"customer_id\", \"distance\", \"origin\","
+            + " \"destination\", \"date\"], \"data\": [[\"c-17\", 733, \"BOS\", \"ORD\","
+            + " \"2001-03-05T07:15:00\"]]}}";
+    String records =
+        "{\"dataframe_records\": [{\"customer_id\": \"c-17\", \"distance\": 733, \"origin\":"
+            + " \"BOS\", \"destination\": \"ORD\", \"date\": \"2001-03-05T07:15:00\","
+            + " \"delay\": 1}]}";
+
+    HttpResponse<String> expected = invoke(INVOCATIONS, "text/csv", plain);
+
+    assertThat(expected.statusCode()).isEqualTo(200);
+    for (HttpResponse<String> response :
+        List.of(invoke(INVOCATIONS, "text/csv", extra), invokeJson(split), invokeJson(records))) {
+      assertThat(response.statusCode()).isEqualTo(200);
+      assertThat(ServerFixture.json(response)).isEqualTo(ServerFixture.json(expected));
+    }
+  }
+
+  @Test
+  void misspeltColumnNamesMissingInput() throws Exception {
+    String csv = "distanse,origin,destination,date\n733,BOS,ORD,\n";
 
     HttpResponse<String> response = invoke(INVOCATIONS, "text/csv", csv);
 
     assertThat(response.statusCode()).isEqualTo(400);
     assertThat(ProtocolRequests.error(response))
-        .contains("the CSV header has the unknown input 'delay'");
+        .contains("missing input 'distance'")
+        .endsWith("; the request's columns 'distanse' name no input and were ignored");
   }
 
   @Test
