@@ -25,8 +25,8 @@ import picocli.CommandLine.Parameters;
     mixinStandardHelpOptions = true,
     description = {
       "List pipeline runs, show one with its validation report, or write that report as HTML.",
-      "The list and show subcommands first mark runs whose process on this host has stopped,"
-          + " such as a killed `evergreen run`, as FAILED, as a starting server does."
+      "The list, show and report subcommands first mark runs whose process on this host has"
+          + " stopped, such as a killed `evergreen run`, as FAILED, as a starting server does."
     },
     subcommands = {
       RunsCommand.ListRuns.class,
@@ -127,6 +127,7 @@ final class RunsCommand {
     @Override
     public Integer call() throws Exception {
       try (Evergreen evergreen = Home.openExisting(home.resolve(), new SimpleMeterRegistry())) {
+        evergreen.pipelines().failInterruptedRuns(Main.actor());
         PipelineSpec spec = pipelineOf(evergreen);
         HtmlReport report =
             StoredRunReport.of(

@@ -25,7 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Runs left RUNNING by a process that was killed: the CLI marks them FAILED when it starts a run or
- * lists or shows runs, without a server, and never marks a run whose process is still alive.
+ * lists, shows or reports runs, without a server, and never marks a run whose process is still
+ * alive. {@code evergreen lineage} shows such a run as FAILED without marking it.
  */
 class InterruptedRunTest {
   @TempDir Path work;
@@ -107,6 +108,129 @@ class InterruptedRunTest {
     assertThat(statusOf(home, "c".repeat(32))).isEqualTo(RunStatus.RUNNING);
   }
 
+  @Test
+  void lineageShowsInterruptedRunWithoutMarking() throws Exception {
+    Path home = work.resolve("home");
+    Run run = promotedRun(home);
+    String owner = EvergreenSettings.currentOwner().split(":")[0] + ":" + exitedPid();
+    storeAsRunning(home, run, owner);
+
+    Result lineage = command("lineage", "flights-delay:1", "--home", home.toString());
+
+    assertThat(lineage.exitCode()).isZero();
+    String runLine = lineOf(lineage.output(), "run " + run.id());
+    assertThat(runLine).contains("status=FAILED").contains("outcome=FAILED");
+    assertThat(runLine)
+        .contains(
+            "reason=interrupted: the process " + owner + " that executed this run has stopped");
+    assertThat(statusOf(home, run.id())).as("lineage does not write").isEqualTo(RunStatus.RUNNING);
+  }
+
+  @Test
+  void lineageShowsRunOfLiveProcessAsRunning() throws Exception {
+    Path home = work.resolve("home");
+    Run run = promotedRun(home);
+    storeAsRunning(home, run, EvergreenSettings.currentOwner());
+
+    Result lineage = command("lineage", "flights-delay:1", "--home", home.toString());
+
+    assertThat(lineage.exitCode()).isZero();
+    String runLine = lineOf(lineage.output(), "run " + run.id());
+    assertThat(runLine).contains("status=RUNNING");
+    assertThat(runLine).doesNotContain("interrupted").doesNotContain("outcome=");
+  }
+
+  @Test
+  void runsReportMarksRunOfReusedPid() throws Exception {
+    Path home = work.resolve("home");
+    Run run = promotedRun(home);
+    Process child = new ProcessBuilder("sleep", "300").start();
+    try {
+      // The child is alive with the owner's pid, but it started an hour after the owner.
+      Instant ownerStart = child.info().startInstant().orElseThrow().minusSeconds(3_600);
+      String host = EvergreenSettings.currentOwner().split(":")[0];
+      String owner = host + ":" + child.pid() + "@" + ownerStart;
+      storeAsRunning(home, run, owner);
+      Path html = work.resolve("run.html");
+
+      Result report =
+          command("runs", "report", run.id(), "--html", html.toString(), "--home", home.toString());
+
+      assertThat(report.exitCode()).isZero();
+      String reason = "interrupted: the process " + owner + " that executed this run has stopped";
+      String page = Files.readString(html);
+      assertThat(page).contains("status FAILED, outcome FAILED.");
+      assertThat(page).contains("Reason: " + reason);
+      assertThat(child.isAlive()).isTrue();
+      try (Evergreen evergreen = Home.openExisting(home, new SimpleMeterRegistry())) {
+        Run marked = evergreen.store().findRun(run.id()).orElseThrow();
+        assertThat(marked.status()).isEqualTo(RunStatus.FAILED);
+        assertThat(marked.reason()).isEqualTo(reason);
+        List<AuditEntry> finished =
+            evergreen.store().listAuditEntries(0, 10_000).stream()
+                .filter(e -> e.action().equals(AuditActions.RUN_FINISHED))
+                .filter(e -> run.id().equals(e.targets().get("run")))
+                .toList();
+        AuditEntry last = finished.get(finished.size() - 1);
+        assertThat(last.actor()).isEqualTo(Main.actor());
+        assertThat(last.details()).containsEntry("reason", reason);
+        assertThat(evergreen.verifyAudit().intact()).isTrue();
+      }
+    } finally {
+      child.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    }
+  }
+
+  /** Runs the pipeline once, so that version 1 of flights-delay has a run in its lineage. */
+  private Run promotedRun(Path home) throws Exception {
+    Path pipeline = FlightBatches.pipeline(work.resolve("pipeline"), 10);
+    Path batch = FlightBatches.month(work.resolve("batches"), 1, 5_000, null);
+    assertThat(ContinuousTrainingLoopTest.run(pipeline, batch, home))
+        .isEqualTo(RunOutcome.PROMOTED.exitCode());
+    try (Evergreen evergreen = Home.openExisting(home, new SimpleMeterRegistry())) {
+      return evergreen.store().listRuns("flights-delay", 1).get(0);
+    }
+  }
+
+  /** Stores the run as RUNNING under {@code owner}, as a process that stopped mid-run leaves it. */
+  private static void storeAsRunning(Path home, Run run, String owner) throws Exception {
+    try (Evergreen evergreen = Home.openExisting(home, new SimpleMeterRegistry())) {
+      evergreen
+          .store()
+          .updateRun(
+              new Run(
+                  run.id(),
+                  run.pipeline(),
+                  RunStatus.RUNNING,
+                  null,
+                  run.source(),
+                  run.snapshotId(),
+                  null,
+                  run.metrics(),
+                  run.stepSeconds(),
+                  run.provenance(),
+                  owner,
+                  run.actor(),
+                  run.startedAt(),
+                  null));
+    }
+  }
+
+  private static String lineOf(String output, String prefix) {
+    return output
+        .lines()
+        .map(String::strip)
+        .filter(line -> line.startsWith(prefix))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no line starts with '" + prefix + "':\n" + output));
+  }
+
+  private static long exitedPid() throws Exception {
+    Process exited = new ProcessBuilder("true").start();
+    assertThat(exited.waitFor(30, TimeUnit.SECONDS)).isTrue();
+    return exited.pid();
+  }
+
   private static Run running(String id, String owner) {
     return new Run(
         id,
@@ -176,14 +300,19 @@ class InterruptedRunTest {
   private record Result(int exitCode, String output) {}
 
   private static Result runs(String... args) {
+    String[] command = new String[args.length + 1];
+    command[0] = "runs";
+    System.arraycopy(args, 0, command, 1, args.length);
+    return command(command);
+  }
+
+  /** Executes an {@code evergreen} command in this JVM and captures what it prints. */
+  private static Result command(String... args) {
     PrintStream original = System.out;
     ByteArrayOutputStream captured = new ByteArrayOutputStream();
     System.setOut(new PrintStream(captured, true, StandardCharsets.UTF_8));
     try {
-      String[] command = new String[args.length + 1];
-      command[0] = "runs";
-      System.arraycopy(args, 0, command, 1, args.length);
-      int code = Main.execute(command);
+      int code = Main.execute(args);
       return new Result(code, captured.toString(StandardCharsets.UTF_8));
     } finally {
       System.setOut(original);

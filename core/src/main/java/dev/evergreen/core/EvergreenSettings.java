@@ -1,5 +1,7 @@
 package dev.evergreen.core;
 
+import dev.evergreen.core.pipeline.RunOwner;
+
 /**
  * Process-wide settings of an Evergreen instance.
  *
@@ -9,7 +11,8 @@ package dev.evergreen.core;
  * @param checkTolerance largest difference between a loaded model's scores on its check rows and
  *     the scores recorded at training time, scaled by {@code max(1, |expected|)} so that large
  *     regression outputs are compared relatively
- * @param owner {@code host:pid} of this process, stored on the runs it executes
+ * @param owner this process as {@code host:pid@start}, stored on the runs it executes (format in
+ *     {@link RunOwner})
  */
 public record EvergreenSettings(
     int threads, byte[] pseudonymKey, double checkTolerance, String owner) {
@@ -26,15 +29,12 @@ public record EvergreenSettings(
     return new EvergreenSettings(count, pseudonymKey, checkTolerance, owner);
   }
 
-  /** Returns {@code host:pid} of the running process. */
+  /**
+   * Returns the running process as {@code host:pid@start}, or {@code host:pid} when the JDK cannot
+   * read the process's start instant.
+   */
   public static String currentOwner() {
-    String host;
-    try {
-      host = java.net.InetAddress.getLocalHost().getHostName();
-    } catch (java.net.UnknownHostException e) {
-      host = "localhost";
-    }
-    return host + ":" + ProcessHandle.current().pid();
+    return RunOwner.current().toString();
   }
 
   @Override

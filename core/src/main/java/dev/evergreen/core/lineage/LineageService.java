@@ -5,6 +5,9 @@ import dev.evergreen.api.data.Snapshot;
 import dev.evergreen.api.lineage.LineageEdge;
 import dev.evergreen.api.model.ModelVersion;
 import dev.evergreen.api.run.Run;
+import dev.evergreen.api.run.RunOutcome;
+import dev.evergreen.api.run.RunStatus;
+import dev.evergreen.core.pipeline.RunOwner;
 import dev.evergreen.core.store.DeploymentEvent;
 import dev.evergreen.core.store.MetadataStore;
 import java.time.Clock;
@@ -16,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /** Records and queries the lineage graph: snapshot to run to model version to deployment. */
@@ -101,12 +105,7 @@ public final class LineageService {
       case RUN -> {
         Run run = store.findRun(id).orElse(null);
         if (run != null) {
-          facts.put("pipeline", run.pipeline());
-          facts.put("status", run.status().name());
-          if (run.outcome() != null) {
-            facts.put("outcome", run.outcome().name());
-          }
-          facts.put("started_at", run.startedAt().toString());
+          describeRun(run, facts);
         }
       }
       case MODEL_VERSION -> {
@@ -134,5 +133,26 @@ public final class LineageService {
       default -> {}
     }
     return new LineageNode(kind, id, facts);
+  }
+
+  /**
+   * Adds a run's facts. A run whose process has stopped is shown as FAILED with the interrupted
+   * reason, as {@code PipelineService.failInterruptedRuns} would store it, because reading the
+   * lineage does not write to the store.
+   */
+  private static void describeRun(Run run, Map<String, String> facts) {
+    Optional<String> interrupted = RunOwner.interruptedReason(run);
+    RunStatus status = interrupted.isPresent() ? RunStatus.FAILED : run.status();
+    RunOutcome outcome = interrupted.isPresent() ? RunOutcome.FAILED : run.outcome();
+    String reason = interrupted.orElse(run.reason());
+    facts.put("pipeline", run.pipeline());
+    facts.put("status", status.name());
+    if (outcome != null) {
+      facts.put("outcome", outcome.name());
+    }
+    if (reason != null) {
+      facts.put("reason", reason);
+    }
+    facts.put("started_at", run.startedAt().toString());
   }
 }

@@ -145,25 +145,26 @@ public final class PipelineService implements AutoCloseable {
    * Marks runs left SCHEDULED or RUNNING by a process that no longer exists as FAILED. Returns how
    * many were marked.
    *
-   * <p>Servers call this on start, and CLI commands that start, list or show runs call it too, so
-   * several processes may call it on one home at once. A run whose owner is a live process on this
-   * host, or any process on another host, is never marked. Each run is checked again inside the
-   * write transaction, so a run that its owner finished, or that another process marked meanwhile,
-   * is left as it is and gets one audit entry only.
+   * <p>Servers call this on start, and CLI commands that start, list, show or report runs call it
+   * too, so several processes may call it on one home at once. {@link
+   * RunOwner#interruptedReason(Run)} decides which runs are interrupted. A run whose owner is a
+   * live process on this host, or any process on another host, is never marked. Each run is checked
+   * again inside the write transaction, so a run that its owner finished, or that another process
+   * marked meanwhile, is left as it is and gets one audit entry only.
    */
   public int failInterruptedRuns(String actor) {
     int marked = 0;
-    String host = evergreen.settings().owner().split(":")[0];
     for (Run run :
         evergreen.store().listRunsByStatus(EnumSet.of(RunStatus.SCHEDULED, RunStatus.RUNNING))) {
-      if (ownerAlive(run.owner(), host)) {
+      Optional<String> reason = RunOwner.interruptedReason(run);
+      if (reason.isEmpty()) {
         continue;
       }
-      String reason =
-          "interrupted: the process " + run.owner() + " that executed this run has stopped";
-      boolean failed = evergreen.store().inTransaction(() -> markFailed(run.id(), reason, actor));
+      boolean failed =
+          evergreen.store().inTransaction(() -> markFailed(run.id(), reason.get(), actor));
       if (failed) {
-        LOG.warn("run {} of pipeline '{}' marked failed: {}", run.id(), run.pipeline(), reason);
+        LOG.warn(
+            "run {} of pipeline '{}' marked failed: {}", run.id(), run.pipeline(), reason.get());
         marked++;
       }
     }
@@ -239,24 +240,6 @@ public final class PipelineService implements AutoCloseable {
                           run.finishedAt()));
               return true;
             });
-  }
-
-  private static boolean ownerAlive(String owner, String thisHost) {
-    if (owner == null || !owner.contains(":")) {
-      return false;
-    }
-    String host = owner.substring(0, owner.lastIndexOf(':'));
-    if (!host.equals(thisHost)) {
-      // A process on another host cannot be checked from here; its own restart marks the run.
-      return true;
-    }
-    long pid;
-    try {
-      pid = Long.parseLong(owner.substring(owner.lastIndexOf(':') + 1));
-    } catch (NumberFormatException e) {
-      return false;
-    }
-    return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
   }
 
   @Override

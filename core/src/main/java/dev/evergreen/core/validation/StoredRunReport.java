@@ -83,7 +83,16 @@ public final class StoredRunReport {
         constraints.add(failed(anomaly, exampleRows(parquet, anomaly, threads)));
       }
       List<String> details = new ArrayList<>();
-      details.add("Pipeline " + run.pipeline() + ", outcome " + run.outcome() + ".");
+      details.add(
+          "Pipeline "
+              + run.pipeline()
+              + ", status "
+              + run.status()
+              + (run.outcome() == null ? "" : ", outcome " + run.outcome())
+              + ".");
+      if (run.reason() != null) {
+        details.add("Reason: " + run.reason());
+      }
       details.add(
           "Snapshot "
               + current.shortId()

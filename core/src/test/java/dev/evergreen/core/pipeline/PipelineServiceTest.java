@@ -139,6 +139,39 @@ class PipelineServiceTest {
   }
 
   @Test
+  void runOfReusedPidIsFailed() throws Exception {
+    Process child = new ProcessBuilder("sleep", "300").start();
+    try {
+      Instant childStart = child.info().startInstant().orElseThrow();
+      String host = RunOwner.current().host();
+      // The child has the pid but started an hour after the owner did, so the owner has stopped.
+      String reused = new RunOwner(host, child.pid(), childStart.minusSeconds(3_600)).toString();
+      Run ofReusedPid = scheduledRun("a".repeat(32), reused);
+      Run ofChild =
+          scheduledRun("b".repeat(32), new RunOwner(host, child.pid(), childStart).toString());
+      Run ofOldFormat = scheduledRun("c".repeat(32), host + ":" + child.pid());
+      evergreen.store().insertRun(ofReusedPid);
+      evergreen.store().insertRun(ofChild);
+      evergreen.store().insertRun(ofOldFormat);
+
+      int marked = evergreen.pipelines().failInterruptedRuns("tester");
+
+      assertThat(marked).isEqualTo(1);
+      Run failed = evergreen.store().findRun(ofReusedPid.id()).orElseThrow();
+      assertThat(failed.status()).isEqualTo(RunStatus.FAILED);
+      assertThat(failed.outcome()).isEqualTo(RunOutcome.FAILED);
+      assertThat(failed.reason())
+          .isEqualTo("interrupted: the process " + reused + " that executed this run has stopped");
+      assertThat(evergreen.store().findRun(ofChild.id()).orElseThrow().status())
+          .isEqualTo(RunStatus.RUNNING);
+      assertThat(evergreen.store().findRun(ofOldFormat.id()).orElseThrow().status())
+          .isEqualTo(RunStatus.RUNNING);
+    } finally {
+      child.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
   void landingWatcherRunsRenamedFilesOnly() throws Exception {
     RegisteredPipeline pipeline = evergreen.pipelines().register(pipelineFile);
     Path landing = pipeline.landingFolder();
