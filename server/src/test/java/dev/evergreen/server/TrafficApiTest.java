@@ -347,7 +347,8 @@ class TrafficApiTest {
     assertThat(sameVersion.statusCode()).isEqualTo(409);
     assertThat(sameVersion.body()).contains("already takes all traffic");
     assertThat(noCanary.statusCode()).isEqualTo(409);
-    assertThat(noCanary.body()).contains("has no canary running");
+    assertThat(noCanary.body())
+        .contains("has no canary running; start one with evergreen traffic canary");
     assertThat(unknownVersion.statusCode()).isEqualTo(404);
   }
 

@@ -2,6 +2,7 @@ package dev.evergreen.core.deployment;
 
 import dev.evergreen.api.ErrorKind;
 import dev.evergreen.api.EvergreenException;
+import dev.evergreen.api.model.AliasMove;
 import dev.evergreen.api.model.Aliases;
 import dev.evergreen.api.model.ModelVersion;
 import dev.evergreen.api.pipeline.CanarySpec;
@@ -35,6 +36,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -383,8 +385,9 @@ public final class DeploymentManager implements AutoCloseable {
             ErrorKind.CONFLICT,
             "no previous version loaded for model '"
                 + model
-                + "'; a rollback needs a standby version from an earlier deploy in this server,"
-                + " so deploy the wanted version explicitly");
+                + "'; a rollback needs a standby version, kept from an earlier deploy in this"
+                + " server or loaded at its start, so deploy the wanted version explicitly, or run"
+                + " evergreen rollback, which moves the champion alias back");
       }
       ServableModel from = current.active();
       ServableModel to = current.standby();
@@ -542,8 +545,78 @@ public final class DeploymentManager implements AutoCloseable {
                 + " outside this server, so the canary lost its stable version");
       }
       deploy(model, champion, actor, false);
+      if (current == null) {
+        restoreStandby(model, champion);
+      }
     } finally {
       lock.unlock();
+    }
+  }
+
+  /**
+   * Loads the version that was champion before {@code champion} into the standby slot of a model
+   * that this process just began to serve, as after a restart, so that a rollback switches to a
+   * loaded version as it does after a deploy in the same process. That version is the one the alias
+   * pointed at before its latest move to {@code champion}. Nothing is loaded when there is none, it
+   * is no longer registered, or it fails to load or its check; the failure is logged, and a
+   * rollback then needs {@code evergreen rollback}, which moves the alias and loads the version. No
+   * traffic changes, so nothing is audited.
+   */
+  private void restoreStandby(String model, int champion) {
+    Integer previous = null;
+    List<AliasMove> history = registry.aliasHistory(model);
+    for (int i = history.size() - 1; i >= 0; i--) {
+      AliasMove move = history.get(i);
+      if (move.alias().equals(Aliases.CHAMPION)) {
+        previous = Objects.equals(move.toVersion(), champion) ? move.fromVersion() : null;
+        break;
+      }
+    }
+    ServingState current = serving.get(model);
+    if (previous == null
+        || previous == champion
+        || current == null
+        || current.active().version() != champion
+        || current.standby() != null) {
+      return;
+    }
+    Optional<ModelVersion> target = registry.version(model, previous);
+    if (target.isEmpty()) {
+      return;
+    }
+    long started = System.nanoTime();
+    try {
+      ServableModel standby = loader.apply(target.get());
+      String problem = check(target.get(), standby);
+      if (problem != null) {
+        LOG.warn(
+            "Previous champion version {} of model {} failed its check and is not kept as the"
+                + " standby: {}",
+            previous,
+            model,
+            problem);
+        return;
+      }
+      publish(
+          model,
+          new ServingState(
+              current.active(),
+              standby,
+              current.switchedAtNanos(),
+              current.canary(),
+              current.shadow()));
+      LOG.info(
+          "Loaded previous champion version {} of model {} as the standby in {} ms, ready for a"
+              + " rollback",
+          previous,
+          model,
+          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+    } catch (RuntimeException e) {
+      LOG.warn(
+          "Previous champion version {} of model {} could not be loaded as the standby: {}",
+          previous,
+          model,
+          e.toString());
     }
   }
 
@@ -1619,7 +1692,13 @@ public final class DeploymentManager implements AutoCloseable {
     if (current == null || current.canary() == null) {
       throw new EvergreenException(
           ErrorKind.CONFLICT,
-          "model '" + model + "' has no canary running; start one with a canary deployment");
+          "model '"
+              + model
+              + "' has no canary running; start one with evergreen traffic canary "
+              + model
+              + " VERSION --percent P, or POST /api/v1/models/"
+              + model
+              + "/canary");
     }
     return current;
   }

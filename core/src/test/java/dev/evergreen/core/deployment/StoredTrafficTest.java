@@ -183,6 +183,32 @@ class StoredTrafficTest {
   }
 
   @Test
+  void restartLoadsPreviousChampionAsStandby() {
+    manager.deploy(MODEL, 2, "alice");
+
+    restart();
+
+    assertThat(state().active().version()).isEqualTo(2);
+    assertThat(state().standby().version()).isEqualTo(1);
+    manager.rollback(MODEL, "bob");
+    assertThat(state().active().version()).isEqualTo(1);
+    assertThat(registry.aliases(MODEL)).containsEntry(Aliases.CHAMPION, 1);
+  }
+
+  @Test
+  void restartWithBrokenPreviousChampionServesWithoutStandby() {
+    manager.deploy(MODEL, 2, "alice");
+    broken.add(1);
+    int failuresBefore = events(DeploymentManager.KIND_FAILED).size();
+
+    restart();
+
+    assertThat(state().active().version()).isEqualTo(2);
+    assertThat(state().standby()).isNull();
+    assertThat(events(DeploymentManager.KIND_FAILED)).hasSize(failuresBefore);
+  }
+
+  @Test
   void restartRestoresShadowWithSpec() {
     manager.startShadow(MODEL, 3, SHADOW, "alice");
 
