@@ -3,7 +3,10 @@ package dev.evergreen.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.evergreen.api.run.Run;
+import dev.evergreen.api.validation.Anomaly;
+import dev.evergreen.api.validation.ValidationReport;
 import java.io.IOException;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
@@ -36,6 +39,33 @@ final class Formats {
       out.append("  steps (s): ").append(numbers(run.stepSeconds())).append('\n');
     }
     return out.toString().stripTrailing();
+  }
+
+  /** Warnings shown at most, so that a batch with many does not flood a CI log. */
+  private static final int WARNINGS_SHOWN = 10;
+
+  /**
+   * Returns the warnings of a validation report, one per line and at most {@value #WARNINGS_SHOWN},
+   * with a line naming {@code evergreen runs show} for the rest; empty when there are none.
+   */
+  static String warnings(ValidationReport report, String runId) {
+    List<Anomaly> warnings = report.warnings();
+    if (warnings.isEmpty()) {
+      return "";
+    }
+    StringBuilder out = new StringBuilder();
+    out.append("  warnings: ").append(warnings.size()).append('\n');
+    warnings.stream()
+        .limit(WARNINGS_SHOWN)
+        .forEach(warning -> out.append("    ").append(warning.describe()).append('\n'));
+    if (warnings.size() > WARNINGS_SHOWN) {
+      out.append("    and ")
+          .append(warnings.size() - WARNINGS_SHOWN)
+          .append(" more: evergreen runs show ")
+          .append(runId)
+          .append('\n');
+    }
+    return out.toString();
   }
 
   static String numbers(Map<String, Double> values) {

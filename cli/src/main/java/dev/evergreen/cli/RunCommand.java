@@ -7,6 +7,7 @@ import dev.evergreen.api.run.Run;
 import dev.evergreen.core.Evergreen;
 import dev.evergreen.core.pipeline.RegisteredPipeline;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -72,7 +73,14 @@ final class RunCommand implements Callable<Integer> {
       // Without a server on the home, nothing else marks the runs of a killed `evergreen run`.
       evergreen.pipelines().failInterruptedRuns(Main.actor());
       Run run = evergreen.pipelines().run(pipeline, batch, Main.actor());
-      System.out.println(Formats.runSummary(run));
+      PrintWriter out = command.commandLine().getOut();
+      out.println(Formats.runSummary(run));
+      // A CI log shows only this output, so an accepted batch's warnings belong in it.
+      evergreen
+          .store()
+          .findValidationReport(run.id())
+          .ifPresent(report -> out.print(Formats.warnings(report, run.id())));
+      out.flush();
       return run.outcome().exitCode();
     }
   }
