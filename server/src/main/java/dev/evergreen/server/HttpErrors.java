@@ -41,15 +41,23 @@ final class HttpErrors {
 
   /**
    * Sends {@code {"error": message}} with a status, unless a response was already sent. Under the
-   * MLflow paths the body is MLflow's {@code {"error_code": ..., "message": ...}} instead, so that
-   * MLflow clients can read authentication and routing failures too.
+   * MLflow tracking paths the body is MLflow's {@code {"error_code": ..., "message": ...}} instead,
+   * so that MLflow clients can read authentication and routing failures too. The MLflow scoring
+   * endpoints send MLflow's two fields and {@code error} as well, so that clients of {@code mlflow
+   * models serve} and of Evergreen's other protocols both find theirs.
    */
   static void send(RoutingContext ctx, int status, String message) {
     HttpServerResponse response = ctx.response();
     if (response.ended() || response.headWritten()) {
       return;
     }
-    Buffer body = isMlflowPath(ctx.request().path()) ? mlflowBody(status, message) : body(message);
+    String path = ctx.request().path();
+    Buffer body =
+        isMlflowPath(path)
+            ? mlflowBody(mlflowErrorCode(status), message, false)
+            : isMlflowScoringPath(path)
+                ? mlflowBody(mlflowScoringErrorCode(status), message, true)
+                : body(message);
     RequestBodies.dropUnreadBody(ctx);
     if (status == 503) {
       // A model that is loading or a full batching queue frees up within seconds.
@@ -61,6 +69,25 @@ final class HttpErrors {
   static boolean isMlflowPath(String path) {
     return path != null
         && (path.startsWith("/api/2.0/mlflow") || path.startsWith("/ajax-api/2.0/mlflow"));
+  }
+
+  /** Returns whether a path is one of the endpoints of MLflow's scoring server. */
+  static boolean isMlflowScoringPath(String path) {
+    return "/invocations".equals(path)
+        || "/ping".equals(path)
+        || "/health".equals(path)
+        || "/version".equals(path);
+  }
+
+  /**
+   * Returns the MLflow error code for an HTTP status of the scoring endpoints, where MLflow's
+   * scoring server reports a request that does not fit the model as {@code BAD_REQUEST}.
+   */
+  static String mlflowScoringErrorCode(int status) {
+    return switch (status) {
+      case 400, 413, 415 -> "BAD_REQUEST";
+      default -> mlflowErrorCode(status);
+    };
   }
 
   /** Returns the MLflow error code for an HTTP status, as MLflow's tracking server uses them. */
@@ -76,12 +103,20 @@ final class HttpErrors {
     };
   }
 
-  private static Buffer mlflowBody(int status, String message) {
-    ByteArrayBuilder bytes = new ByteArrayBuilder(96 + message.length());
+  /**
+   * Returns MLflow's error body.
+   *
+   * @param withError whether to add {@code error}, the field of Evergreen's other endpoints
+   */
+  private static Buffer mlflowBody(String errorCode, String message, boolean withError) {
+    ByteArrayBuilder bytes = new ByteArrayBuilder(96 + 2 * message.length());
     try (JsonGenerator json = Json.FACTORY.createGenerator(bytes)) {
       json.writeStartObject();
-      json.writeStringField("error_code", mlflowErrorCode(status));
+      json.writeStringField("error_code", errorCode);
       json.writeStringField("message", message);
+      if (withError) {
+        json.writeStringField("error", message);
+      }
       json.writeEndObject();
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -236,6 +236,23 @@ class MlflowScoringTest {
   }
 
   @Test
+  void errorsCarryMlflowFields() throws Exception {
+    HttpResponse<String> invalid = invoke(INVOCATIONS, "text/csv", "distance\nfar\n");
+    HttpResponse<String> anonymous =
+        ProtocolRequests.post(fixture, INVOCATIONS, null, "text/csv", "distance\n1\n");
+
+    JsonNode invalidBody = ServerFixture.json(invalid);
+    assertThat(invalid.statusCode()).isEqualTo(400);
+    assertThat(invalidBody.get("error_code").asText()).isEqualTo("BAD_REQUEST");
+    assertThat(invalidBody.get("message").asText()).isEqualTo(invalidBody.get("error").asText());
+    assertThat(invalidBody.get("message").asText()).contains("'distance'");
+    JsonNode anonymousBody = ServerFixture.json(anonymous);
+    assertThat(anonymous.statusCode()).isEqualTo(401);
+    assertThat(anonymousBody.get("error_code").asText()).isEqualTo("UNAUTHENTICATED");
+    assertThat(anonymousBody.get("message").asText()).isNotBlank();
+  }
+
+  @Test
   void misspeltColumnNamesMissingInput() throws Exception {
     String csv = "distanse,origin,destination,date\n733,BOS,ORD,\n";
 
