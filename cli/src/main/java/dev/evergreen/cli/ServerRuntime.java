@@ -1,5 +1,8 @@
 package dev.evergreen.cli;
 
+import dev.evergreen.api.ErrorKind;
+import dev.evergreen.api.EvergreenException;
+import dev.evergreen.api.data.PersonalDataTag;
 import dev.evergreen.core.Evergreen;
 import dev.evergreen.core.deployment.DeploymentManager;
 import dev.evergreen.core.pipeline.LandingWatcher;
@@ -16,6 +19,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -115,18 +119,25 @@ final class ServerRuntime implements AutoCloseable {
       throw e;
     }
     try {
-      Optional<String> created = evergreen.tokens().bootstrapAdmin(adminSecret);
+      // Pipelines are checked before the admin token is created, so a start that fails on a
+      // pipeline never creates an admin secret that is never printed.
+      List<RegisteredPipeline> registered = new ArrayList<>();
       for (Path file : allPipelines(home, pipelineFiles)) {
-        RegisteredPipeline pipeline = evergreen.pipelines().register(file);
+        registered.add(evergreen.pipelines().register(file));
+      }
+      byte[] key = evergreen.settings().pseudonymKey();
+      requirePseudonymKey(registered, key != null && key.length > 0);
+      for (RegisteredPipeline pipeline : registered) {
         LOG.info(
             "pipeline '{}' from {} watches {}",
             pipeline.name(),
-            file,
+            pipeline.file(),
             pipeline.landingFolder() == null ? "no landing folder" : pipeline.landingFolder());
       }
+      Optional<String> created = evergreen.tokens().bootstrapAdmin(adminSecret);
       int interrupted = evergreen.pipelines().failInterruptedRuns(ACTOR);
       if (interrupted > 0) {
-        LOG.warn("{} runs interrupted by an earlier stop were marked failed", interrupted);
+        LOG.warn("{} runs left unfinished by an earlier process were marked failed", interrupted);
       }
       // Deploys, aborts and restores that the reconciler makes are all audited under its name.
       evergreen.deployments().reconcile(DeploymentManager.RECONCILER_ACTOR);
@@ -150,6 +161,54 @@ final class ServerRuntime implements AutoCloseable {
       lock.close();
       throw e;
     }
+  }
+
+  /**
+   * Rejects the start when a pipeline tags a column {@code direct_identifier} and no pseudonym key
+   * is set. Every batch with such a column would fail its run, so the server stops before it reads
+   * any landing file. {@code evergreen run} records such a run as failed with the same advice.
+   *
+   * @throws EvergreenException INTERNAL naming each such pipeline, its file and its tagged columns
+   */
+  static void requirePseudonymKey(List<RegisteredPipeline> pipelines, boolean keySet) {
+    if (keySet) {
+      return;
+    }
+    List<String> problems = new ArrayList<>();
+    for (RegisteredPipeline pipeline : pipelines) {
+      List<String> tagged =
+          pipeline.spec().data().personalData().entrySet().stream()
+              .filter(entry -> entry.getValue() == PersonalDataTag.DIRECT_IDENTIFIER)
+              .map(Map.Entry::getKey)
+              .sorted()
+              .toList();
+      if (tagged.isEmpty()) {
+        continue;
+      }
+      problems.add(
+          "pipeline '"
+              + pipeline.name()
+              + "' from "
+              + pipeline.file()
+              + ": column"
+              + (tagged.size() == 1 ? " '" : "s '")
+              + String.join("', '", tagged)
+              + "' "
+              + (tagged.size() == 1 ? "is" : "are")
+              + " tagged direct_identifier and must be pseudonymised");
+    }
+    if (problems.isEmpty()) {
+      return;
+    }
+    throw new EvergreenException(
+        ErrorKind.INTERNAL,
+        String.join("; ", problems)
+            + ", but no pseudonym key is configured. Set the environment variable "
+            + Home.ENV_PSEUDONYM_KEY
+            + " to a secret of at least "
+            + Home.MIN_KEY_BYTES
+            + " random bytes, such as the output of `openssl rand -hex 32`, and start the server"
+            + " again.");
   }
 
   private static List<Path> allPipelines(Path home, List<Path> explicit) throws IOException {

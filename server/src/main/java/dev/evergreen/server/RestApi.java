@@ -14,6 +14,7 @@ import dev.evergreen.core.audit.AuditHead;
 import dev.evergreen.core.deployment.DeploymentResult;
 import dev.evergreen.core.deployment.ServingState;
 import dev.evergreen.core.pipeline.RegisteredPipeline;
+import dev.evergreen.core.pipeline.RunOwner;
 import dev.evergreen.core.pipeline.SubmittedRun;
 import dev.evergreen.core.security.IssuedToken;
 import dev.evergreen.core.serving.external.ExternalFormat;
@@ -461,6 +462,11 @@ final class RestApi {
             + "); put the file in one of them, or start the server with --data-dir FOLDER");
   }
 
+  /**
+   * Lists runs, newest first. Like {@link #showRun}, it shows a run whose process has stopped as
+   * FAILED with the interrupted reason without writing to the store (see {@link
+   * RunOwner#failedIfInterrupted}).
+   */
   void listRuns(RoutingContext ctx) {
     String pipeline = ctx.request().getParam("pipeline");
     int limit = queryInt(ctx, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT);
@@ -472,7 +478,10 @@ final class RestApi {
                 "runs",
                 evergreen
                     .store()
-                    .listRuns(pipeline == null || pipeline.isBlank() ? null : pipeline, limit)));
+                    .listRuns(pipeline == null || pipeline.isBlank() ? null : pipeline, limit)
+                    .stream()
+                    .map(RunOwner::failedIfInterrupted)
+                    .toList()));
   }
 
   void showRun(RoutingContext ctx) {
@@ -485,6 +494,7 @@ final class RestApi {
               evergreen
                   .store()
                   .findRun(id)
+                  .map(RunOwner::failedIfInterrupted)
                   .orElseThrow(
                       () ->
                           EvergreenException.notFound(

@@ -5,8 +5,6 @@ import dev.evergreen.api.data.Snapshot;
 import dev.evergreen.api.lineage.LineageEdge;
 import dev.evergreen.api.model.ModelVersion;
 import dev.evergreen.api.run.Run;
-import dev.evergreen.api.run.RunOutcome;
-import dev.evergreen.api.run.RunStatus;
 import dev.evergreen.core.pipeline.RunOwner;
 import dev.evergreen.core.store.DeploymentEvent;
 import dev.evergreen.core.store.MetadataStore;
@@ -19,7 +17,6 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 
 /** Records and queries the lineage graph: snapshot to run to model version to deployment. */
@@ -28,6 +25,9 @@ public final class LineageService {
   public static final String RUN = "run";
   public static final String MODEL_VERSION = "model_version";
   public static final String DEPLOYMENT = "deployment";
+
+  /** Fact of a snapshot node: the path of the file the snapshot was first stored from. */
+  public static final String FIRST_SOURCE = "first_source";
 
   private final MetadataStore store;
   private final Clock clock;
@@ -97,7 +97,10 @@ public final class LineageService {
       case SNAPSHOT -> {
         Snapshot snapshot = store.findSnapshot(id).orElse(null);
         if (snapshot != null) {
-          facts.put("source", snapshot.source());
+          // Runs of identical content share one snapshot, and a landing file moves after its run,
+          // so this is only where the batch was when the snapshot was first stored. Each run node
+          // has its own source.
+          facts.put(FIRST_SOURCE, snapshot.source());
           facts.put("rows", Long.toString(snapshot.profile().rowCount()));
           facts.put("created_at", snapshot.createdAt().toString());
         }
@@ -136,22 +139,21 @@ public final class LineageService {
   }
 
   /**
-   * Adds a run's facts. A run whose process has stopped is shown as FAILED with the interrupted
-   * reason, as {@code PipelineService.failInterruptedRuns} would store it, because reading the
-   * lineage does not write to the store.
+   * Adds a run's facts, with the file this run read, which may differ from the first source of its
+   * snapshot. A run whose process has stopped is shown as FAILED with the interrupted reason, as
+   * {@code PipelineService.failInterruptedRuns} would store it, because reading the lineage does
+   * not write to the store.
    */
-  private static void describeRun(Run run, Map<String, String> facts) {
-    Optional<String> interrupted = RunOwner.interruptedReason(run);
-    RunStatus status = interrupted.isPresent() ? RunStatus.FAILED : run.status();
-    RunOutcome outcome = interrupted.isPresent() ? RunOutcome.FAILED : run.outcome();
-    String reason = interrupted.orElse(run.reason());
+  private static void describeRun(Run stored, Map<String, String> facts) {
+    Run run = RunOwner.failedIfInterrupted(stored);
     facts.put("pipeline", run.pipeline());
-    facts.put("status", status.name());
-    if (outcome != null) {
-      facts.put("outcome", outcome.name());
+    facts.put("source", run.source());
+    facts.put("status", run.status().name());
+    if (run.outcome() != null) {
+      facts.put("outcome", run.outcome().name());
     }
-    if (reason != null) {
-      facts.put("reason", reason);
+    if (run.reason() != null) {
+      facts.put("reason", run.reason());
     }
     facts.put("started_at", run.startedAt().toString());
   }

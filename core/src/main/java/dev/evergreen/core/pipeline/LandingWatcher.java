@@ -1,6 +1,7 @@
 package dev.evergreen.core.pipeline;
 
 import dev.evergreen.api.run.Run;
+import dev.evergreen.api.run.RunOutcome;
 import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -9,9 +10,11 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -26,20 +29,30 @@ import org.slf4j.LoggerFactory;
  * modification time is at least {@code stableSeconds} old, so a file still being written is never
  * read. Writers that rename a finished file into the folder (an atomic rename on one file system)
  * are picked up after the same wait. Names starting with {@code .} or ending in {@code .tmp} or
- * {@code .part} are ignored. A file is moved to the {@code processed} subfolder once its run has
- * finished; after a crash it is still in the folder and runs again, giving the same snapshot.
+ * {@code .part} are ignored.
  *
- * <p>A moved file never replaces an earlier one: when {@code processed} already contains its name,
- * it gets the first free name with a numeric suffix before the extension ({@code batch-1.parquet},
+ * <p>When a file's run has finished, where the file goes depends on the run's outcome. A batch that
+ * was trained on ends in the {@code processed} subfolder, and a batch that validation or reading
+ * rejected (outcome {@code REJECTED}) ends in the {@code rejected} subfolder. A run that failed
+ * without a verdict on the data (outcome {@code FAILED}, such as a missing setting, a disk error or
+ * a failed deployment) leaves the file where it is. This watcher does not queue that file again
+ * until its size or modification time changes, but the next server start runs it again, as it runs
+ * every file left in the folder after a crash.
+ *
+ * <p>A moved file never replaces an earlier one: when the subfolder already contains its name, it
+ * gets the first free name with a numeric suffix before the extension ({@code batch-1.parquet},
  * {@code batch-2.parquet}, ...). The run's source is then changed to the moved file's path.
  */
 public final class LandingWatcher implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(LandingWatcher.class);
 
-  /** Subfolder of a landing folder that receives files whose run has finished. */
+  /** Subfolder of a landing folder that receives files whose batch was trained on. */
   public static final String PROCESSED = "processed";
 
-  /** Largest numeric suffix tried for a name that {@code processed} already contains. */
+  /** Subfolder of a landing folder that receives files whose batch was rejected. */
+  public static final String REJECTED = "rejected";
+
+  /** Largest numeric suffix tried for a name that the target subfolder already contains. */
   static final int MAX_SUFFIX = 100_000;
 
   private final PipelineService pipelines;
@@ -48,7 +61,24 @@ public final class LandingWatcher implements AutoCloseable {
   private final ScheduledExecutorService poller;
   private final Map<Path, Observation> seen = new HashMap<>();
 
-  private record Observation(long size, long modifiedMillis, boolean submitted) {}
+  /**
+   * The size and modification time of a file at its last poll, and whether a run of it is queued or
+   * has failed without a verdict on the data.
+   */
+  private record Observation(long size, long modifiedMillis, State state) {
+    boolean sameAs(long otherSize, long otherModifiedMillis) {
+      return size == otherSize && modifiedMillis == otherModifiedMillis;
+    }
+  }
+
+  private enum State {
+    /** Seen, but not yet complete. */
+    SETTLING,
+    /** A run of the file is queued or executing. */
+    QUEUED,
+    /** The file's run failed without a verdict on the data, so the file stays in the folder. */
+    FAILED
+  }
 
   public LandingWatcher(PipelineService pipelines, Clock clock, String actor) {
     this.pipelines = pipelines;
@@ -84,13 +114,29 @@ public final class LandingWatcher implements AutoCloseable {
       }
       try {
         Files.createDirectories(folder.resolve(PROCESSED));
-        for (Path file : candidates(folder)) {
+        Files.createDirectories(folder.resolve(REJECTED));
+        List<Path> files = candidates(folder);
+        for (Path file : files) {
           check(pipeline, file);
         }
+        forgetRemoved(folder, new HashSet<>(files));
       } catch (IOException e) {
         LOG.error("cannot read landing folder {} of pipeline '{}'", folder, pipeline.name(), e);
       }
     }
+  }
+
+  /**
+   * Forgets files of a folder that are gone, unless their run is queued, so that a file delivered
+   * again under the same name is judged afresh.
+   */
+  private void forgetRemoved(Path folder, Set<Path> present) {
+    seen.entrySet()
+        .removeIf(
+            entry ->
+                entry.getKey().getParent().equals(folder)
+                    && entry.getValue().state() != State.QUEUED
+                    && !present.contains(entry.getKey()));
   }
 
   private static List<Path> candidates(Path folder) throws IOException {
@@ -118,33 +164,60 @@ public final class LandingWatcher implements AutoCloseable {
     long size = attributes.size();
     long modified = attributes.lastModifiedTime().toMillis();
     Observation previous = seen.get(file);
-    if (previous != null && previous.submitted()) {
+    if (previous != null && previous.state() == State.QUEUED) {
       return;
     }
-    boolean unchanged =
-        previous != null && previous.size() == size && previous.modifiedMillis() == modified;
+    if (previous != null && previous.state() == State.FAILED) {
+      if (previous.sameAs(size, modified)) {
+        return;
+      }
+      // A changed file is a new delivery, so it is queued again once it has settled.
+      LOG.info("landing file {} changed after its run failed; queuing it again", file);
+      seen.put(file, new Observation(size, modified, State.SETTLING));
+      return;
+    }
+    boolean unchanged = previous != null && previous.sameAs(size, modified);
     long ageMillis = clock.millis() - modified;
     long stableMillis = pipeline.spec().source().stableSeconds() * 1000L;
     if (!unchanged || ageMillis < stableMillis) {
-      seen.put(file, new Observation(size, modified, false));
+      seen.put(file, new Observation(size, modified, State.SETTLING));
       return;
     }
-    seen.put(file, new Observation(size, modified, true));
+    seen.put(file, new Observation(size, modified, State.QUEUED));
     LOG.info("landing file {} is complete; queuing a run of pipeline '{}'", file, pipeline.name());
     pipelines
         .submit(pipeline.name(), file, actor)
-        .whenComplete((run, error) -> moveToProcessed(file, run));
+        .whenComplete(
+            (run, error) ->
+                settle(file, new Observation(size, modified, State.FAILED), run, error));
   }
 
-  private void moveToProcessed(Path file, Run run) {
-    try {
-      Path target = moveWithoutReplacing(file, file.resolveSibling(PROCESSED));
-      LOG.info("moved processed landing file {} to {}", file, target);
-      if (run != null) {
-        recordSource(run, target);
+  /**
+   * Moves a file whose run has finished into {@code processed} or {@code rejected}, or keeps it in
+   * the landing folder when the run failed without a verdict on the data.
+   */
+  private void settle(Path file, Observation submitted, Run run, Throwable error) {
+    // The future completes with a run or with an error, never with neither.
+    if (error != null || run.outcome() == RunOutcome.FAILED) {
+      LOG.warn(
+          "run {} of landing file {} failed without a verdict on the data, so the file stays in"
+              + " the landing folder; it runs again when the server restarts or the file changes:"
+              + " {}",
+          run == null ? "(none)" : run.id(),
+          file,
+          error != null ? error.toString() : run.reason());
+      synchronized (this) {
+        seen.put(file, submitted);
       }
+      return;
+    }
+    String subfolder = run.outcome() == RunOutcome.REJECTED ? REJECTED : PROCESSED;
+    try {
+      Path target = moveWithoutReplacing(file, file.resolveSibling(subfolder));
+      LOG.info("moved {} landing file {} to {}", subfolder, file, target);
+      recordSource(run, target);
     } catch (IOException | RuntimeException e) {
-      LOG.error("cannot move processed landing file {} to {}", file, PROCESSED, e);
+      LOG.error("cannot move landing file {} to {}", file, subfolder, e);
     }
     synchronized (this) {
       seen.remove(file);
@@ -182,7 +255,7 @@ public final class LandingWatcher implements AutoCloseable {
       }
     }
     throw new IOException(
-        "processed folder "
+        "folder "
             + folder
             + " already contains "
             + name

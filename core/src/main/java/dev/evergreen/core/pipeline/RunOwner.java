@@ -1,6 +1,8 @@
 package dev.evergreen.core.pipeline;
 
 import dev.evergreen.api.run.Run;
+import dev.evergreen.api.run.RunOutcome;
+import dev.evergreen.api.run.RunStatus;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
@@ -71,7 +73,8 @@ public record RunOwner(String host, long pid, Instant start) {
    * {@link #hasStopped()} judges its owner stopped. An owner that cannot be parsed counts as
    * stopped. Returns empty for a finished run and for one whose owner may still execute it. The
    * reason is the one {@link PipelineService#failInterruptedRuns} stores when it marks the run
-   * FAILED.
+   * FAILED. For a SCHEDULED run the reason states that the run never started and how to queue it
+   * again, because nothing re-queues a run submitted over HTTP.
    */
   public static Optional<String> interruptedReason(Run run) {
     if (run.status().isTerminal()) {
@@ -81,8 +84,46 @@ public record RunOwner(String host, long pid, Instant start) {
     if (!stopped) {
       return Optional.empty();
     }
+    if (run.status() == RunStatus.SCHEDULED) {
+      return Optional.of(
+          "not started: the process "
+              + run.owner()
+              + " that queued this run stopped before the run began. A file in the landing folder"
+              + " runs again when the server starts; submit any other batch again with POST"
+              + " /api/v1/pipelines/"
+              + run.pipeline()
+              + "/runs");
+    }
     return Optional.of(
         "interrupted: the process " + run.owner() + " that executed this run has stopped");
+  }
+
+  /**
+   * Returns the run as {@link PipelineService#failInterruptedRuns} would store it: FAILED with
+   * outcome FAILED and the {@link #interruptedReason} when it is interrupted, and unchanged
+   * otherwise. Readers that must not write, such as the lineage and the REST API, show runs through
+   * this method. The finish time stays as stored, which is null for an interrupted run.
+   */
+  public static Run failedIfInterrupted(Run run) {
+    Optional<String> reason = interruptedReason(run);
+    if (reason.isEmpty()) {
+      return run;
+    }
+    return new Run(
+        run.id(),
+        run.pipeline(),
+        RunStatus.FAILED,
+        RunOutcome.FAILED,
+        run.source(),
+        run.snapshotId(),
+        reason.get(),
+        run.metrics(),
+        run.stepSeconds(),
+        run.provenance(),
+        run.owner(),
+        run.actor(),
+        run.startedAt(),
+        run.finishedAt());
   }
 
   /**

@@ -2,6 +2,7 @@ package dev.evergreen.core.security;
 
 import dev.evergreen.api.ErrorKind;
 import dev.evergreen.api.EvergreenException;
+import dev.evergreen.api.audit.AuditEntry;
 import dev.evergreen.api.security.Role;
 import dev.evergreen.api.security.Token;
 import dev.evergreen.core.audit.AuditActions;
@@ -13,10 +14,15 @@ import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.temporal.ChronoUnit;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * Bearer tokens. Only the SHA-256 of a secret is stored; a secret is 32 random bytes in hex with
@@ -27,6 +33,9 @@ public final class TokenService {
   public static final String ADMIN_TOKEN_NAME = "admin";
 
   private static final SecureRandom RANDOM = new SecureRandom();
+
+  /** Audit entries read per store call when looking for deleted tokens. */
+  private static final int AUDIT_PAGE = 1_000;
 
   private final MetadataStore store;
   private final AuditLog audit;
@@ -41,10 +50,15 @@ public final class TokenService {
   /**
    * Creates a token with a random secret.
    *
-   * @throws EvergreenException CONFLICT when a token of that name exists, because the audit log
-   *     names a token's actions by its name
+   * <p>A name is never used twice, also after its token was deleted. The audit log, run actors and
+   * alias moves record a token's actions by its name, so a reused name would make one name stand
+   * for two tokens, possibly with different roles.
+   *
+   * @throws EvergreenException ALREADY_EXISTS when a token of that name exists or existed, naming
+   *     its id and, for a deleted one, when it was deleted
    */
   public IssuedToken create(String name, Role role, String actor) {
+    requireName(name);
     return store.inTransaction(
         () -> {
           for (Token existing : store.listTokens()) {
@@ -56,17 +70,102 @@ public final class TokenService {
                       + "' exists (id "
                       + existing.id()
                       + "), and the audit log names each token's actions by its name; choose"
-                      + " another name, or delete that token first");
+                      + " another name");
             }
+          }
+          Optional<String> deleted = deletedTokenNamed(name);
+          if (deleted.isPresent()) {
+            throw new EvergreenException(
+                ErrorKind.ALREADY_EXISTS,
+                "the name '"
+                    + name
+                    + "' belonged to "
+                    + deleted.get()
+                    + ". Names are never reused, because the audit log names each token's actions"
+                    + " by its name; choose another name");
           }
           return create(name, role, actor, "evg_" + randomHex(32));
         });
   }
 
-  private IssuedToken create(String name, Role role, String actor, String secret) {
+  /**
+   * Describes the most recently deleted token that had a name, such as {@code token 3f2a...
+   * (deleted at 2026-03-01T09:15:02Z by admin)}, read from the audit log. Empty when no deleted
+   * token had it.
+   */
+  private Optional<String> deletedTokenNamed(String name) {
+    Set<String> named = new HashSet<>();
+    Map<String, AuditEntry> deleted = new HashMap<>();
+    forEachTokenEntry(
+        entry -> {
+          String token = entry.targets().get("token");
+          if (entry.action().equals(AuditActions.TOKEN_CREATED)
+              && name.equals(entry.details().get("name"))) {
+            named.add(token);
+          } else if (entry.action().equals(AuditActions.TOKEN_DELETED)) {
+            deleted.put(token, entry);
+          }
+        });
+    return named.stream()
+        .filter(deleted::containsKey)
+        .map(deleted::get)
+        .max(Comparator.comparingLong(AuditEntry::sequence))
+        .map(
+            entry ->
+                "token "
+                    + entry.targets().get("token")
+                    + " (deleted at "
+                    + entry.at()
+                    + " by "
+                    + entry.actor()
+                    + ")");
+  }
+
+  /**
+   * Returns {@code base} when no token has or had that name, else the first free name of {@code
+   * base-2}, {@code base-3}, ...
+   */
+  private String freeName(String base) {
+    Set<String> used = new HashSet<>();
+    store.listTokens().forEach(token -> used.add(token.name()));
+    forEachTokenEntry(
+        entry -> {
+          if (entry.action().equals(AuditActions.TOKEN_CREATED)) {
+            used.add(entry.details().get("name"));
+          }
+        });
+    String name = base;
+    for (int suffix = 2; used.contains(name); suffix++) {
+      name = base + "-" + suffix;
+    }
+    return name;
+  }
+
+  /** Reads the whole audit log in pages and passes each entry that targets a token. */
+  private void forEachTokenEntry(Consumer<AuditEntry> action) {
+    long after = 0;
+    while (true) {
+      List<AuditEntry> page = store.listAuditEntries(after, AUDIT_PAGE);
+      for (AuditEntry entry : page) {
+        if (entry.targets().containsKey("token")) {
+          action.accept(entry);
+        }
+      }
+      if (page.size() < AUDIT_PAGE) {
+        return;
+      }
+      after = page.getLast().sequence();
+    }
+  }
+
+  private static void requireName(String name) {
     if (name == null || name.isBlank()) {
       throw EvergreenException.invalid("token name is missing; pass a name such as 'ci-deployer'");
     }
+  }
+
+  private IssuedToken create(String name, Role role, String actor, String secret) {
+    requireName(name);
     Token token =
         new Token(
             randomHex(8),
@@ -90,14 +189,16 @@ public final class TokenService {
    * Ensures an admin token exists. When {@code configuredSecret} is set (from {@code
    * EVERGREEN_ADMIN_TOKEN}), that secret is registered as an admin token unless already known, and
    * empty is returned. Otherwise, when no admin token exists yet, one is created and its secret
-   * returned so the caller can print it once.
+   * returned so the caller can print it once. The new token is named {@value #ADMIN_TOKEN_NAME}, or
+   * {@code admin-2}, {@code admin-3}, ... when a token has or had that name, because names are
+   * never reused (see {@link #create(String, Role, String)}).
    */
   public Optional<String> bootstrapAdmin(String configuredSecret) {
     return store.inTransaction(
         () -> {
           if (configuredSecret != null && !configuredSecret.isBlank()) {
             if (store.findTokenBySecretHash(sha256(configuredSecret)).isEmpty()) {
-              create(ADMIN_TOKEN_NAME, Role.ADMIN, "system", configuredSecret);
+              create(freeName(ADMIN_TOKEN_NAME), Role.ADMIN, "system", configuredSecret);
             }
             return Optional.<String>empty();
           }
@@ -105,7 +206,8 @@ public final class TokenService {
           if (hasAdmin) {
             return Optional.<String>empty();
           }
-          return Optional.of(create(ADMIN_TOKEN_NAME, Role.ADMIN, "system").secret());
+          String name = freeName(ADMIN_TOKEN_NAME);
+          return Optional.of(create(name, Role.ADMIN, "system", "evg_" + randomHex(32)).secret());
         });
   }
 

@@ -139,6 +139,24 @@ class PipelineServiceTest {
   }
 
   @Test
+  void queuedRunIsFailedAsNotStarted() {
+    String host = evergreen.settings().owner().split(":")[0];
+    String owner = host + ":" + deadPid();
+    Run queued = run("d".repeat(32), owner, RunStatus.SCHEDULED);
+    evergreen.store().insertRun(queued);
+
+    int marked = evergreen.pipelines().failInterruptedRuns("tester");
+
+    assertThat(marked).isEqualTo(1);
+    Run failed = evergreen.store().findRun(queued.id()).orElseThrow();
+    assertThat(failed.status()).isEqualTo(RunStatus.FAILED);
+    assertThat(failed.outcome()).isEqualTo(RunOutcome.FAILED);
+    assertThat(failed.reason()).startsWith("not started: the process " + owner);
+    assertThat(failed.reason()).contains("POST /api/v1/pipelines/flights-delay/runs");
+    assertThat(failed.reason()).doesNotContain("interrupted");
+  }
+
+  @Test
   void runOfReusedPidIsFailed() throws Exception {
     Process child = new ProcessBuilder("sleep", "300").start();
     try {
@@ -234,10 +252,14 @@ class PipelineServiceTest {
   }
 
   private static Run scheduledRun(String id, String owner) {
+    return run(id, owner, RunStatus.RUNNING);
+  }
+
+  private static Run run(String id, String owner, RunStatus status) {
     return new Run(
         id,
         "flights-delay",
-        RunStatus.RUNNING,
+        status,
         null,
         "/data/x.parquet",
         null,

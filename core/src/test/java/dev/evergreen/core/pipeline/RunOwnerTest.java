@@ -138,6 +138,40 @@ class RunOwnerTest {
   }
 
   @Test
+  void scheduledRunReasonIsNotStarted() {
+    String owner = new RunOwner(HOST, child.pid(), childStart.plus(Duration.ofHours(1))).toString();
+
+    String reason = RunOwner.interruptedReason(run(RunStatus.SCHEDULED, owner)).orElseThrow();
+
+    assertThat(reason).startsWith("not started: the process " + owner + " that queued this run");
+    assertThat(reason).contains("POST /api/v1/pipelines/flights-delay/runs");
+    assertThat(reason).contains("landing folder");
+    assertThat(reason).doesNotContain("interrupted");
+  }
+
+  @Test
+  void failedIfInterruptedShowsStoppedRunFailed() {
+    String owner = HOST + ":" + deadPidUnchecked();
+    Run running = run(RunStatus.RUNNING, owner);
+
+    Run failed = RunOwner.failedIfInterrupted(running);
+
+    assertThat(failed.status()).isEqualTo(RunStatus.FAILED);
+    assertThat(failed.outcome()).isEqualTo(RunOutcome.FAILED);
+    assertThat(failed.reason())
+        .isEqualTo("interrupted: the process " + owner + " that executed this run has stopped");
+    assertThat(failed.finishedAt()).isNull();
+    assertThat(failed.source()).isEqualTo(running.source());
+  }
+
+  @Test
+  void failedIfInterruptedKeepsLiveRun() {
+    Run live = run(RunStatus.RUNNING, new RunOwner(HOST, child.pid(), childStart).toString());
+
+    assertThat(RunOwner.failedIfInterrupted(live)).isSameAs(live);
+  }
+
+  @Test
   void noReasonForLiveOrFinishedRuns() throws Exception {
     String live = new RunOwner(HOST, child.pid(), childStart).toString();
     String dead = HOST + ":" + deadPid();
@@ -171,6 +205,14 @@ class RunOwnerTest {
         "tester",
         Instant.parse("2026-01-01T00:00:00Z"),
         null);
+  }
+
+  private static long deadPidUnchecked() {
+    try {
+      return deadPid();
+    } catch (Exception e) {
+      throw new AssertionError("cannot start a short-lived process", e);
+    }
   }
 
   private static long deadPid() throws Exception {
