@@ -96,6 +96,6 @@ final class RunCommand implements Callable<Integer> {
               + pipeline
               + " has no source.file, so --data FILE must name the batch to run on");
     }
-    return new RegisteredPipeline(spec, pipeline.toAbsolutePath()).resolve(file);
+    return new RegisteredPipeline(spec, pipeline.toAbsolutePath(), null).resolve(file);
   }
 }

@@ -7,17 +7,21 @@ import dev.evergreen.api.run.Run;
 import dev.evergreen.api.validation.Anomaly;
 import dev.evergreen.api.validation.ValidationReport;
 import dev.evergreen.core.Evergreen;
+import dev.evergreen.core.pipeline.RecordedPipelines;
 import dev.evergreen.core.validation.HtmlReport;
 import dev.evergreen.core.validation.StoredRunReport;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 /** Reads pipeline runs. */
 @Command(
@@ -31,6 +35,7 @@ import picocli.CommandLine.Parameters;
     subcommands = {
       RunsCommand.ListRuns.class,
       RunsCommand.ShowRun.class,
+      RunsCommand.PipelineOfRun.class,
       RunsCommand.ReportRun.class
     })
 final class RunsCommand {
@@ -95,6 +100,41 @@ final class RunsCommand {
               .drift()
               .forEach(d -> System.out.printf("    psi %s = %.4f%n", d.feature(), d.psi()));
         }
+      }
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "pipeline",
+      mixinStandardHelpOptions = true,
+      description =
+          "Print the pipeline file that a run trained with, as the store keeps it, even after the"
+              + " file changed.")
+  static final class PipelineOfRun implements Callable<Integer> {
+    @Parameters(paramLabel = "RUN_ID")
+    String id;
+
+    @Mixin HomeOption home;
+
+    @Spec CommandSpec command;
+
+    @Override
+    public Integer call() throws Exception {
+      try (Evergreen evergreen = Home.openExisting(home.resolve(), new SimpleMeterRegistry())) {
+        Run run =
+            evergreen
+                .store()
+                .findRun(id)
+                .orElseThrow(
+                    () ->
+                        EvergreenException.notFound(
+                            "run '" + id + "' not found; list runs with `evergreen runs list`"));
+        PrintWriter out = command.commandLine().getOut();
+        out.print(
+            new String(
+                RecordedPipelines.require(evergreen.artifacts(), run), StandardCharsets.UTF_8));
+        out.flush();
       }
       return 0;
     }

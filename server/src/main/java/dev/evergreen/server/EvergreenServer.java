@@ -607,6 +607,7 @@ public final class EvergreenServer implements AutoCloseable {
     routes.add(HttpMethod.POST, "/api/v1/pipelines/:name/runs", Role.OPERATOR, rest::submitRun);
     routes.add(HttpMethod.GET, "/api/v1/runs", Role.VIEWER, rest::listRuns);
     routes.add(HttpMethod.GET, "/api/v1/runs/:id", Role.VIEWER, rest::showRun);
+    routes.add(HttpMethod.GET, "/api/v1/runs/:id/pipeline", Role.VIEWER, rest::runPipeline);
     routes.add(HttpMethod.GET, "/api/v1/audit", Role.VIEWER, rest::listAudit);
     routes.add(HttpMethod.GET, "/api/v1/audit/verify", Role.VIEWER, rest::verifyAudit);
     routes.add(HttpMethod.POST, "/api/v1/tokens", Role.ADMIN, rest::createToken);

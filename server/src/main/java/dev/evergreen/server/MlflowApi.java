@@ -81,6 +81,7 @@ final class MlflowApi {
           new TrackingService(
               evergreen.store(),
               new SqliteTrackingStore(sqlite),
+              evergreen.artifacts(),
               evergreen.audit(),
               evergreen.clock());
     } else {

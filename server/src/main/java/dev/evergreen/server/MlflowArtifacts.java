@@ -98,6 +98,7 @@ final class MlflowArtifacts {
           new TrackingService(
               evergreen.store(),
               new SqliteTrackingStore(sqlite),
+              evergreen.artifacts(),
               evergreen.audit(),
               evergreen.clock());
     }

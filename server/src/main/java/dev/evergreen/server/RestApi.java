@@ -13,6 +13,7 @@ import dev.evergreen.core.Evergreen;
 import dev.evergreen.core.audit.AuditHead;
 import dev.evergreen.core.deployment.DeploymentResult;
 import dev.evergreen.core.deployment.ServingState;
+import dev.evergreen.core.pipeline.RecordedPipelines;
 import dev.evergreen.core.pipeline.RegisteredPipeline;
 import dev.evergreen.core.pipeline.RunOwner;
 import dev.evergreen.core.pipeline.SubmittedRun;
@@ -21,6 +22,7 @@ import dev.evergreen.core.serving.external.ExternalFormat;
 import dev.evergreen.core.serving.external.ExternalModels;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.ext.web.RoutingContext;
 import java.io.IOException;
@@ -512,6 +514,41 @@ final class RestApi {
           }
           return body;
         });
+  }
+
+  /**
+   * {@code GET /api/v1/runs/{id}/pipeline}: the pipeline file that the run trained with, byte for
+   * byte, as {@code application/yaml}, even after the file changed.
+   */
+  void runPipeline(RoutingContext ctx) {
+    String id = ctx.pathParam("id");
+    vertx
+        .executeBlocking(() -> recordedPipeline(evergreen, id), false)
+        .onSuccess(
+            bytes ->
+                ctx.response()
+                    .putHeader(HttpErrors.CONTENT_TYPE, "application/yaml")
+                    .end(Buffer.buffer(bytes)))
+        .onFailure(ctx::fail);
+  }
+
+  /**
+   * Returns the pipeline file a run trained with.
+   *
+   * @throws EvergreenException NOT_FOUND for an unknown run or one without a recorded file
+   */
+  static byte[] recordedPipeline(Evergreen evergreen, String id) {
+    Run run =
+        evergreen
+            .store()
+            .findRun(id)
+            .orElseThrow(
+                () ->
+                    EvergreenException.notFound(
+                        "run '"
+                            + InferenceRequestDecoder.abbreviate(id)
+                            + "' not found; list runs with GET /api/v1/runs"));
+    return RecordedPipelines.require(evergreen.artifacts(), run);
   }
 
   // Audit

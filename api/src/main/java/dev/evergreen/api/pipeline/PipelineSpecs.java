@@ -89,16 +89,24 @@ public final class PipelineSpecs {
 
   /** Reads a pipeline file and checks it; errors name the file, line and field. */
   public static PipelineSpec load(Path file) {
-    byte[] bytes;
+    return parse(readFile(file), file.toString());
+  }
+
+  /**
+   * Returns the bytes of a pipeline file, for callers that keep what they parsed with {@link
+   * #parse}.
+   *
+   * @throws EvergreenException INVALID_INPUT naming the file when it is missing or unreadable
+   */
+  public static byte[] readFile(Path file) {
     try {
-      bytes = Files.readAllBytes(file);
+      return Files.readAllBytes(file);
     } catch (NoSuchFileException e) {
       throw EvergreenException.invalid(
           "pipeline file " + file + " not found; pass the path of a pipeline YAML file");
     } catch (IOException e) {
       throw EvergreenException.invalid("cannot read pipeline file " + file + ": " + e.getMessage());
     }
-    return parse(bytes, file.toString());
   }
 
   /** Parses pipeline YAML; {@code origin} names the source in error messages. */

@@ -37,14 +37,10 @@ import dev.evergreen.core.training.TrainingData;
 import dev.evergreen.core.validation.RuleInference;
 import dev.evergreen.core.validation.ValidationContext;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -322,7 +318,7 @@ final class PipelineRunner {
         new Provenance(
             List.of(snapshot.id()),
             pipeline.file().toAbsolutePath().toString(),
-            sha256(pipeline.file()),
+            pipeline.sourceSha256(),
             git.commit(),
             git.dirty(),
             "xgboost",
@@ -620,15 +616,6 @@ final class PipelineRunner {
     run.step(step, nanos / 1e9);
     metrics.step(spec.name(), step, nanos);
     LOG.info("run {}: step {} took {} ms", run.id(), step, nanos / 1_000_000);
-  }
-
-  private static String sha256(Path file) throws IOException {
-    try {
-      return HexFormat.of()
-          .formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is required by every Java platform", e);
-    }
   }
 
   private static String format(Double value) {

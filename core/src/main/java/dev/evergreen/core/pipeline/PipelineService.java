@@ -1,5 +1,6 @@
 package dev.evergreen.core.pipeline;
 
+import dev.evergreen.api.ErrorKind;
 import dev.evergreen.api.EvergreenException;
 import dev.evergreen.api.pipeline.PipelineSpec;
 import dev.evergreen.api.pipeline.PipelineSpecs;
@@ -8,6 +9,7 @@ import dev.evergreen.api.run.RunOutcome;
 import dev.evergreen.api.run.RunStatus;
 import dev.evergreen.core.Evergreen;
 import dev.evergreen.core.audit.AuditActions;
+import java.io.IOException;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Instant;
@@ -44,10 +46,25 @@ public final class PipelineService implements AutoCloseable {
     this.runner = new PipelineRunner(evergreen, new PipelineMetrics(evergreen.meters()));
   }
 
-  /** Loads a pipeline file and makes it known under its name, replacing an earlier file. */
+  /**
+   * Loads a pipeline file and makes it known under its name, replacing an earlier file. The bytes
+   * it parsed are stored in the artifact store, where runs find them by their SHA-256.
+   */
   public RegisteredPipeline register(Path file) {
-    PipelineSpec spec = PipelineSpecs.load(file);
-    RegisteredPipeline pipeline = new RegisteredPipeline(spec, file.toAbsolutePath());
+    byte[] source = PipelineSpecs.readFile(file);
+    PipelineSpec spec = PipelineSpecs.parse(source, file.toString());
+    String key;
+    try {
+      key = evergreen.artifacts().put(source);
+    } catch (IOException e) {
+      throw new EvergreenException(
+          ErrorKind.INTERNAL,
+          "cannot store a copy of pipeline file " + file + " in the artifact store: " + e,
+          e);
+    }
+    RegisteredPipeline pipeline =
+        new RegisteredPipeline(
+            spec, file.toAbsolutePath(), key.substring(key.lastIndexOf('/') + 1));
     RegisteredPipeline earlier = pipelines.put(spec.name(), pipeline);
     if (spec.deployment().batching() != null) {
       evergreen.router().configureBatching(spec.deployment().model(), spec.deployment().batching());

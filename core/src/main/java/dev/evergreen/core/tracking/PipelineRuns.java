@@ -1,22 +1,17 @@
 package dev.evergreen.core.tracking;
 
-import dev.evergreen.api.pipeline.PipelineSpec;
 import dev.evergreen.api.pipeline.PipelineSpecs;
 import dev.evergreen.api.pipeline.TrainerSpec;
 import dev.evergreen.api.run.Provenance;
 import dev.evergreen.api.run.Run;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
-import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
+import dev.evergreen.core.pipeline.RecordedPipelines;
+import dev.evergreen.core.store.ArtifactStore;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,10 +31,10 @@ public final class PipelineRuns {
 
   /**
    * Maps a run. Metrics carry the run's finish time (its start time while it runs) and step 0.
-   * Params are the seeds, the engine and, when the pipeline file at the recorded path still has the
-   * recorded SHA-256, the trainer section of that file.
+   * Params are the seeds, the engine and the trainer section of the pipeline file the run used, as
+   * {@link RecordedPipelines} finds it.
    */
-  public static TrackedRun toTracked(Run run, String experimentId) {
+  public static TrackedRun toTracked(Run run, String experimentId, ArtifactStore artifacts) {
     Instant metricTime = run.finishedAt() != null ? run.finishedAt() : run.startedAt();
     long timestamp = metricTime == null ? 0 : metricTime.toEpochMilli();
     List<MetricPoint> metrics = new ArrayList<>();
@@ -78,12 +73,12 @@ public final class PipelineRuns {
         "",
         LifecycleStage.ACTIVE,
         metrics,
-        params(provenance),
+        params(provenance, artifacts),
         tags,
         true);
   }
 
-  private static Map<String, String> params(Provenance provenance) {
+  private static Map<String, String> params(Provenance provenance, ArtifactStore artifacts) {
     Map<String, String> params = new LinkedHashMap<>();
     if (provenance == null) {
       return params;
@@ -95,7 +90,7 @@ public final class PipelineRuns {
     if (provenance.engineVersion() != null) {
       params.put("trainer.engine_version", provenance.engineVersion());
     }
-    TrainerSpec trainer = recordedTrainer(provenance);
+    TrainerSpec trainer = recordedTrainer(provenance, artifacts);
     if (trainer != null) {
       if (trainer.objective() != null) {
         params.put("trainer.objective", trainer.objective());
@@ -109,27 +104,16 @@ public final class PipelineRuns {
   }
 
   /**
-   * Reads the trainer section from the pipeline file the run used, or returns null when the file is
-   * gone or changed since, because its current content would misstate the run.
+   * Reads the trainer section of the pipeline file the run used, or returns null when that file is
+   * no longer known (see {@link RecordedPipelines#of}) or no longer parses.
    */
-  private static TrainerSpec recordedTrainer(Provenance provenance) {
-    if (provenance.pipelinePath() == null || provenance.pipelineSha256() == null) {
+  private static TrainerSpec recordedTrainer(Provenance provenance, ArtifactStore artifacts) {
+    Optional<byte[]> bytes = RecordedPipelines.of(artifacts, provenance);
+    if (bytes.isEmpty()) {
       return null;
     }
     try {
-      byte[] bytes = Files.readAllBytes(Path.of(provenance.pipelinePath()));
-      String sha256 = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-      if (!sha256.equals(provenance.pipelineSha256())) {
-        return null;
-      }
-      PipelineSpec spec = PipelineSpecs.parse(bytes, provenance.pipelinePath());
-      return spec.trainer();
-    } catch (IOException | InvalidPathException e) {
-      LOG.debug(
-          "Pipeline file {} of a run is unreadable: {}", provenance.pipelinePath(), e.toString());
-      return null;
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is required by every Java platform", e);
+      return PipelineSpecs.parse(bytes.get(), provenance.pipelinePath()).trainer();
     } catch (RuntimeException e) {
       LOG.debug(
           "Pipeline file {} of a run no longer parses: {}",

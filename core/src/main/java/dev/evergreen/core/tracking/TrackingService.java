@@ -5,6 +5,7 @@ import dev.evergreen.api.EvergreenException;
 import dev.evergreen.api.run.Run;
 import dev.evergreen.api.run.RunStatus;
 import dev.evergreen.core.audit.AuditLog;
+import dev.evergreen.core.store.ArtifactStore;
 import dev.evergreen.core.store.MetadataStore;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
@@ -71,13 +72,22 @@ public final class TrackingService {
 
   private final MetadataStore metadata;
   private final TrackingStore tracking;
+  private final ArtifactStore artifacts;
   private final AuditLog audit;
   private final Clock clock;
 
+  /**
+   * @param artifacts where the pipeline files of pipeline runs are kept, for their params
+   */
   public TrackingService(
-      MetadataStore metadata, TrackingStore tracking, AuditLog audit, Clock clock) {
+      MetadataStore metadata,
+      TrackingStore tracking,
+      ArtifactStore artifacts,
+      AuditLog audit,
+      Clock clock) {
     this.metadata = metadata;
     this.tracking = tracking;
+    this.artifacts = artifacts;
     this.audit = audit;
     this.clock = clock;
   }
@@ -274,7 +284,8 @@ public final class TrackingService {
     requireName(id, "run_id");
     Optional<Run> pipelineRun = metadata.findRun(id);
     if (pipelineRun.isPresent()) {
-      return PipelineRuns.toTracked(pipelineRun.get(), pipelineExperiment(pipelineRun.get()).id());
+      return PipelineRuns.toTracked(
+          pipelineRun.get(), pipelineExperiment(pipelineRun.get()).id(), artifacts);
     }
     return tracking
         .findRun(id)
@@ -500,7 +511,7 @@ public final class TrackingService {
       if (experiment.pipeline() != null) {
         // NOTE: reads every run of the pipeline; paging happens after filtering in memory.
         for (Run run : metadata.listRuns(experiment.pipeline(), Integer.MAX_VALUE)) {
-          candidates.add(PipelineRuns.toTracked(run, experiment.id()));
+          candidates.add(PipelineRuns.toTracked(run, experiment.id(), artifacts));
         }
       }
     }

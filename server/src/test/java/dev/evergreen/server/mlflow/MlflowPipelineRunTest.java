@@ -94,6 +94,36 @@ class MlflowPipelineRunTest {
   }
 
   @Test
+  void runKeepsItsPipelineAfterFileEdit() throws Exception {
+    Path pipelineFile = dir.resolve("pipeline").resolve("flights.yaml");
+    Files.createDirectories(pipelineFile.getParent());
+    String original = TestPipelines.flightsYaml("");
+    Files.writeString(pipelineFile, original);
+    Path data = TestDuckDb.flightsMonth(dir.resolve("month-1.parquet"), 1, 3_000);
+
+    try (MlflowServer server = new MlflowServer(dir.resolve("home"));
+        MlflowClient client = server.client()) {
+      Run run = server.evergreen.pipelines().run(pipelineFile, data, "tester");
+      Files.writeString(pipelineFile, original.replace("rounds: 5", "rounds: 50"));
+
+      Map<String, String> params = new LinkedHashMap<>();
+      client
+          .getRun(run.id())
+          .getData()
+          .getParamsList()
+          .forEach(p -> params.put(p.getKey(), p.getValue()));
+      HttpResponse<String> stored =
+          server.send("GET", "/api/v1/runs/" + run.id() + "/pipeline", server.viewerSecret, null);
+
+      assertThat(original).contains("rounds: 5");
+      assertThat(params).containsEntry("trainer.rounds", "5");
+      assertThat(stored.statusCode()).isEqualTo(200);
+      assertThat(stored.headers().firstValue("content-type")).hasValue("application/yaml");
+      assertThat(stored.body()).isEqualTo(original);
+    }
+  }
+
+  @Test
   void championAliasThroughMlflowDeploys() throws Exception {
     Path pipelineFile = dir.resolve("pipeline").resolve("flights.yaml");
     Files.createDirectories(pipelineFile.getParent());
