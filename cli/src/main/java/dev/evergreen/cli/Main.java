@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
       RunCommand.class,
       ValidateCommand.class,
       SchemaCommand.class,
+      RulesCommand.class,
       ModelsCommand.class,
       RollbackCommand.class,
       TrafficCommand.class,

@@ -12,6 +12,7 @@ import dev.evergreen.api.pipeline.PipelineSpec;
 import dev.evergreen.api.pipeline.PipelineSpecs;
 import dev.evergreen.api.pipeline.SourceSpec;
 import dev.evergreen.api.pipeline.ValidationSpec;
+import dev.evergreen.api.validation.Anomaly;
 import dev.evergreen.api.validation.ConstraintResult;
 import dev.evergreen.api.validation.ConstraintStatus;
 import dev.evergreen.api.validation.ExampleRow;
@@ -285,9 +286,7 @@ final class ValidateCommand implements Callable<Integer> {
               .append(constraint.observed());
       if (constraint.failingRows() != null && constraint.failingRows() > 0) {
         line.append(" (")
-            .append(constraint.failingRows())
-            .append(" failing rows, ")
-            .append(String.format(Locale.ROOT, "%.4f%%", constraint.failingShare() * 100))
+            .append(Anomaly.failingRowsText(constraint.failingRows(), constraint.failingShare()))
             .append(')');
       }
       out.println(line);

@@ -58,6 +58,7 @@ public record ConstraintResult(
         expected,
         observed,
         failingRows == null ? 0 : failingRows,
-        examples.stream().map(ExampleRow::row).toList());
+        examples.stream().map(ExampleRow::row).toList(),
+        failingShare);
   }
 }

@@ -4,6 +4,7 @@ package dev.evergreen.core.audit;
 public final class AuditActions {
   public static final String SNAPSHOT_CREATED = "snapshot.created";
   public static final String VALIDATION_VERDICT = "validation.verdict";
+  public static final String INFERRED_RULES_RESET = "validation.inferred_rules_reset";
   public static final String RUN_STARTED = "run.started";
   public static final String RUN_FINISHED = "run.finished";
   public static final String MODEL_REGISTERED = "model.registered";

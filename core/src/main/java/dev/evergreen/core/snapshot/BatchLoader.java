@@ -211,7 +211,8 @@ final class BatchLoader {
     return names;
   }
 
-  private List<SourceColumn> readParquet() throws SQLException {
+  private List<SourceColumn> readParquet() throws SQLException, IOException {
+    ParquetFiles.checkFrame(file);
     String read = "SELECT * FROM read_parquet(" + DuckDb.path(file) + ")";
     try (Statement statement = connection.createStatement()) {
       // NOTE: a view reads only the file's metadata here. A damaged page fails a later query,
@@ -221,7 +222,7 @@ final class BatchLoader {
       throw EvergreenException.invalid(
           file
               + ": cannot read the file as Parquet: "
-              + CsvErrors.firstLine(e.getMessage())
+              + ParquetFiles.reason(e.getMessage())
               + ". Check that the file is a complete Parquet file, or set source.format to csv"
               + " if it is a CSV file.");
     }

@@ -57,6 +57,12 @@ public interface MetadataStore extends AutoCloseable {
 
   void savePipelineState(PipelineState state);
 
+  /**
+   * Deletes a pipeline's reference snapshot id and inferred rules, so that its next accepted batch
+   * becomes the reference again. Returns false when none were stored.
+   */
+  boolean deletePipelineState(String pipeline);
+
   // Runs
 
   void insertRun(Run run);

@@ -8,6 +8,7 @@ import dev.evergreen.api.pipeline.LabelSpec;
 import dev.evergreen.api.pipeline.PipelineSpec;
 import dev.evergreen.api.pipeline.SplitSpec;
 import dev.evergreen.core.serving.InputBatch;
+import dev.evergreen.core.validation.LabelClasses;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -26,6 +27,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -102,6 +104,7 @@ public final class DatasetLoader {
     private final String source;
     private final String objective;
     private final LabelSpec label;
+    private final Optional<List<Double>> labelClasses;
     private final FeaturesSpec features;
     private final SplitSpec split;
 
@@ -123,6 +126,7 @@ public final class DatasetLoader {
       this.source = "read_parquet(" + literal(file.toString()) + ", file_row_number = true)";
       this.objective = spec.trainer().objective();
       this.label = spec.label();
+      this.labelClasses = LabelClasses.of(spec);
       this.features = spec.features();
       this.split = spec.split();
     }
@@ -512,18 +516,21 @@ public final class DatasetLoader {
       if (label.greaterThan() != null) {
         return value > label.greaterThan() ? 1.0 : 0.0;
       }
-      if (isBinary() && value != 0.0 && value != 1.0) {
+      if (labelClasses.isPresent() && !LabelClasses.allows(labelClasses.get(), value)) {
+        // Validation rejects such a batch first (rule label_classes), so this guards other callers.
         throw EvergreenException.invalid(
             "snapshot "
                 + file
                 + " column '"
                 + label.column()
                 + "' row "
-                + rowNumbers[row]
+                + (rowNumbers[row] + 1)
                 + ": label "
-                + value
-                + " is not 0 or 1, which binary:logistic needs; set label.greaterThan to"
-                + " turn a number into a binary target");
+                + LabelClasses.format(value)
+                + " is not "
+                + LabelClasses.expected(objective, labelClasses.get())
+                + "; correct the label, or set label.greaterThan to turn a number into a binary"
+                + " target");
       }
       return value;
     }

@@ -175,8 +175,11 @@ public final class RuleInference {
     return new RuleSpec(column, null, null, null, values, Severity.WARNING);
   }
 
-  /** Returns true when the pipeline declares a rule of this kind on the column. */
-  private static boolean declares(PipelineSpec spec, String column, String kind) {
+  /**
+   * Returns true when the pipeline declares a rule of this kind ({@code not_null}, {@code min},
+   * {@code max} or {@code allowed_values}) on the column.
+   */
+  static boolean declares(PipelineSpec spec, String column, String kind) {
     return spec.validation().rules().stream()
         .filter(rule -> column.equals(rule.column()))
         .anyMatch(
@@ -184,6 +187,7 @@ public final class RuleInference {
                 switch (kind) {
                   case "not_null" -> Boolean.TRUE.equals(rule.notNull());
                   case "min" -> rule.min() != null;
+                  case "max" -> rule.max() != null;
                   case "allowed_values" -> rule.allowedValues() != null;
                   default -> false;
                 });

@@ -50,6 +50,9 @@ import org.slf4j.LoggerFactory;
  * number of failing rows and up to five example rows, numbered from 1 in the snapshot's row order,
  * which is the batch file's order.
  *
+ * <p>Label: with {@code binary:logistic} and no {@code label.greaterThan}, a label other than 0 or
+ * 1 is an error with rule {@value LabelClasses#RULE} (see {@link LabelClasses}).
+ *
  * <p>Drift: the PSI of every feature (see {@link PopulationStability}); at or above {@code
  * validation.drift.warning} it is a warning, at or above {@code validation.drift.error} an error. A
  * feature that the other metrics mark as drifted is a warning with rule {@code drift}, and a share
@@ -86,7 +89,9 @@ public final class Validator {
    * @param currentParquet local Parquet file of {@code current}
    * @param reference the pipeline's reference snapshot, null for the first batch
    * @param referenceParquet local Parquet file of {@code reference}, null when it is null
-   * @param inferredRules rules inferred from the reference, checked after the declared ones
+   * @param inferredRules rules inferred from the reference. They are checked after the declared
+   *     ones unless {@code validation.inferRules} is false, and not where the pipeline declares a
+   *     rule of the same column and kind. Their expected text names the reference snapshot.
    */
   public ValidationReport validate(
       Snapshot current,
@@ -114,7 +119,9 @@ public final class Validator {
    * @param currentParquet local Parquet file of {@code current}
    * @param reference the pipeline's reference snapshot, null for the first batch
    * @param referenceParquet local Parquet file of {@code reference}, null when it is null
-   * @param inferredRules rules inferred from the reference, checked after the declared ones
+   * @param inferredRules rules inferred from the reference. They are checked after the declared
+   *     ones unless {@code validation.inferRules} is false, and not where the pipeline declares a
+   *     rule of the same column and kind. Their expected text names the reference snapshot.
    * @throws EvergreenException {@link ErrorKind#INVALID_INPUT} when a pattern, {@code where} or
    *     {@code condition} is not valid for the batch
    */
@@ -186,13 +193,25 @@ public final class Validator {
     DatasetDrift datasetDrift = null;
     RuleChecker checker = new RuleChecker(connection, table, current.schema(), context);
     long rows = checker.rows();
-    List<RuleSpec> rules = new ArrayList<>(spec.validation().rules());
-    rules.addAll(inferredRules == null ? List.of() : inferredRules);
-    rules.removeIf(rule -> isExcluded(rule, excluded));
+    List<RuleSpec> declared = new ArrayList<>(spec.validation().rules());
+    declared.removeIf(rule -> isExcluded(rule, excluded));
+    // With inferRules false, rules stored by an earlier run stay stored but are not checked.
+    boolean checkInferred = inferredRules != null && spec.validation().inferRules();
+    List<RuleSpec> inferred =
+        new ArrayList<>(InferredRules.notDeclared(checkInferred ? inferredRules : List.of(), spec));
+    inferred.removeIf(rule -> isExcluded(rule, excluded));
+    List<RuleSpec> rules = new ArrayList<>(declared);
+    rules.addAll(inferred);
     checker.prefetch(rules);
-    for (RuleSpec rule : rules) {
+    for (RuleSpec rule : declared) {
       results.addAll(checker.check(rule, missing));
     }
+    for (RuleSpec rule : inferred) {
+      for (ConstraintResult result : checker.check(rule, missing)) {
+        results.add(InferredRules.markInferred(result, reference));
+      }
+    }
+    LabelClasses.check(connection, table, current, spec, excluded).ifPresent(results::add);
     if (reference != null
         && context.referenceProfile() != null
         && context.currentProfile() != null) {

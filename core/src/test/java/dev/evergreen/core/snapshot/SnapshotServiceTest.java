@@ -794,7 +794,7 @@ class SnapshotServiceTest {
 
     EvergreenException error = reject(file, spec());
 
-    assertThat(error.getMessage()).contains("cannot read the file as Parquet");
+    assertThat(error.getMessage()).contains("not a Parquet file");
   }
 
   @Test

@@ -133,6 +133,11 @@ public final class InMemoryMetadataStore implements MetadataStore {
   }
 
   @Override
+  public boolean deletePipelineState(String pipeline) {
+    return write(() -> state.pipelineStates.remove(pipeline) != null);
+  }
+
+  @Override
   public void insertRun(Run run) {
     write(
         () -> {

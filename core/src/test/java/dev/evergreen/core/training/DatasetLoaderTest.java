@@ -297,7 +297,7 @@ class DatasetLoaderTest {
 
     assertThatThrownBy(() -> load(spec))
         .isInstanceOf(EvergreenException.class)
-        .hasMessageContaining("not 0 or 1")
+        .hasMessageContaining("row 1: label -8 is not one of 0, 1")
         .hasMessageContaining("label.greaterThan");
   }
 

@@ -196,6 +196,19 @@ public final class SqliteMetadataStore implements MetadataStore {
                 }));
   }
 
+  @Override
+  public boolean deletePipelineState(String pipeline) {
+    int deleted =
+        database.write(
+            "delete the state of pipeline " + pipeline,
+            connection ->
+                Sql.update(
+                    connection,
+                    "DELETE FROM pipeline_state WHERE pipeline = ?",
+                    statement -> statement.setString(1, pipeline)));
+    return deleted > 0;
+  }
+
   // Runs
 
   private static final String RUN_COLUMNS =
