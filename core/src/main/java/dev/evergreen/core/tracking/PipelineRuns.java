@@ -1,11 +1,18 @@
 package dev.evergreen.core.tracking;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.evergreen.api.data.Column;
+import dev.evergreen.api.data.ColumnType;
+import dev.evergreen.api.data.Snapshot;
 import dev.evergreen.api.pipeline.PipelineSpecs;
 import dev.evergreen.api.pipeline.TrainerSpec;
 import dev.evergreen.api.run.Provenance;
 import dev.evergreen.api.run.Run;
 import dev.evergreen.core.pipeline.RecordedPipelines;
 import dev.evergreen.core.store.ArtifactStore;
+import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -27,6 +34,8 @@ public final class PipelineRuns {
   public static final String SOURCE_NAME_TAG = "mlflow.source.name";
   public static final String USER_TAG = "mlflow.user";
 
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   private PipelineRuns() {}
 
   /**
@@ -34,7 +43,8 @@ public final class PipelineRuns {
    * Params are the seeds, the engine and the trainer section of the pipeline file the run used, as
    * {@link RecordedPipelines} finds it.
    */
-  public static TrackedRun toTracked(Run run, String experimentId, ArtifactStore artifacts) {
+  public static TrackedRun toTracked(
+      Run run, String experimentId, ArtifactStore artifacts, Snapshot snapshot) {
     Instant metricTime = run.finishedAt() != null ? run.finishedAt() : run.startedAt();
     long timestamp = metricTime == null ? 0 : metricTime.toEpochMilli();
     List<MetricPoint> metrics = new ArrayList<>();
@@ -75,7 +85,53 @@ public final class PipelineRuns {
         metrics,
         params(provenance, artifacts),
         tags,
-        true);
+        true,
+        snapshot == null ? List.of() : List.of(datasetInput(run, snapshot)));
+  }
+
+  /**
+   * Returns the snapshot a run trained on as MLflow's dataset input: named after the file the run
+   * read, with the snapshot's first twelve hex characters as digest, the file as a {@code local}
+   * source, the columns as an MLflow column schema and the row count as profile, in the {@code
+   * training} context.
+   */
+  static DatasetInput datasetInput(Run run, Snapshot snapshot) {
+    String file = run.source() != null ? run.source() : snapshot.source();
+    String name =
+        file == null ? "snapshot-" + snapshot.shortId() : Path.of(file).getFileName().toString();
+    ObjectNode source = JSON.createObjectNode();
+    source.put("uri", file == null ? "" : Path.of(file).toUri().toString());
+    ObjectNode schema = JSON.createObjectNode();
+    ArrayNode columns = schema.putArray("mlflow_colspec");
+    for (Column column : snapshot.schema().columns()) {
+      columns
+          .addObject()
+          .put("type", mlflowType(column.type()))
+          .put("name", column.name())
+          .put("required", false);
+    }
+    ObjectNode profile = JSON.createObjectNode();
+    profile.put("num_rows", snapshot.profile() == null ? 0 : snapshot.profile().rowCount());
+    Dataset dataset =
+        new Dataset(
+            name,
+            snapshot.shortId(),
+            "local",
+            source.toString(),
+            schema.toString(),
+            profile.toString());
+    return new DatasetInput(dataset, Map.of("mlflow.data.context", "training"));
+  }
+
+  /** Returns MLflow's column type for a snapshot column type. */
+  private static String mlflowType(ColumnType type) {
+    return switch (type) {
+      case BOOLEAN -> "boolean";
+      case INTEGER -> "long";
+      case DOUBLE -> "double";
+      case STRING -> "string";
+      case DATE, TIMESTAMP -> "datetime";
+    };
   }
 
   private static Map<String, String> params(Provenance provenance, ArtifactStore artifacts) {

@@ -2,6 +2,7 @@ package dev.evergreen.core.tracking;
 
 import dev.evergreen.api.ErrorKind;
 import dev.evergreen.api.EvergreenException;
+import dev.evergreen.api.data.Snapshot;
 import dev.evergreen.api.run.Run;
 import dev.evergreen.api.run.RunStatus;
 import dev.evergreen.core.audit.AuditLog;
@@ -285,7 +286,10 @@ public final class TrackingService {
     Optional<Run> pipelineRun = metadata.findRun(id);
     if (pipelineRun.isPresent()) {
       return PipelineRuns.toTracked(
-          pipelineRun.get(), pipelineExperiment(pipelineRun.get()).id(), artifacts);
+          pipelineRun.get(),
+          pipelineExperiment(pipelineRun.get()).id(),
+          artifacts,
+          snapshotOf(pipelineRun.get()));
     }
     return tracking
         .findRun(id)
@@ -511,7 +515,7 @@ public final class TrackingService {
       if (experiment.pipeline() != null) {
         // NOTE: reads every run of the pipeline; paging happens after filtering in memory.
         for (Run run : metadata.listRuns(experiment.pipeline(), Integer.MAX_VALUE)) {
-          candidates.add(PipelineRuns.toTracked(run, experiment.id(), artifacts));
+          candidates.add(PipelineRuns.toTracked(run, experiment.id(), artifacts, snapshotOf(run)));
         }
       }
     }
@@ -526,6 +530,11 @@ public final class TrackingService {
   }
 
   // Pipeline experiments
+
+  /** Returns the snapshot a pipeline run read, or null when it stored none. */
+  private Snapshot snapshotOf(Run run) {
+    return run.snapshotId() == null ? null : metadata.findSnapshot(run.snapshotId()).orElse(null);
+  }
 
   /** Returns the experiment of a pipeline run's pipeline, creating it on first use. */
   private Experiment pipelineExperiment(Run run) {

@@ -77,6 +77,22 @@ class MlflowPipelineRunTest {
           .containsEntry("trainer.rounds", "5")
           .containsEntry("trainer.objective", "binary:logistic");
 
+      List<Service.DatasetInput> inputs = mapped.getInputs().getDatasetInputsList();
+      assertThat(inputs).hasSize(1);
+      Service.Dataset dataset = inputs.get(0).getDataset();
+      assertThat(dataset.getName()).isEqualTo("month-1.parquet");
+      assertThat(dataset.getDigest()).isEqualTo(run.snapshotId().substring(0, 12));
+      assertThat(dataset.getSourceType()).isEqualTo("local");
+      assertThat(dataset.getSource()).contains(data.toUri().toString());
+      assertThat(dataset.getSchema()).contains("\"name\":\"distance\"");
+      assertThat(dataset.getProfile()).isEqualTo("{\"num_rows\":3000}");
+      assertThat(inputs.get(0).getTagsList())
+          .anySatisfy(
+              tag -> {
+                assertThat(tag.getKey()).isEqualTo("mlflow.data.context");
+                assertThat(tag.getValue()).isEqualTo("training");
+              });
+
       List<Service.Run> found =
           client
               .searchRuns(
