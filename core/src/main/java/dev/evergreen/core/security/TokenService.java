@@ -7,6 +7,7 @@ import dev.evergreen.api.security.Role;
 import dev.evergreen.api.security.Token;
 import dev.evergreen.core.audit.AuditActions;
 import dev.evergreen.core.audit.AuditLog;
+import dev.evergreen.core.deployment.DeploymentManager;
 import dev.evergreen.core.store.MetadataStore;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -22,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Consumer;
 
 /**
@@ -158,9 +160,27 @@ public final class TokenService {
     }
   }
 
+  /**
+   * Actors that Evergreen itself records in the audit log: the server's landing runs and the
+   * deployment reconciler. Other system and command-line actors contain a colon, such as {@code
+   * system:canary-monitor} and {@code cli:alice}.
+   */
+  private static final Set<String> SYSTEM_ACTORS =
+      Set.of("server", DeploymentManager.RECONCILER_ACTOR);
+
   private static void requireName(String name) {
     if (name == null || name.isBlank()) {
       throw EvergreenException.invalid("token name is missing; pass a name such as 'ci-deployer'");
+    }
+    // A token's name is the actor of its requests in the audit log, so it must not pass for an
+    // actor that Evergreen records itself.
+    if (name.contains(":") || SYSTEM_ACTORS.contains(name)) {
+      throw EvergreenException.invalid(
+          "token name '"
+              + name
+              + "' could be mistaken for one of Evergreen's own actors in the audit log ("
+              + String.join(", ", new TreeSet<>(SYSTEM_ACTORS))
+              + ", or a name with ':'); choose another name, such as 'ci-deployer'");
     }
   }
 

@@ -83,4 +83,23 @@ class TokenServiceTest {
 
     assertThat(tokens.list()).extracting(Token::name).containsExactly("admin-2");
   }
+
+  @Test
+  void systemActorNamesAreRefused() {
+    for (String name :
+        new String[] {"server", "reconciler", "cli:alice", "system:canary-monitor"}) {
+      assertThatThrownBy(() -> tokens.create(name, Role.ADMIN, "root"))
+          .as(name)
+          .isInstanceOfSatisfying(
+              EvergreenException.class,
+              e -> assertThat(e.kind()).isEqualTo(ErrorKind.INVALID_INPUT))
+          .hasMessage(
+              "token name '"
+                  + name
+                  + "' could be mistaken for one of Evergreen's own actors in the audit log"
+                  + " (reconciler, server, or a name with ':'); choose another name, such as"
+                  + " 'ci-deployer'");
+    }
+    assertThat(tokens.list()).isEmpty();
+  }
 }
