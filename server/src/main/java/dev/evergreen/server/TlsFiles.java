@@ -6,6 +6,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.PemKeyCertOptions;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -15,7 +16,9 @@ import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.Signature;
 import java.security.cert.Certificate;
+import java.security.cert.CertificateExpiredException;
 import java.security.cert.CertificateFactory;
+import java.security.cert.CertificateNotYetValidException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.Arrays;
@@ -109,6 +112,17 @@ public record TlsFiles(Path certificate, Path key, Duration checkEvery) {
   /** Checks contents read from the files, as {@link #load}. */
   Loaded check(Vertx vertx, byte[] certificateBytes, byte[] keyBytes) {
     X509Certificate leaf = leafCertificate(certificateBytes);
+    requireCurrent(leaf);
+    String keyText = new String(keyBytes, StandardCharsets.US_ASCII);
+    if (keyText.contains("ENCRYPTED")) {
+      throw EvergreenException.invalid(
+          "the TLS key file "
+              + key
+              + " is encrypted, and encrypted keys are not supported; write it unencrypted, for"
+              + " example with openssl pkey -in "
+              + key
+              + " -out tls.key, and keep that file readable only by this process");
+    }
     KeyManagerFactory factory;
     try {
       factory =
@@ -136,7 +150,35 @@ public record TlsFiles(Path certificate, Path key, Duration checkEvery) {
     return new Loaded(certificateBytes.clone(), keyBytes.clone(), fingerprint(leaf), leaf);
   }
 
+  /**
+   * Refuses a certificate outside its validity period, which every client would refuse: at start,
+   * and on a reload, where the previous certificate then stays.
+   */
+  private void requireCurrent(X509Certificate leaf) {
+    try {
+      leaf.checkValidity();
+    } catch (CertificateExpiredException | CertificateNotYetValidException e) {
+      throw EvergreenException.invalid(
+          "the TLS certificate in "
+              + certificate
+              + " is valid from "
+              + leaf.getNotBefore().toInstant()
+              + " to "
+              + leaf.getNotAfter().toInstant()
+              + ", which excludes now ("
+              + java.time.Instant.now()
+              + "); pass a current certificate, or check this machine's clock");
+    }
+  }
+
   private X509Certificate leafCertificate(byte[] bytes) {
+    if (!new String(bytes, StandardCharsets.US_ASCII).contains("-----BEGIN CERTIFICATE-----")) {
+      throw EvergreenException.invalid(
+          "the TLS certificate file "
+              + certificate
+              + " has no PEM certificate (a line -----BEGIN CERTIFICATE-----); convert a DER file"
+              + " with openssl x509 -inform der -in FILE -out tls.crt");
+    }
     Collection<? extends Certificate> chain;
     try {
       chain =

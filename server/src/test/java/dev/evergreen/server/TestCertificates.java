@@ -9,6 +9,7 @@ import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.MessageDigest;
 import java.security.cert.X509Certificate;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
@@ -33,9 +34,23 @@ record TestCertificates(Path certificate, Path key, X509Certificate x509) {
    */
   static TestCertificates create(Path dir, String name, String algorithm)
       throws IOException, InterruptedException, GeneralSecurityException {
+    return create(dir, name, algorithm, null);
+  }
+
+  /**
+   * Creates a certificate as above, valid for two days from {@code startDate} in keytool's format
+   * ({@code 2020/01/01 00:00:00}), or from now when it is null.
+   */
+  static TestCertificates create(Path dir, String name, String algorithm, String startDate)
+      throws IOException, InterruptedException, GeneralSecurityException {
     Path store = dir.resolve(name + ".p12");
     Path keytool = Path.of(System.getProperty("java.home"), "bin", "keytool");
-    List<String> command =
+    List<String> command = new ArrayList<>();
+    if (startDate != null) {
+      command.addAll(List.of("-startdate", startDate));
+    }
+    command.addAll(
+        0,
         List.of(
             keytool.toString(),
             "-genkeypair",
@@ -56,7 +71,7 @@ record TestCertificates(Path certificate, Path key, X509Certificate x509) {
             "-keystore",
             store.toString(),
             "-storepass",
-            new String(PASSWORD));
+            new String(PASSWORD)));
     Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
     String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     if (!process.waitFor(60, TimeUnit.SECONDS) || process.exitValue() != 0) {

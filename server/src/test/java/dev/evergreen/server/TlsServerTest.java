@@ -190,6 +190,26 @@ class TlsServerTest {
   }
 
   @Test
+  void expiredCertificateIsRefused() throws Exception {
+    TestCertificates expired = TestCertificates.create(dir, "expired", "EC", "2020/01/01 00:00:00");
+    start();
+
+    Files.copy(expired.key(), key, StandardCopyOption.REPLACE_EXISTING);
+    Files.copy(expired.certificate(), certificate, StandardCopyOption.REPLACE_EXISTING);
+    Thread.sleep(500);
+
+    assertThat(servedFingerprint(first, expired)).isEqualTo(first.fingerprint());
+    server.close();
+    server = null;
+    assertThatThrownBy(this::start)
+        .isInstanceOf(EvergreenException.class)
+        // keytool reads the start date in the local time zone.
+        .hasMessageStartingWith(
+            "the TLS certificate in " + certificate + " is valid from 2020-01-01T")
+        .hasMessageEndingWith("; pass a current certificate, or check this machine's clock");
+  }
+
+  @Test
   void unreadableFilesAreNamed() throws Exception {
     Files.delete(key);
     assertThatThrownBy(this::start)
@@ -201,10 +221,11 @@ class TlsServerTest {
     Files.writeString(certificate, "not a certificate\n");
     assertThatThrownBy(this::start)
         .isInstanceOf(EvergreenException.class)
-        .hasMessageStartingWith("the TLS certificate file " + certificate + " is not a PEM")
-        .hasMessageEndingWith(
-            "; pass the server's certificate, then its intermediates, each as BEGIN CERTIFICATE");
-
+        .hasMessage(
+            "the TLS certificate file "
+                + certificate
+                + " has no PEM certificate (a line -----BEGIN CERTIFICATE-----); convert a DER file"
+                + " with openssl x509 -inform der -in FILE -out tls.crt");
     Files.copy(first.certificate(), certificate, StandardCopyOption.REPLACE_EXISTING);
     Files.writeString(key, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
     assertThatThrownBy(this::start)
