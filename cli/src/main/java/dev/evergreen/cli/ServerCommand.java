@@ -30,6 +30,9 @@ final class ServerCommand implements Callable<Integer> {
   static final String ENV_TLS_CERT = "EVERGREEN_TLS_CERT";
   static final String ENV_TLS_KEY = "EVERGREEN_TLS_KEY";
 
+  /** Longest shutdown delay or timeout accepted: one hour, far above any orchestrator's grace. */
+  static final long MAX_SHUTDOWN_SECONDS = 3_600;
+
   @Mixin HomeOption home;
 
   @Option(
@@ -118,13 +121,18 @@ final class ServerCommand implements Callable<Integer> {
     int resolvedPort = port != null ? port : intFromEnv(ENV_PORT, 8080);
     int resolvedGrpcPort = grpcPort != null ? grpcPort : intFromEnv(ENV_GRPC_PORT, 8081);
     String resolvedHost = host != null ? host : envOr(ENV_HOST, "127.0.0.1");
-    if (shutdownDelaySeconds < 0 || shutdownTimeoutSeconds < 0) {
+    if (shutdownDelaySeconds < 0
+        || shutdownTimeoutSeconds < 0
+        || shutdownDelaySeconds > MAX_SHUTDOWN_SECONDS
+        || shutdownTimeoutSeconds > MAX_SHUTDOWN_SECONDS) {
       throw EvergreenException.invalid(
           "--shutdown-delay "
               + shutdownDelaySeconds
               + " and --shutdown-timeout "
               + shutdownTimeoutSeconds
-              + " must both be 0 or more seconds");
+              + " must both be from 0 to "
+              + MAX_SHUTDOWN_SECONDS
+              + " seconds");
     }
     TlsFiles tls = tls(tlsCert, envPath(ENV_TLS_CERT), tlsKey, envPath(ENV_TLS_KEY));
     ServerRuntime runtime =

@@ -251,11 +251,13 @@ final class ServerRuntime implements AutoCloseable {
   }
 
   /**
-   * Stops watching landing folders, then shuts the server down without failing the requests it
-   * accepted (see {@link EvergreenServer#shutdown}), then closes the stores.
+   * Stops watching landing folders and starting queued runs, then shuts the server down without
+   * failing the requests it accepted (see {@link EvergreenServer#shutdown}), then closes the
+   * stores, which interrupts runs still in progress after at most 10 s.
    */
   void shutdown(Duration delay, Duration timeout) {
     watcher.close();
+    evergreen.pipelines().stopStartingRuns();
     server.shutdown(delay, timeout);
     closeStores();
   }

@@ -22,8 +22,8 @@ import org.slf4j.LoggerFactory;
  * Inference Protocol's ServerLive and ServerReady, to which its service names map:
  *
  * <ul>
- *   <li>the empty name, the server as a whole: SERVING while the server runs, NOT_SERVING once it
- *       drains for a shutdown, as grpc-java's health service does;
+ *   <li>the empty name, the server as a whole: SERVING while the server runs, also while it drains
+ *       for a shutdown, as ServerLive, so that a liveness probe does not fail then;
  *   <li>{@code inference.GRPCInferenceService}: SERVING when every model with a {@code champion}
  *       alias has a version serving, else NOT_SERVING, as ServerReady;
  *   <li>any other name: the call ends with NOT_FOUND, as the protocol specifies for Check.
@@ -93,8 +93,7 @@ final class GrpcHealthService {
   /** Returns the status of a service, or fails with NOT_FOUND for a name it does not know. */
   private Future<ServingStatus> status(String service) {
     if (service.isEmpty()) {
-      return Future.succeededFuture(
-          readiness.draining() ? ServingStatus.NOT_SERVING : ServingStatus.SERVING);
+      return Future.succeededFuture(ServingStatus.SERVING);
     }
     if (service.equals(INFERENCE)) {
       return vertx.executeBlocking(

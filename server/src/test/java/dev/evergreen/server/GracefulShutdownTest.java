@@ -102,12 +102,19 @@ class GracefulShutdownTest {
     ManagedChannel channel =
         ManagedChannelBuilder.forAddress("127.0.0.1", server.grpcPort()).usePlaintext().build();
     try {
+      HealthGrpc.HealthBlockingStub health =
+          HealthGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
       assertThat(
-              HealthGrpc.newBlockingStub(channel)
-                  .withDeadlineAfter(10, TimeUnit.SECONDS)
-                  .check(HealthCheckRequest.getDefaultInstance())
+              health
+                  .check(
+                      HealthCheckRequest.newBuilder()
+                          .setService("inference.GRPCInferenceService")
+                          .build())
                   .getStatus())
           .isEqualTo(ServingStatus.NOT_SERVING);
+      // Liveness stays up, so that a liveness probe does not restart a draining server.
+      assertThat(health.check(HealthCheckRequest.getDefaultInstance()).getStatus())
+          .isEqualTo(ServingStatus.SERVING);
     } finally {
       channel.shutdownNow().awaitTermination(10, TimeUnit.SECONDS);
     }

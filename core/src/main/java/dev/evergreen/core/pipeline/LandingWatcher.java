@@ -197,8 +197,9 @@ public final class LandingWatcher implements AutoCloseable {
    * the landing folder when the run failed without a verdict on the data.
    */
   private void settle(Path file, Observation submitted, Run run, Throwable error) {
-    // The future completes with a run or with an error, never with neither.
-    if (error != null || run.outcome() == RunOutcome.FAILED) {
+    // The future completes with a run or with an error, never with neither. A run without an
+    // outcome never started, because this process began to shut down.
+    if (error != null || run.outcome() == null || run.outcome() == RunOutcome.FAILED) {
       LOG.warn(
           "run {} of landing file {} failed without a verdict on the data, so the file stays in"
               + " the landing folder; it runs again when the server restarts or the file changes:"

@@ -73,6 +73,9 @@ final class PipelineRunner {
     this.metrics = metrics;
   }
 
+  /** Set by {@link #stop} when the process shuts down. */
+  private volatile boolean stopping;
+
   /** Runs a pipeline on a data file; the run row must exist in state SCHEDULED or RUNNING. */
   Run execute(RegisteredPipeline pipeline, Path data, Run scheduled) {
     RunRecorder run = new RunRecorder(evergreen.store(), scheduled);
@@ -147,18 +150,47 @@ final class PipelineRunner {
           RunOutcome.PROMOTED,
           "version " + version.version() + " " + rollout + ": " + evaluation.decision().reason(),
           actor);
-    } catch (EvergreenException e) {
+    } catch (RuntimeException | IOException e) {
+      if (!stopping) {
+        return failed(run, spec, actor, e);
+      }
+      // The process shuts down and interrupted the run, so whatever the step reported is a
+      // consequence of the interruption, not of the data or the platform.
+      LOG.warn("run {} of pipeline '{}' interrupted by shutdown: {}", run.id(), spec.name(), e);
+      return finish(
+          run,
+          spec,
+          RunStatus.FAILED,
+          RunOutcome.FAILED,
+          "interrupted: the process that executed this run shut down during it; a landing file"
+              + " runs again when the server starts, and a run submitted over HTTP must be"
+              + " submitted again",
+          actor);
+    } catch (LinkageError e) {
+      // A native library (XGBoost, DuckDB) that fails to load.
+      LOG.error("run {} of pipeline '{}' failed", run.id(), spec.name(), e);
+      String message = e.getMessage() == null ? e.getClass().getName() : e.getMessage();
+      return finish(run, spec, RunStatus.FAILED, RunOutcome.FAILED, message, actor);
+    }
+  }
+
+  /** Marks this runner as stopping: failures of runs it interrupts are recorded as such. */
+  void stop() {
+    stopping = true;
+  }
+
+  private Run failed(RunRecorder run, PipelineSpec spec, String actor, Exception failure) {
+    if (failure instanceof EvergreenException e) {
       LOG.warn("run {} of pipeline '{}' failed: {}", run.id(), spec.name(), e.getMessage());
       // Unreadable or malformed data is a verdict on the batch, not a fault of the platform.
       RunOutcome outcome =
           e.kind() == ErrorKind.INVALID_INPUT ? RunOutcome.REJECTED : RunOutcome.FAILED;
       return finish(run, spec, RunStatus.FAILED, outcome, e.getMessage(), actor);
-    } catch (RuntimeException | IOException | LinkageError e) {
-      // LinkageError covers a native library (XGBoost, DuckDB) that fails to load.
-      LOG.error("run {} of pipeline '{}' failed", run.id(), spec.name(), e);
-      String message = e.getMessage() == null ? e.getClass().getName() : e.getMessage();
-      return finish(run, spec, RunStatus.FAILED, RunOutcome.FAILED, message, actor);
     }
+    LOG.error("run {} of pipeline '{}' failed", run.id(), spec.name(), failure);
+    String message =
+        failure.getMessage() == null ? failure.getClass().getName() : failure.getMessage();
+    return finish(run, spec, RunStatus.FAILED, RunOutcome.FAILED, message, actor);
   }
 
   private Snapshot snapshotStep(RunRecorder run, PipelineSpec spec, Path data, String actor) {

@@ -39,6 +39,13 @@ public final class PipelineService implements AutoCloseable {
   private final Evergreen evergreen;
   private final PipelineRunner runner;
   private final Map<String, RegisteredPipeline> pipelines = new ConcurrentHashMap<>();
+
+  /** Seconds that {@link #close} waits for runs in progress, which it interrupts: 10. */
+  static final long CLOSE_SECONDS = 10;
+
+  /** Set by {@link #close}: queued runs then stay SCHEDULED instead of starting. */
+  private volatile boolean closing;
+
   private final Map<String, ExecutorService> queues = new ConcurrentHashMap<>();
 
   public PipelineService(Evergreen evergreen) {
@@ -112,8 +119,11 @@ public final class PipelineService implements AutoCloseable {
                       thread.setDaemon(true);
                       return thread;
                     }));
+    // A run still queued when this process closes stays SCHEDULED; the next start marks it as not
+    // started, and runs a landing file again.
     CompletableFuture<Run> result =
-        CompletableFuture.supplyAsync(() -> runner.execute(registered, data, scheduled), queue);
+        CompletableFuture.supplyAsync(
+            () -> closing ? scheduled : runner.execute(registered, data, scheduled), queue);
     return new SubmittedRun(scheduled.id(), result);
   }
 
@@ -259,14 +269,28 @@ public final class PipelineService implements AutoCloseable {
             });
   }
 
+  /**
+   * Lets no queued run start from now on, while runs in progress go on; used when a server begins
+   * to shut down. The runs that stay queued remain SCHEDULED.
+   */
+  public void stopStartingRuns() {
+    closing = true;
+  }
+
   @Override
   public void close() {
+    closing = true;
+    runner.stop();
     for (ExecutorService queue : queues.values()) {
-      queue.shutdownNow();
+      // The queued tasks see closing set and complete their futures with the SCHEDULED run at
+      // once, so that nothing waits on a run that never starts.
+      queue.shutdownNow().forEach(Runnable::run);
     }
+    // One deadline for all queues, so that a shutdown waits at most this long for runs in progress.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(CLOSE_SECONDS);
     for (ExecutorService queue : queues.values()) {
       try {
-        queue.awaitTermination(10, TimeUnit.SECONDS);
+        queue.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }

@@ -172,6 +172,14 @@ public final class TokenService {
     if (name == null || name.isBlank()) {
       throw EvergreenException.invalid("token name is missing; pass a name such as 'ci-deployer'");
     }
+    if (!name.equals(name.strip())) {
+      throw EvergreenException.invalid(
+          "token name '"
+              + name
+              + "' starts or ends with white space, which the audit log would not show; pass '"
+              + name.strip()
+              + "' or another name without it");
+    }
     // A token's name is the actor of its requests in the audit log, so it must not pass for an
     // actor that Evergreen records itself.
     if (name.contains(":") || SYSTEM_ACTORS.contains(name)) {

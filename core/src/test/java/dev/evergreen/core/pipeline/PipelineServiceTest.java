@@ -57,6 +57,31 @@ class PipelineServiceTest {
   }
 
   @Test
+  void queuedRunStaysScheduledAfterStop() throws Exception {
+    evergreen.pipelines().register(pipelineFile);
+    evergreen.pipelines().stopStartingRuns();
+
+    SubmittedRun queued = evergreen.pipelines().enqueue("flights-delay", month(1, 6_000), "tester");
+
+    assertThat(queued.result().get(30, TimeUnit.SECONDS).status()).isEqualTo(RunStatus.SCHEDULED);
+    assertThat(evergreen.store().findRun(queued.runId()).orElseThrow().status())
+        .isEqualTo(RunStatus.SCHEDULED);
+  }
+
+  @Test
+  void failureAfterCloseIsRecordedAsInterruption() {
+    evergreen.pipelines().close();
+
+    // The missing file fails the snapshot step, as an interrupted read would during a shutdown.
+    Run run = evergreen.pipelines().run(pipelineFile, work.resolve("gone.parquet"), "tester");
+
+    assertThat(run.status()).isEqualTo(RunStatus.FAILED);
+    assertThat(run.outcome()).isEqualTo(RunOutcome.FAILED);
+    assertThat(run.reason())
+        .startsWith("interrupted: the process that executed this run shut down during it");
+  }
+
+  @Test
   void firstBatchIsPromotedAndServed() {
     Run run = evergreen.pipelines().run(pipelineFile, month(1, 6_000), "tester");
 

@@ -102,4 +102,14 @@ class TokenServiceTest {
     }
     assertThat(tokens.list()).isEmpty();
   }
+
+  @Test
+  void nameWithOuterWhiteSpaceIsRefused() {
+    assertThatThrownBy(() -> tokens.create("rv7a ", Role.VIEWER, "root"))
+        .isInstanceOf(EvergreenException.class)
+        .hasMessage(
+            "token name 'rv7a ' starts or ends with white space, which the audit log would not"
+                + " show; pass 'rv7a' or another name without it");
+    assertThat(tokens.list()).isEmpty();
+  }
 }
