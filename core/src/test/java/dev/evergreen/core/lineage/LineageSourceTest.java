@@ -4,15 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.evergreen.api.run.Run;
 import dev.evergreen.core.Evergreen;
-import dev.evergreen.core.EvergreenSettings;
-import dev.evergreen.core.testing.InMemoryMetadataStore;
-import dev.evergreen.core.testing.TempDirArtifactStore;
 import dev.evergreen.core.testing.TestDuckDb;
+import dev.evergreen.core.testing.TestEvergreens;
 import dev.evergreen.core.testing.TestPipelines;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -31,13 +27,7 @@ class LineageSourceTest {
 
   @BeforeEach
   void open() throws Exception {
-    evergreen =
-        new Evergreen(
-            new InMemoryMetadataStore(),
-            new TempDirArtifactStore(work.resolve("artifacts")),
-            new SimpleMeterRegistry(),
-            Clock.systemUTC(),
-            EvergreenSettings.defaults().withThreads(1));
+    evergreen = TestEvergreens.open(work);
   }
 
   @AfterEach

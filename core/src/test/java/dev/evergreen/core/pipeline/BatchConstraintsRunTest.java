@@ -6,12 +6,10 @@ import dev.evergreen.api.run.Run;
 import dev.evergreen.api.run.RunOutcome;
 import dev.evergreen.api.validation.ValidationReport;
 import dev.evergreen.core.Evergreen;
-import dev.evergreen.core.EvergreenSettings;
 import dev.evergreen.core.testing.InMemoryMetadataStore;
-import dev.evergreen.core.testing.TempDirArtifactStore;
 import dev.evergreen.core.testing.TestDuckDb;
+import dev.evergreen.core.testing.TestEvergreens;
 import dev.evergreen.core.testing.TestPipelines;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -35,12 +33,7 @@ class BatchConstraintsRunTest {
   @BeforeEach
   void open() throws Exception {
     evergreen =
-        new Evergreen(
-            new InMemoryMetadataStore(),
-            new TempDirArtifactStore(work.resolve("artifacts")),
-            new SimpleMeterRegistry(),
-            Clock.fixed(NOW, ZoneOffset.UTC),
-            EvergreenSettings.defaults().withThreads(1));
+        TestEvergreens.open(new InMemoryMetadataStore(), work, Clock.fixed(NOW, ZoneOffset.UTC));
     pipelineFile = work.resolve("pipeline").resolve("flights.yaml");
     Files.createDirectories(pipelineFile.getParent());
     String validation =

@@ -7,12 +7,10 @@ import dev.evergreen.api.run.Run;
 import dev.evergreen.api.run.RunOutcome;
 import dev.evergreen.api.run.RunStatus;
 import dev.evergreen.core.Evergreen;
-import dev.evergreen.core.EvergreenSettings;
 import dev.evergreen.core.testing.InMemoryMetadataStore;
-import dev.evergreen.core.testing.TempDirArtifactStore;
 import dev.evergreen.core.testing.TestDuckDb;
+import dev.evergreen.core.testing.TestEvergreens;
 import dev.evergreen.core.testing.TestPipelines;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -37,13 +35,7 @@ class ChampionMovedRunTest {
   @BeforeEach
   void open() throws Exception {
     store = new InMemoryMetadataStore();
-    evergreen =
-        new Evergreen(
-            store,
-            new TempDirArtifactStore(work.resolve("artifacts")),
-            new SimpleMeterRegistry(),
-            Clock.systemUTC(),
-            EvergreenSettings.defaults().withThreads(1));
+    evergreen = TestEvergreens.open(store, work, Clock.systemUTC());
     evergreen.deployments().serveNoTraffic();
     pipelineFile = work.resolve("pipeline").resolve("flights.yaml");
     Files.createDirectories(pipelineFile.getParent());

@@ -5,16 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.evergreen.api.run.Run;
 import dev.evergreen.api.run.RunOutcome;
 import dev.evergreen.core.Evergreen;
-import dev.evergreen.core.EvergreenSettings;
-import dev.evergreen.core.testing.InMemoryMetadataStore;
-import dev.evergreen.core.testing.TempDirArtifactStore;
 import dev.evergreen.core.testing.TestDuckDb;
+import dev.evergreen.core.testing.TestEvergreens;
 import dev.evergreen.core.testing.TestPipelines;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -38,13 +34,7 @@ class LandingOutcomeTest {
   @BeforeEach
   void open() throws Exception {
     // No pseudonym key, as in a process started without EVERGREEN_PSEUDONYM_KEY.
-    evergreen =
-        new Evergreen(
-            new InMemoryMetadataStore(),
-            new TempDirArtifactStore(work.resolve("artifacts")),
-            new SimpleMeterRegistry(),
-            Clock.systemUTC(),
-            EvergreenSettings.defaults().withThreads(1));
+    evergreen = TestEvergreens.open(work);
     watcher = new LandingWatcher(evergreen.pipelines(), evergreen.clock(), "watcher");
   }
 

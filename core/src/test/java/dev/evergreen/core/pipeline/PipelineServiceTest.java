@@ -8,16 +8,12 @@ import dev.evergreen.api.run.Run;
 import dev.evergreen.api.run.RunOutcome;
 import dev.evergreen.api.run.RunStatus;
 import dev.evergreen.core.Evergreen;
-import dev.evergreen.core.EvergreenSettings;
 import dev.evergreen.core.audit.AuditActions;
-import dev.evergreen.core.testing.InMemoryMetadataStore;
-import dev.evergreen.core.testing.TempDirArtifactStore;
 import dev.evergreen.core.testing.TestDuckDb;
+import dev.evergreen.core.testing.TestEvergreens;
 import dev.evergreen.core.testing.TestPipelines;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -36,13 +32,7 @@ class PipelineServiceTest {
 
   @BeforeEach
   void open() throws Exception {
-    evergreen =
-        new Evergreen(
-            new InMemoryMetadataStore(),
-            new TempDirArtifactStore(work.resolve("artifacts")),
-            new SimpleMeterRegistry(),
-            Clock.systemUTC(),
-            EvergreenSettings.defaults().withThreads(1));
+    evergreen = TestEvergreens.open(work);
     pipelineFile = work.resolve("pipeline").resolve("flights.yaml");
     Files.createDirectories(pipelineFile.getParent());
     Files.writeString(

@@ -9,16 +9,12 @@ import dev.evergreen.api.run.Run;
 import dev.evergreen.api.run.RunOutcome;
 import dev.evergreen.api.run.RunStatus;
 import dev.evergreen.core.Evergreen;
-import dev.evergreen.core.EvergreenSettings;
 import dev.evergreen.core.store.TrafficSettings;
-import dev.evergreen.core.testing.InMemoryMetadataStore;
-import dev.evergreen.core.testing.TempDirArtifactStore;
 import dev.evergreen.core.testing.TestDuckDb;
+import dev.evergreen.core.testing.TestEvergreens;
 import dev.evergreen.core.testing.TestPipelines;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -39,13 +35,7 @@ class StoredCanaryRunTest {
 
   @BeforeEach
   void open() throws Exception {
-    evergreen =
-        new Evergreen(
-            new InMemoryMetadataStore(),
-            new TempDirArtifactStore(work.resolve("artifacts")),
-            new SimpleMeterRegistry(),
-            Clock.systemUTC(),
-            EvergreenSettings.defaults().withThreads(1));
+    evergreen = TestEvergreens.open(work);
     pipelineFile = work.resolve("pipeline").resolve("flights.yaml");
     Files.createDirectories(pipelineFile.getParent());
     // A negative margin makes the gate promote every challenger, so each run reaches the deploy.

@@ -7,12 +7,10 @@ import dev.evergreen.api.EvergreenException;
 import dev.evergreen.api.pipeline.PipelineSpec;
 import dev.evergreen.api.run.Run;
 import dev.evergreen.core.Evergreen;
-import dev.evergreen.core.EvergreenSettings;
 import dev.evergreen.core.testing.InMemoryMetadataStore;
-import dev.evergreen.core.testing.TempDirArtifactStore;
 import dev.evergreen.core.testing.TestDuckDb;
+import dev.evergreen.core.testing.TestEvergreens;
 import dev.evergreen.core.testing.TestPipelines;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -56,12 +54,10 @@ class HtmlReportTest {
   @BeforeEach
   void open() throws Exception {
     evergreen =
-        new Evergreen(
+        TestEvergreens.open(
             new InMemoryMetadataStore(),
-            new TempDirArtifactStore(work.resolve("artifacts")),
-            new SimpleMeterRegistry(),
-            Clock.fixed(Instant.parse("2001-03-02T00:00:00Z"), ZoneOffset.UTC),
-            EvergreenSettings.defaults().withThreads(1));
+            work,
+            Clock.fixed(Instant.parse("2001-03-02T00:00:00Z"), ZoneOffset.UTC));
     pipelineFile = work.resolve("flights.yaml");
     Files.writeString(pipelineFile, TestPipelines.flightsYaml(VALIDATION));
   }
