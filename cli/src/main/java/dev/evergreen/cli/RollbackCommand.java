@@ -7,7 +7,6 @@ import dev.evergreen.core.Evergreen;
 import dev.evergreen.core.audit.AuditActions;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.List;
@@ -117,8 +116,7 @@ final class RollbackCommand implements Callable<Integer> {
             .header("Authorization", "Bearer " + secret)
             .POST(HttpRequest.BodyPublishers.noBody())
             .build();
-    HttpResponse<String> response =
-        HttpClient.newHttpClient().send(request, HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response = ServerCalls.send(request, base);
     if (response.statusCode() / 100 != 2) {
       System.err.println(Formats.serverError(response.statusCode(), response.body()));
       return Main.EXIT_FAILED;

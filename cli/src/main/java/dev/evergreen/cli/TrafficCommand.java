@@ -7,7 +7,6 @@ import dev.evergreen.api.EvergreenException;
 import dev.evergreen.core.Evergreen;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -115,13 +114,7 @@ final class TrafficCommand {
       if (body != null) {
         request.header("Content-Type", "application/json");
       }
-      HttpResponse<String> response;
-      try (HttpClient http = HttpClient.newHttpClient()) {
-        response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
-      } catch (java.net.ConnectException e) {
-        throw EvergreenException.invalid(
-            "no server responds at " + base + "; start one with `evergreen server`");
-      }
+      HttpResponse<String> response = ServerCalls.send(request.build(), base);
       if (response.statusCode() / 100 == 2) {
         System.out.println(response.body());
         return 0;
