@@ -33,13 +33,8 @@ import picocli.CommandLine.Spec;
 final class RulesCommand {
   private RulesCommand() {}
 
-  @Command(
-      name = "list",
-      mixinStandardHelpOptions = true,
-      description =
-          "List the inferred rules of PIPELINE: column, rule, severity, value, and the snapshot"
-              + " they were inferred from.")
-  static final class ListRules implements Callable<Integer> {
+  /** The pipeline argument and the options that every rules subcommand takes. */
+  abstract static class PipelineArgument {
     @Parameters(
         paramLabel = "PIPELINE",
         description = "Pipeline name: the name field of the pipeline file.")
@@ -48,7 +43,15 @@ final class RulesCommand {
     @Mixin HomeOption home;
 
     @Spec CommandSpec command;
+  }
 
+  @Command(
+      name = "list",
+      mixinStandardHelpOptions = true,
+      description =
+          "List the inferred rules of PIPELINE: column, rule, severity, value, and the snapshot"
+              + " they were inferred from.")
+  static final class ListRules extends PipelineArgument implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
       PrintWriter out = command.commandLine().getOut();
@@ -91,16 +94,7 @@ final class RulesCommand {
           "Print the inferred rules of PIPELINE as a validation.rules section to copy into the"
               + " pipeline file. A declared rule replaces the inferred rule of the same column and"
               + " kind.")
-  static final class DeclareRules implements Callable<Integer> {
-    @Parameters(
-        paramLabel = "PIPELINE",
-        description = "Pipeline name: the name field of the pipeline file.")
-    String pipeline;
-
-    @Mixin HomeOption home;
-
-    @Spec CommandSpec command;
-
+  static final class DeclareRules extends PipelineArgument implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
       PrintWriter out = command.commandLine().getOut();
@@ -124,16 +118,7 @@ final class RulesCommand {
             + " becomes the reference, and rules are inferred from it again.",
         "The reset is recorded in the audit log. A running server applies it from its next run."
       })
-  static final class ResetRules implements Callable<Integer> {
-    @Parameters(
-        paramLabel = "PIPELINE",
-        description = "Pipeline name: the name field of the pipeline file.")
-    String pipeline;
-
-    @Mixin HomeOption home;
-
-    @Spec CommandSpec command;
-
+  static final class ResetRules extends PipelineArgument implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
       PrintWriter out = command.commandLine().getOut();

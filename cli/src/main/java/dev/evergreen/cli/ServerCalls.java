@@ -18,8 +18,8 @@ final class ServerCalls {
    *
    * @param base the server's base URL as the user gave it, for messages
    * @throws EvergreenException UNAVAILABLE naming {@code base} and the next step when no HTTP
-   *     answer arrives: nothing listens, the TLS certificate is not trusted, or an {@code http://}
-   *     URL reached a port that serves TLS
+   *     response arrives: nothing listens, the TLS certificate is not trusted, or an {@code
+   *     http://} URL reached a port that serves TLS
    */
   static HttpResponse<String> send(HttpRequest request, String base)
       throws IOException, InterruptedException {
@@ -50,7 +50,7 @@ final class ServerCalls {
           ErrorKind.UNAVAILABLE,
           "the server at "
               + base
-              + " closed the connection without an HTTP answer ("
+              + " closed the connection without an HTTP response ("
               + e
               + ")"
               + hint,

@@ -30,7 +30,7 @@ final class ServerCommand implements Callable<Integer> {
   static final String ENV_TLS_CERT = "EVERGREEN_TLS_CERT";
   static final String ENV_TLS_KEY = "EVERGREEN_TLS_KEY";
 
-  /** Longest shutdown delay or timeout accepted: one hour, far above any orchestrator's grace. */
+  /** Maximum shutdown delay or timeout: one hour, above Kubernetes' usual grace periods. */
   static final long MAX_SHUTDOWN_SECONDS = 3_600;
 
   @Mixin HomeOption home;

@@ -10,7 +10,7 @@ import java.net.Socket;
 import org.junit.jupiter.api.Test;
 
 /**
- * Commands that call a server, against sockets on 127.0.0.1 that give no HTTP answer: one error
+ * Commands that call a server, against sockets on 127.0.0.1 that send no HTTP response: one error
  * line with the next step, no stack trace.
  */
 class ServerCallsTest {
@@ -49,7 +49,7 @@ class ServerCallsTest {
           .startsWith(
               "error: the server at http://127.0.0.1:"
                   + server.getLocalPort()
-                  + " closed the connection without an HTTP answer")
+                  + " closed the connection without an HTTP response")
           .contains("; if the server serves TLS (--tls-cert), use an https:// URL")
           .doesNotContain("\tat ");
     }

@@ -36,8 +36,8 @@ import org.slf4j.LoggerFactory;
  * or silent client cannot keep its reservation.
  *
  * <p>A call whose {@code grpc-timeout} header is shorter ends with DEADLINE_EXCEEDED when that
- * timeout passes, measured from when its headers arrived, as the gRPC protocol asks of servers; a
- * malformed header ends it with INTERNAL, as grpc-go's server does. Its bytes are given back when
+ * timeout passes, measured from when its headers arrived, as the gRPC protocol requires of servers.
+ * A malformed header ends it with INTERNAL, as grpc-go's server does. Its bytes are given back when
  * its stream closes, though its scoring may still hold the rows until the batching queue's delay
  * and the model's compute time have passed.
  *

@@ -39,7 +39,7 @@ import javax.net.ssl.X509KeyManager;
  * @param checkEvery how often to look for new file contents
  */
 public record TlsFiles(Path certificate, Path key, Duration checkEvery) {
-  /** How often the files are read again unless told otherwise: once a minute. */
+  /** Default interval between two reads of the files: one minute. */
   public static final Duration DEFAULT_CHECK = Duration.ofMinutes(1);
 
   public TlsFiles {
@@ -83,13 +83,13 @@ public record TlsFiles(Path certificate, Path key, Duration checkEvery) {
     return new byte[][] {readFile(certificate, "certificate"), readFile(key, "key")};
   }
 
-  private static byte[] readFile(Path file, String what) {
+  private static byte[] readFile(Path file, String kind) {
     try {
       return Files.readAllBytes(file);
     } catch (IOException e) {
       throw EvergreenException.invalid(
           "cannot read the TLS "
-              + what
+              + kind
               + " file "
               + file
               + ": "
