@@ -157,12 +157,18 @@ class CanaryStableChangeTest {
       evergreen.deployments().startReconciler(Duration.ofMillis(100), "server");
       try (EvergreenServer server =
           EvergreenServer.start(evergreen, new ServerOptions("127.0.0.1", 0, 2))) {
-        // Batching is restored apart from the canary, so wait for the audit entries of both.
+        // Batching is restored apart from the canary, so wait for the audit entries of both. The
+        // canary serves only after its audit entry is stored, so wait for that as well.
         await(
             "the canary of " + TWO_VERSIONS + " and the batching of " + MODEL + " are restored",
             () ->
                 restored(evergreen, AuditActions.CANARY_STARTED)
-                    && restored(evergreen, AuditActions.BATCHING_CONFIGURED));
+                    && restored(evergreen, AuditActions.BATCHING_CONFIGURED)
+                    && evergreen
+                        .deployments()
+                        .serving(TWO_VERSIONS)
+                        .map(state -> state.canary() != null)
+                        .orElse(false));
         assertThat(evergreen.deployments().serving(TWO_VERSIONS).orElseThrow().canary())
             .isNotNull();
 
